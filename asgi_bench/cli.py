@@ -1,0 +1,181 @@
+"""``asgi-bench``: run, list, serve, ui, report, overhead.
+
+The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from asgi_bench.config import RunConfig
+from asgi_bench.cpus import parse_cpus
+from asgi_bench.errors import BenchError, UsageError
+from asgi_bench.servers import SERVERS, get_server
+from asgi_bench.workloads import QUICK, WORKLOADS, get_workload
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asgi-bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    defaults = RunConfig()
+
+    run = commands.add_parser("run", help="run the benchmark matrix")
+    run.add_argument(
+        "--servers",
+        type=_names,
+        default=defaults.servers,
+        help=f"comma-separated configs (default: all): {', '.join(SERVERS)}",
+    )
+    run.add_argument(
+        "--apps",
+        type=_names,
+        default=defaults.apps,
+        help=f"comma-separated apps (default: {', '.join(QUICK)}); all: {', '.join(WORKLOADS)}",
+    )
+    run.add_argument("--app", help="your own app instead, as package.module:attribute")
+    run.add_argument("--locustfile", help="Locust file for --app (default: GET /)")
+    run.add_argument("--users", type=int, default=defaults.users)
+    run.add_argument("--spawn-rate", type=float, default=defaults.spawn_rate)
+    run.add_argument(
+        "--duration", type=float, default=defaults.duration, help="measured seconds per cell"
+    )
+    run.add_argument(
+        "--warmup",
+        type=float,
+        default=defaults.warmup,
+        help="seconds per cell excluded from the numbers",
+    )
+    run.add_argument("--workers", type=int, default=defaults.workers)
+    run.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway cert")
+    run.add_argument(
+        "--quick",
+        action="store_true",
+        help="short cells (8s + 2s warm-up) unless --duration/--warmup say otherwise",
+    )
+    run.add_argument("--out", type=Path, default=defaults.out, help="results folder")
+    run.add_argument(
+        "--driver-processes",
+        type=int,
+        default=defaults.driver_processes,
+        help="Locust processes (uses locust --processes)",
+    )
+    run.add_argument(
+        "--server-cpus",
+        type=parse_cpus,
+        default=defaults.server_cpus,
+        help="CPUs for the servers, e.g. 0 or 0-3",
+    )
+    run.add_argument(
+        "--driver-cpus",
+        type=parse_cpus,
+        default=defaults.driver_cpus,
+        help="CPUs for Locust, e.g. 1 or 4-7",
+    )
+    run.add_argument(
+        "--no-metrics",
+        dest="metrics",
+        action="store_false",
+        help="serve the bare apps, without the Prometheus middleware",
+    )
+    run.add_argument("--max-error-rate", type=float, default=defaults.max_error_rate)
+
+    commands.add_parser("list", help="server configs and apps, and whether each is available")
+
+    for name, text in (
+        ("serve", "one server in the foreground"),
+        ("ui", "one server plus the Locust web UI"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("server")
+        sub.add_argument("app")
+        sub.add_argument("--port", type=int, default=8000)
+        sub.add_argument("--workers", type=int, default=1)
+        sub.add_argument("--tls", action="store_true")
+        sub.add_argument("--no-metrics", dest="metrics", action="store_false")
+        if name == "ui":
+            sub.add_argument("--web-host", default="127.0.0.1")
+            sub.add_argument("--web-port", type=int, default=8089)
+
+    report = commands.add_parser("report", help="re-render summary, charts and report")
+    report.add_argument("run_dir", type=Path)
+
+    overhead = commands.add_parser("overhead", help="measure the middleware's cost")
+    overhead.add_argument("--requests", type=int, default=200_000)
+    overhead.add_argument("--rate", type=int, default=2000, help="fixed load, req/s")
+    overhead.add_argument("--seconds", type=float, default=8.0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        return _dispatch(args, console)
+    except UsageError as exc:
+        print(f"asgi-bench: error: {exc}", file=sys.stderr)
+        return 2
+    except BenchError as exc:
+        print(f"asgi-bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    if args.command == "run":
+        from asgi_bench.runner import run_matrix
+
+        fields = {k: v for k, v in vars(args).items() if k != "command"}
+        config = RunConfig(**fields)
+        for name in config.servers:
+            get_server(name)
+        if not config.app:
+            for name in config.apps:
+                get_workload(name)
+        _, completed = run_matrix(config, console)
+        return 0 if completed else 130
+    if args.command == "list":
+        _list(console)
+        return 0
+    if args.command in ("serve", "ui"):
+        from asgi_bench.interactive import serve
+
+        return serve(args, console)
+    if args.command == "report":
+        from asgi_bench.report import render_report
+
+        if not (args.run_dir / "run.json").exists():
+            raise UsageError(f"{args.run_dir} is not a results folder (no run.json)")
+        console.print(f"report: {render_report(args.run_dir)}")
+        return 0
+    if args.command == "overhead":
+        from asgi_bench.overhead import run_overhead
+
+        run_overhead(args, console)
+        return 0
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _list(console: Console) -> None:
+    servers = Table(title="server configs")
+    for column in ("name", "available", "version", "notes"):
+        servers.add_column(column)
+    for name in SERVERS:
+        spec = get_server(name)
+        available = "yes" if spec.available else f"no: {spec.install_hint}"
+        servers.add_row(name, available, spec.version or "–", spec.notes)
+    apps = Table(title="apps")
+    for column in ("name", "app", "locust file", "description"):
+        apps.add_column(column)
+    for workload in WORKLOADS.values():
+        apps.add_row(workload.name, workload.app, workload.locustfile.name, workload.description)
+    console.print(servers)
+    console.print(apps)

@@ -1,0 +1,112 @@
+"""Child processes that are always stopped with their whole tree.
+
+Every child starts in its own session (so a Ctrl+C at the terminal reaches only the harness,
+which then stops its children in order) and is stopped by pid: first a polite signal to the
+leader, so servers run their lifespan shutdown, then SIGKILL to every process of the tree
+that is still alive. Nothing is found or killed by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+import psutil
+
+
+class ManagedProcess:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cpus: Sequence[int] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.log_path = log_path
+        if cpus:
+            argv = [sys.executable, "-m", "asgi_bench.pin", ",".join(map(str, cpus)), "--", *argv]
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log: IO[bytes] = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        self.pid = self.popen.pid
+        self._known: dict[int, psutil.Process] = {}
+        self.remember_tree()
+
+    def remember_tree(self) -> list[psutil.Process]:
+        """The live tree; every process seen is remembered so it can be stopped later."""
+        try:
+            leader = psutil.Process(self.pid)
+            tree = [leader, *leader.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            tree = []
+        for proc in tree:
+            self._known.setdefault(proc.pid, proc)
+        return tree
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def log_tail(self, lines: int = 20) -> str:
+        self._log.flush()
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, grace: float = 10.0, sig: int = signal.SIGTERM) -> int | None:
+        """Stop the tree: ``sig`` to the leader, wait up to ``grace`` s, then SIGKILL the rest."""
+        self.remember_tree()
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+            self.wait(grace)
+        deadline = time.monotonic() + grace
+        for proc in self._known.values():
+            # Workers shut down after the leader; give them the rest of the grace period.
+            with contextlib.suppress(psutil.Error):
+                proc.wait(max(0.0, deadline - time.monotonic()))
+        self.kill()
+        self._log.close()
+        return self.popen.returncode
+
+    def kill(self) -> None:
+        """SIGKILL whatever is left of the tree, by pid, and reap the leader."""
+        self.remember_tree()
+        for proc in self._known.values():
+            with contextlib.suppress(psutil.Error):
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    proc.kill()
+        with contextlib.suppress(psutil.Error):
+            psutil.wait_procs(list(self._known.values()), timeout=5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(5)
+
+    def __enter__(self) -> ManagedProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

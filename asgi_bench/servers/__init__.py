@@ -1,0 +1,33 @@
+"""The server registry: config name -> ``module:attribute`` of its :class:`ServerSpec`.
+
+Specs are imported lazily, so listing names costs nothing. To add a server, write one small
+module beside this one and add one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from asgi_bench.errors import UsageError
+from asgi_bench.servers.base import LaunchOptions, ServerSpec
+
+SERVERS: dict[str, str] = {
+    "uvicorn": "asgi_bench.servers.uvicorn:UVICORN_UVLOOP",
+    "uvicorn-h11": "asgi_bench.servers.uvicorn:UVICORN_H11",
+    "hypercorn": "asgi_bench.servers.hypercorn:HYPERCORN_ASYNCIO",
+    "hypercorn-uvloop": "asgi_bench.servers.hypercorn:HYPERCORN_UVLOOP",
+    "granian": "asgi_bench.servers.granian:GRANIAN",
+    "daphne": "asgi_bench.servers.daphne:DAPHNE",
+}
+
+__all__ = ["SERVERS", "LaunchOptions", "ServerSpec", "get_server"]
+
+
+def get_server(name: str) -> ServerSpec:
+    try:
+        target = SERVERS[name]
+    except KeyError:
+        raise UsageError(f"unknown server {name!r}; choose from: {', '.join(SERVERS)}") from None
+    module_name, attribute = target.split(":")
+    spec: ServerSpec = getattr(importlib.import_module(module_name), attribute)
+    return spec

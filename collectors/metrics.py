@@ -1,0 +1,132 @@
+"""The metric families the middleware records, and their buckets.
+
+Every family carries the labels ``server`` and ``app``; request families add ``route``,
+``method`` and ``status``. See the README for the full list.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# About 25 us to 10 s: fine enough for sub-millisecond hello-world latencies.
+LATENCY_BUCKETS = (
+    0.000025,
+    0.00005,
+    0.000075,
+    0.0001,
+    0.00015,
+    0.0002,
+    0.0003,
+    0.0005,
+    0.00075,
+    0.001,
+    0.0015,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+SESSION_BUCKETS = (0.01, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+BASE = ("server", "app")
+REQUEST = (*BASE, "route", "method", "status")
+
+
+class Metrics:
+    """All metric objects, registered in ``registry``."""
+
+    def __init__(
+        self, registry: CollectorRegistry, buckets: tuple[float, ...] = LATENCY_BUCKETS
+    ) -> None:
+        r = registry
+        self.requests = Counter("asgi_requests", "HTTP requests completed.", REQUEST, registry=r)
+        self.duration = Histogram(
+            "asgi_request_duration_seconds",
+            "From the app being called to the last body chunk sent.",
+            REQUEST,
+            buckets=buckets,
+            registry=r,
+        )
+        self.ttfb = Histogram(
+            "asgi_time_to_first_byte_seconds",
+            "From the app being called to http.response.start sent.",
+            REQUEST,
+            buckets=buckets,
+            registry=r,
+        )
+        self.request_bytes = Counter(
+            "asgi_request_bytes", "Request body bytes received by the app.", REQUEST, registry=r
+        )
+        self.response_bytes = Counter(
+            "asgi_response_bytes", "Response body bytes sent by the app.", REQUEST, registry=r
+        )
+        self.in_progress = Gauge(
+            "asgi_requests_in_progress",
+            "HTTP requests being handled.",
+            BASE,
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self.exceptions = Counter(
+            "asgi_exceptions",
+            "Exceptions raised by the app.",
+            (*BASE, "route", "exception"),
+            registry=r,
+        )
+        self.disconnects = Counter(
+            "asgi_client_disconnects",
+            "Clients gone before the response was complete.",
+            (*BASE, "route"),
+            registry=r,
+        )
+        self.ws_connections = Counter(
+            "asgi_websocket_connections",
+            "WebSocket connections by outcome.",
+            (*BASE, "route", "outcome"),
+            registry=r,
+        )
+        self.ws_active = Gauge(
+            "asgi_websocket_connections_active",
+            "Open WebSocket connections.",
+            BASE,
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self.ws_messages = Counter(
+            "asgi_websocket_messages",
+            "WebSocket messages, direction in or out.",
+            (*BASE, "route", "direction"),
+            registry=r,
+        )
+        self.ws_session = Histogram(
+            "asgi_websocket_session_duration_seconds",
+            "WebSocket connect to disconnect.",
+            (*BASE, "route"),
+            buckets=SESSION_BUCKETS,
+            registry=r,
+        )
+        self.lifespan = Counter(
+            "asgi_lifespan_events",
+            "Lifespan phases by outcome (complete, failed, error).",
+            (*BASE, "phase", "outcome"),
+            registry=r,
+        )
+        self.lifespan_duration = Gauge(
+            "asgi_lifespan_duration_seconds",
+            "How long the last lifespan phase took.",
+            (*BASE, "phase"),
+            multiprocess_mode="max",
+            registry=r,
+        )

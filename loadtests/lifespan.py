@@ -1,0 +1,34 @@
+"""Lifespan: every request reads the state that startup built, and checks it.
+
+A server without lifespan (daphne) still answers: the app says ``startup_complete: false``
+and builds the state lazily, which is consistent and so not an error. The harness reports
+the missing lifespan support in its capability table, not as failed requests.
+"""
+
+from __future__ import annotations
+
+import json
+
+from locust import FastHttpUser, constant, task
+
+from apps.lifespan import EXPECTED_CHECKSUM, ITEMS
+from loadtests.support import WrongBody
+
+
+class LifespanUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def state(self) -> None:
+        with self.client.get("/", name="/", catch_response=True) as response:
+            if response.status_code != 200:
+                return
+            try:
+                state = json.loads(response.content or b"")
+            except ValueError:
+                response.failure(WrongBody("not JSON"))
+                return
+            if state.get("checksum") != EXPECTED_CHECKSUM or state.get("items") != ITEMS:
+                response.failure(WrongBody(f"bad state {state!r:.80}"))
+            elif state.get("startup_complete") != (state.get("state_source") != "lazy"):
+                response.failure(WrongBody(f"inconsistent startup flag {state!r:.80}"))

@@ -1,0 +1,20 @@
+"""Known latency: GET /sleep?ms=N on the hello app. Measured latency must sit just above N.
+
+``ASGI_BENCH_SLEEP_MS`` sets N (default 20).
+"""
+
+from __future__ import annotations
+
+import os
+
+from locust import FastHttpUser, constant, task
+
+SLEEP_MS = int(os.environ.get("ASGI_BENCH_SLEEP_MS", "20"))
+
+
+class SleepUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def sleep(self) -> None:
+        self.client.get(f"/sleep?ms={SLEEP_MS}", name="/sleep")

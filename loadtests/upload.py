@@ -1,0 +1,40 @@
+"""Upload: POST a body to the streaming app's /upload and check the byte count and SHA-256.
+
+``UPLOAD_BYTES`` sets the body size (default 256 KiB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from locust import FastHttpUser, constant, task
+
+from loadtests.support import WrongBody
+
+SIZE = int(os.environ.get("UPLOAD_BYTES", str(256 * 1024)))
+BODY = os.urandom(SIZE)
+DIGEST = hashlib.sha256(BODY).hexdigest()
+
+
+class UploadUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def upload(self) -> None:
+        with self.client.post(
+            "/upload",
+            data=BODY,  # type: ignore[arg-type]  # bytes are sent as they are
+            name="/upload",
+            catch_response=True,
+        ) as r:
+            if r.status_code != 200:
+                return
+            try:
+                answer = json.loads(r.content or b"")
+            except ValueError:
+                r.failure(WrongBody("not JSON"))
+                return
+            if answer != {"bytes": SIZE, "sha256": DIGEST}:
+                r.failure(WrongBody(f"server saw {answer!r:.100}"))

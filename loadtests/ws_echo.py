@@ -1,0 +1,66 @@
+"""WebSocket echo: each user holds one connection and times echo round trips.
+
+Events: ``CONNECT /ws`` (handshake, auxiliary) and ``WS /ws echo`` (one round trip, counted).
+``WS_MESSAGE_BYTES`` sets the message size (default 64).
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import time
+from typing import Any
+
+import websocket
+from locust import User, constant, task
+
+from loadtests.support import WrongBody, fire, split_host
+
+MESSAGE_BYTES = int(os.environ.get("WS_MESSAGE_BYTES", "64"))
+
+
+class WebSocketUser(User):
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.ws: Any = None
+        self.counter = 0
+        self.connect()
+
+    def connect(self) -> None:
+        scheme, hostname, port = split_host(self.host or "")
+        url = f"{'wss' if scheme == 'https' else 'ws'}://{hostname}:{port}/ws"
+        started = time.perf_counter()
+        try:
+            self.ws = websocket.create_connection(
+                url, timeout=10, sslopt={"cert_reqs": ssl.CERT_NONE}, enable_multithread=False
+            )
+        except Exception as exc:
+            fire(self.environment, "CONNECT", "/ws", started, exception=exc)
+            self.ws = None
+            return
+        fire(self.environment, "CONNECT", "/ws", started)
+
+    def on_stop(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
+
+    @task
+    def echo(self) -> None:
+        if self.ws is None:
+            self.connect()
+            if self.ws is None:
+                time.sleep(0.1)  # do not spin on a server that refuses connections
+                return
+        self.counter += 1
+        message = f"{self.counter:08d}".ljust(MESSAGE_BYTES, "x")
+        started = time.perf_counter()
+        try:
+            self.ws.send(message)
+            answer = self.ws.recv()
+        except Exception as exc:
+            fire(self.environment, "WS", "/ws echo", started, exception=exc)
+            self.ws = None
+            return
+        error = None if answer == message else WrongBody(f"echo mismatch: {answer!r:.40}")
+        fire(self.environment, "WS", "/ws echo", started, len(message), error)

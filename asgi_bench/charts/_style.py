@@ -7,6 +7,7 @@ import math
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from asgi_bench.results import CellResult
 
@@ -46,7 +47,25 @@ def panels(
 def status_mark(ax: Axes, x: float, cell: CellResult) -> None:
     """Label a missing bar: failed cells in red, unsupported in grey."""
     text, tint = ("failed", "#d62728") if cell.status == "failed" else ("n/a", "#7f7f7f")
-    ax.text(x, 0, text, rotation=90, ha="center", va="bottom", color=tint, fontsize=8)
+    # x in data units, y in axes units: visible on linear and log scales alike.
+    ax.text(
+        x,
+        0.03,
+        text,
+        rotation=90,
+        ha="center",
+        va="bottom",
+        color=tint,
+        fontsize=9,
+        transform=ax.get_xaxis_transform(),
+    )
+
+
+def plain_log_axis(ax: Axes) -> None:
+    """Log scale with tick labels such as 0.5, 2, 40 instead of 5x10^-1."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
 
 
 def finite(value: float | None) -> bool:

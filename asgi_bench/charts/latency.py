@@ -7,7 +7,14 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from asgi_bench.charts._style import apps_of, finite, panels, servers_of, status_mark
+from asgi_bench.charts._style import (
+    apps_of,
+    finite,
+    panels,
+    plain_log_axis,
+    servers_of,
+    status_mark,
+)
 from asgi_bench.results import CellResult
 
 CLIENT = (
@@ -41,7 +48,7 @@ def draw(cells: list[CellResult], run_dir: Path) -> Figure | None:
                 value = getattr(cell, field)
                 if finite(value) and value > 0:
                     ax.plot(x, value, marker, color="black", markersize=4)
-        ax.set_yscale("log")
+        plain_log_axis(ax)
         ax.set_title(app)
         ax.set_xticks(range(len(servers)), servers, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("ms")

@@ -4,11 +4,12 @@ The warm-up, excluded from every other number, is shaded."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from asgi_bench.charts._style import apps_of, color, panels, servers_of
+from asgi_bench.charts._style import apps_of, color, panels, plain_log_axis, servers_of
 from asgi_bench.results import CellResult, cell_dir_for
 
 
@@ -16,26 +17,29 @@ def draw(cells: list[CellResult], run_dir: Path) -> Figure | None:
     series = {}
     for cell in cells:
         path = cell_dir_for(run_dir, cell.server, cell.app) / "client.json"
-        if cell.status == "ok" and path.exists():
+        if cell.requests and path.exists():
             series[cell.key] = json.loads(path.read_text())
     if not series:
         return None
     servers, apps = servers_of(cells), apps_of(cells)
     figure, axes = panels(len(apps), "Client latency over time (ms, log scale)", width=5.6)
     for ax, app in zip(axes, apps, strict=True):
+        warm_end = 0.0
         for server in servers:
             data = series.get(f"{server}/{app}")
             if not data or not data["series"]:
                 continue
-            t = [point["t"] for point in data["series"]]
+            # Points sit mid-second: each is one wall-clock second of completed requests.
+            origin = math.floor(data["test_start"])
+            t = [p["t"] + data["test_start"] - origin + 0.5 for p in data["series"]]
             tint = color(servers, server)
             ax.plot(t, [p["p99_ms"] for p in data["series"]], color=tint, label=server)
             ax.plot(t, [p["p50_ms"] for p in data["series"]], color=tint, linestyle=":")
-            warm_end = data["window"][0] - data["test_start"]
-            ax.axvspan(0, warm_end, color="#dddddd", alpha=0.3, linewidth=0)
-        ax.set_yscale("log")
+            warm_end = max(warm_end, data["window"][0] - origin)
+        ax.axvspan(0, warm_end, color="#cccccc", alpha=0.4, linewidth=0)
+        plain_log_axis(ax)
         ax.set_title(app)
-        ax.set_xlabel("seconds since start (shaded: warm-up)")
+        ax.set_xlabel("seconds since start (shaded: warm-up, excluded)")
         ax.set_ylabel("ms")
         ax.grid(alpha=0.3, which="both")
     handles, labels = axes[0].get_legend_handles_labels()

@@ -1,0 +1,52 @@
+"""Shared fixtures. The test process is made a *child subreaper*: any process a test
+leaves behind, however deep, is reparented to pytest, so ``no_orphans`` can see it."""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+PR_SET_CHILD_SUBREAPER = 36
+if sys.platform == "linux":
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _descendants() -> list[psutil.Process]:
+    alive = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                proc.wait(0)  # reap: a zombie is not running, just unreaped
+            else:
+                alive.append(proc)
+        except psutil.Error:
+            pass
+    return alive
+
+
+@pytest.fixture(autouse=True)
+def no_orphans() -> Iterator[None]:
+    """Every test must leave no process behind, pass or fail."""
+    yield
+    deadline = time.monotonic() + 5  # hypercorn's resource tracker lingers 1-2 s
+    left = _descendants()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = _descendants()
+    for proc in left:  # clean up so one leak does not fail every later test
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    assert not left, f"processes left behind: {[(p.pid, p.cmdline()) for p in left]}"
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "results"

@@ -1,0 +1,194 @@
+"""PrometheusMiddleware in-process: what it records, and that it changes nothing."""
+
+from __future__ import annotations
+
+import gzip
+import random
+import string
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from apps import hello, lifespan, streaming, websocket
+from collectors.exposition import remove_dead_workers
+from collectors.middleware import PrometheusMiddleware
+from collectors.routes import OVERFLOW, UNMATCHED, RouteLabeler
+from tests.asgi import body_of, call, http_scope, request, run, status_of
+
+
+def wrap(app, **options) -> PrometheusMiddleware:
+    return PrometheusMiddleware(
+        app, server="test", app_name="t", registry=CollectorRegistry(), **options
+    )
+
+
+def value(mw: PrometheusMiddleware, name: str, **labels: str) -> float:
+    got = mw.registry.get_sample_value(name, {"server": "test", "app": "t", **labels})
+    return got or 0.0
+
+
+def test_counts_duration_ttfb_and_bytes():
+    mw = wrap(streaming.app, routes=streaming.ROUTES)
+    sent = run(call(mw, http_scope("/chunked", query=b"chunks=3&size=100"), [request()]))
+    assert body_of(sent) == b"".join(streaming.chunk_payload(i, 100) for i in range(3))
+    labels = {"route": "/chunked", "method": "GET", "status": "200"}
+    assert value(mw, "asgi_requests_total", **labels) == 1
+    assert value(mw, "asgi_response_bytes_total", **labels) == 300
+    assert value(mw, "asgi_request_duration_seconds_count", **labels) == 1
+    assert value(mw, "asgi_time_to_first_byte_seconds_count", **labels) == 1
+    assert value(mw, "asgi_requests_in_progress") == 0
+    body = b"x" * 5000
+    run(call(mw, http_scope("/upload", "POST"), [request(body)]))
+    assert (
+        value(mw, "asgi_request_bytes_total", route="/upload", method="POST", status="200") == 5000
+    )
+
+
+def test_buckets_resolve_sub_millisecond_latency():
+    mw = wrap(hello.app, routes=hello.ROUTES)
+    run(call(mw, http_scope("/"), [request()]))
+    labels = {"route": "/", "method": "GET", "status": "200"}
+    assert value(mw, "asgi_request_duration_seconds_bucket", le="5e-05", **labels) == 1
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_exception_records_500_and_reraises(started):
+    async def broken(scope, receive, send):
+        if started:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise ValueError("boom")
+
+    mw = wrap(broken, routes=["/"])
+    with pytest.raises(ValueError, match="boom"):
+        run(call(mw, http_scope("/"), [request()]))
+    assert value(mw, "asgi_requests_total", route="/", method="GET", status="500") == 1
+    assert value(mw, "asgi_exceptions_total", route="/", exception="ValueError") == 1
+    assert value(mw, "asgi_requests_in_progress") == 0
+
+
+def test_disconnect_is_counted():
+    async def waits_for_body(scope, receive, send):
+        await receive()
+
+    mw = wrap(waits_for_body, routes=["/"])
+    run(call(mw, http_scope("/"), [{"type": "http.disconnect"}]))
+    assert value(mw, "asgi_client_disconnects_total", route="/") == 1
+
+
+def test_route_table_and_overflow():
+    routes = RouteLabeler(["/", "/items/{id}"])
+    assert routes.label("/items/42") == "/items/{id}"
+    assert routes.label("/items/42/x") == UNMATCHED
+    capped = RouteLabeler(None, max_labels=3)
+    assert [capped.label(p) for p in ("/a", "/b", "/c", "/d", "/a")] == [
+        "/a",
+        "/b",
+        "/c",
+        OVERFLOW,
+        "/a",
+    ]
+
+
+@pytest.mark.parametrize("routes", [hello.ROUTES, None])
+def test_flood_of_random_paths_keeps_series_bounded(routes):
+    mw = wrap(hello.app, routes=routes, max_routes=20)
+    rng = random.Random(7)
+
+    async def flood():
+        for _ in range(100_000):
+            path = "/" + "".join(rng.choices(string.ascii_lowercase, k=12))
+            await call(mw, http_scope(path), [request()])
+
+    run(flood())
+    series = [
+        s
+        for f in mw.registry.collect()
+        if f.name == "asgi_requests"
+        for s in f.samples
+        if s.name == "asgi_requests_total"
+    ]
+    assert sum(s.value for s in series) == 100_000
+    assert len({s.labels["route"] for s in series}) <= 21
+
+
+def test_websocket_metrics_and_passthrough():
+    mw = wrap(websocket.app, routes=websocket.ROUTES)
+    incoming = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.receive", "text": "a"},
+        {"type": "websocket.receive", "text": "b"},
+        {"type": "websocket.disconnect"},
+    ]
+    scope = {"type": "websocket", "path": "/ws"}
+    assert run(call(mw, scope, incoming)) == run(call(websocket.app, scope, incoming))
+    assert value(mw, "asgi_websocket_messages_total", route="/ws", direction="in") == 2
+    assert value(mw, "asgi_websocket_messages_total", route="/ws", direction="out") == 2
+    assert value(mw, "asgi_websocket_connections_total", route="/ws", outcome="accepted") == 1
+    assert value(mw, "asgi_websocket_session_duration_seconds_count", route="/ws") == 1
+    assert value(mw, "asgi_websocket_connections_active") == 0
+
+
+def test_lifespan_passes_through_when_outermost(tmp_path, monkeypatch):
+    monkeypatch.setenv(lifespan.MARKER_ENV, str(tmp_path / "m"))
+    mw = wrap(lifespan.app)
+    sent = run(
+        call(
+            mw,
+            {"type": "lifespan", "state": {}},
+            [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}],
+        )
+    )
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert value(mw, "asgi_lifespan_events_total", phase="startup", outcome="complete") == 1
+    assert value(mw, "asgi_lifespan_events_total", phase="shutdown", outcome="complete") == 1
+    assert value(mw, "asgi_lifespan_duration_seconds", phase="startup") > 0
+
+
+def test_lifespan_error_is_recorded_and_reraised():
+    async def no_lifespan(scope, receive, send):
+        await receive()
+        raise RuntimeError("no lifespan here")
+
+    mw = wrap(no_lifespan)
+    with pytest.raises(RuntimeError):
+        run(call(mw, {"type": "lifespan"}, [{"type": "lifespan.startup"}]))
+    assert value(mw, "asgi_lifespan_events_total", phase="startup", outcome="error") == 1
+
+
+def test_metrics_endpoint_negotiates_gzip_and_openmetrics():
+    mw = wrap(hello.app, routes=hello.ROUTES)
+    run(call(mw, http_scope("/"), [request()]))
+    plain = run(call(mw, http_scope("/metrics"), [request()]))
+    assert status_of(plain) == 200
+    assert (
+        b'asgi_requests_total{app="t",method="GET",route="/",server="test",status="200"} 1.0'
+        in body_of(plain)
+    )
+    zipped = run(
+        call(mw, http_scope("/metrics", headers=[(b"accept-encoding", b"gzip")]), [request()])
+    )
+    assert dict(zipped[0]["headers"])[b"content-encoding"] == b"gzip"
+    assert gzip.decompress(body_of(zipped)).startswith(b"# HELP")
+    om = run(
+        call(
+            mw,
+            http_scope(
+                "/metrics", headers=[(b"accept", b"application/openmetrics-text; version=1.0.0")]
+            ),
+            [request()],
+        )
+    )
+    assert dict(om[0]["headers"])[b"content-type"].startswith(b"application/openmetrics-text")
+    assert body_of(om).rstrip().endswith(b"# EOF")
+    families = {f.name for f in text_string_to_metric_families(body_of(plain).decode())}
+    assert "asgi_requests" in families
+
+
+def test_dead_worker_live_gauges_are_removed(tmp_path):
+    dead_pid = 2**22 + 1  # above pid_max on this kernel: never alive
+    (tmp_path / f"gauge_livesum_{dead_pid}.db").write_bytes(b"")
+    (tmp_path / f"counter_{dead_pid}.db").write_bytes(b"")
+    assert remove_dead_workers(str(tmp_path)) == [dead_pid]
+    assert not (tmp_path / f"gauge_livesum_{dead_pid}.db").exists()
+    assert (tmp_path / f"counter_{dead_pid}.db").exists()  # its requests did happen

@@ -45,40 +45,11 @@ REQUEST = (*BASE, "route", "method", "status")
 
 
 class Metrics:
-    """All metric objects, registered in ``registry``."""
+    """The metric families off the per-request path (see ``collectors.requests`` for those
+    on it), registered in ``registry``."""
 
-    def __init__(
-        self, registry: CollectorRegistry, buckets: tuple[float, ...] = LATENCY_BUCKETS
-    ) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         r = registry
-        self.requests = Counter("asgi_requests", "HTTP requests completed.", REQUEST, registry=r)
-        self.duration = Histogram(
-            "asgi_request_duration_seconds",
-            "From the app being called to the last body chunk sent.",
-            REQUEST,
-            buckets=buckets,
-            registry=r,
-        )
-        self.ttfb = Histogram(
-            "asgi_time_to_first_byte_seconds",
-            "From the app being called to http.response.start sent.",
-            REQUEST,
-            buckets=buckets,
-            registry=r,
-        )
-        self.request_bytes = Counter(
-            "asgi_request_bytes", "Request body bytes received by the app.", REQUEST, registry=r
-        )
-        self.response_bytes = Counter(
-            "asgi_response_bytes", "Response body bytes sent by the app.", REQUEST, registry=r
-        )
-        self.in_progress = Gauge(
-            "asgi_requests_in_progress",
-            "HTTP requests being handled.",
-            BASE,
-            multiprocess_mode="livesum",
-            registry=r,
-        )
         self.exceptions = Counter(
             "asgi_exceptions",
             "Exceptions raised by the app.",

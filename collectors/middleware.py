@@ -26,6 +26,11 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from collectors.exposition import render
 from collectors.metrics import LATENCY_BUCKETS, Metrics
+from collectors.requests import (
+    LocalRequestMetrics,
+    MultiprocessRequestMetrics,
+    RequestMetrics,
+)
 from collectors.routes import RouteLabeler
 
 Scope = dict[str, Any]
@@ -66,14 +71,12 @@ class PrometheusMiddleware:
         self.metrics_path = metrics_path
         self.multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
         self.registry = registry if registry is not None else CollectorRegistry()
-        self.metrics = Metrics(self.registry, buckets)
+        self.metrics = Metrics(self.registry)
         self.routes = RouteLabeler(routes, max_routes)
         self.labels = (server, app_name)
-        m = self.metrics
-        # Children bound once; per request only a dict lookup by (route, method, status).
-        self._in_progress = m.in_progress.labels(*self.labels)
-        self._ws_active = m.ws_active.labels(*self.labels)
-        self._series: dict[tuple[str, str, int], tuple[Any, ...]] = {}
+        backend = MultiprocessRequestMetrics if self.multiproc_dir else LocalRequestMetrics
+        self.requests: RequestMetrics = backend(self.registry, self.labels, buckets)
+        self._ws_active = self.metrics.ws_active.labels(*self.labels)
         if metrics_port is not None:
             # One listener per process: use with a single worker only.
             start_http_server(metrics_port, addr="127.0.0.1", registry=self.registry)
@@ -91,21 +94,6 @@ class PrometheusMiddleware:
             await self._lifespan(scope, receive, send)
         else:
             await self.app(scope, receive, send)
-
-    def _bound(self, route: str, method: str, status: int) -> tuple[Any, ...]:
-        key = (route, method, status)
-        series = self._series.get(key)
-        if series is None:
-            m = self.metrics
-            values = (*self.labels, route, method, str(status))
-            series = self._series[key] = (
-                m.requests.labels(*values),
-                m.duration.labels(*values),
-                m.ttfb.labels(*values),
-                m.request_bytes.labels(*values),
-                m.response_bytes.labels(*values),
-            )
-        return series
 
     async def _http(self, scope: Scope, receive: Any, send: Any) -> None:
         route = self.routes.label(scope["path"])
@@ -138,7 +126,7 @@ class PrometheusMiddleware:
                 self.metrics.disconnects.labels(*self.labels, route).inc()
             return message
 
-        self._in_progress.inc()
+        self.requests.started()
         try:
             await self.app(scope, observed_receive, observed_send)
         except Exception as exc:
@@ -146,18 +134,14 @@ class PrometheusMiddleware:
             self.metrics.exceptions.labels(*self.labels, route, type(exc).__name__).inc()
             raise
         finally:
-            self._in_progress.dec()
-            end = exchange.end or perf_counter()
-            requests, duration, ttfb, bytes_in, bytes_out = self._bound(
-                route, method, exchange.status
+            duration = (exchange.end or perf_counter()) - start
+            self.requests.finished(
+                (route, method, exchange.status),
+                duration,
+                exchange.ttfb or duration,
+                exchange.bytes_in,
+                exchange.bytes_out,
             )
-            requests.inc()
-            duration.observe(end - start)
-            ttfb.observe(exchange.ttfb or end - start)
-            if exchange.bytes_in:
-                bytes_in.inc(exchange.bytes_in)
-            if exchange.bytes_out:
-                bytes_out.inc(exchange.bytes_out)
 
     async def _websocket(self, scope: Scope, receive: Any, send: Any) -> None:
         m = self.metrics

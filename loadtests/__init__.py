@@ -8,4 +8,8 @@ Naming convention for request events (the harness relies on it):
   same request, reported separately and never counted twice.
 """
 
+# HDR histogram range in microseconds, shared by the recorder and the harness. This module
+# must not import locust: the harness imports it, and locust monkey-patches with gevent.
+LOWEST_US, HIGHEST_US = 1, 3_600_000_000
+
 COUNTED_TYPES = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS"})

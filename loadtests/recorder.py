@@ -26,13 +26,11 @@ from hdrh.histogram import HdrHistogram
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests import COUNTED_TYPES
+from loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
 from loadtests.support import BadStatus, WrongBody
 
 OUT_DIR = os.environ.get("ASGI_BENCH_RECORD_DIR")
 WARMUP_S = float(os.environ.get("ASGI_BENCH_WARMUP", "0") or 0)
-
-LOWEST_US, HIGHEST_US = 1, 3_600_000_000
 
 
 class Recorder:

@@ -3,6 +3,7 @@ leaves behind, however deep, is reparented to pytest, so ``no_orphans`` can see 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
 import time
@@ -39,12 +40,12 @@ def no_orphans() -> Iterator[None]:
     while left and time.monotonic() < deadline:
         time.sleep(0.1)
         left = _descendants()
+    described = []
     for proc in left:  # clean up so one leak does not fail every later test
-        try:
+        with contextlib.suppress(psutil.Error):
+            described.append((proc.pid, " ".join(proc.cmdline())))
             proc.kill()
-        except psutil.Error:
-            pass
-    assert not left, f"processes left behind: {[(p.pid, p.cmdline()) for p in left]}"
+    assert not left, f"processes left behind: {described}"
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def test_lifespan_app_without_lifespan_builds_state_lazily(monkeypatch):
 
 
 def test_websocket_echo():
-    incoming = [
+    incoming: list[dict] = [
         {"type": "websocket.connect"},
         {"type": "websocket.receive", "text": "hi"},
         {"type": "websocket.receive", "bytes": b"\x00\x01"},

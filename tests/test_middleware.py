@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from apps import hello, lifespan, streaming, websocket
 from collectors.exposition import remove_dead_workers
+from collectors.metrics import LATENCY_BUCKETS
 from collectors.middleware import PrometheusMiddleware
 from collectors.routes import OVERFLOW, UNMATCHED, RouteLabeler
 from tests.asgi import body_of, call, http_scope, request, run, status_of
@@ -46,10 +47,14 @@ def test_counts_duration_ttfb_and_bytes():
 
 
 def test_buckets_resolve_sub_millisecond_latency():
-    mw = wrap(hello.app, routes=hello.ROUTES)
-    run(call(mw, http_scope("/"), [request()]))
+    assert LATENCY_BUCKETS[0] <= 50e-6 and LATENCY_BUCKETS[-1] == 10.0
+    mw = wrap(hello.app)
+    mw.requests.finished(("/", "GET", 200), 40e-6, 30e-6, 0, 11)
     labels = {"route": "/", "method": "GET", "status": "200"}
+    assert value(mw, "asgi_request_duration_seconds_bucket", le="2.5e-05", **labels) == 0
     assert value(mw, "asgi_request_duration_seconds_bucket", le="5e-05", **labels) == 1
+    assert value(mw, "asgi_time_to_first_byte_seconds_bucket", le="5e-05", **labels) == 1
+    assert value(mw, "asgi_request_duration_seconds_sum", **labels) == pytest.approx(40e-6)
 
 
 @pytest.mark.parametrize("started", [False, True])

@@ -150,3 +150,14 @@ def test_parse_sums_series_across_labels():
     snap = parse(text, 0.0)
     assert snap.requests == 5
     assert snap.ws_messages_in == 7
+
+
+def test_the_harness_never_imports_locust():
+    # locust monkey-patches its process with gevent: it must only run in its own processes.
+    code = (
+        "import sys, asgi_bench.cli, asgi_bench.runner, asgi_bench.report, "
+        "asgi_bench.analysis, asgi_bench.probes, collectors.scrape; "
+        "print('locust' in sys.modules, 'gevent' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -1,0 +1,184 @@
+"""The whole harness through its CLI: real servers, real Locust, real files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from asgi_bench.charts import CHARTS
+from asgi_bench.servers import SERVERS
+from tests.e2e import cells, cli, only_run
+
+pytestmark = pytest.mark.integration
+
+
+def test_tiny_matrix_all_six_configs(out):
+    proc = cli(
+        "run",
+        "--apps",
+        "hello,streaming",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+        "--users",
+        "8",
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_dir = only_run(out)
+    for name in ("run.json", "summary.json", "summary.csv", "report.html"):
+        assert (run_dir / name).stat().st_size > 0, name
+    for chart in CHARTS:
+        assert (run_dir / "charts" / f"{chart}.png").exists()
+        assert (run_dir / "charts" / f"{chart}.svg").exists()
+    rows = cells(run_dir)
+    assert [(r["server"], r["app"]) for r in rows] == [
+        (s, a) for s in SERVERS for a in ("hello", "streaming")
+    ]
+    for row in rows:
+        where = f"{row['server']}/{row['app']}: {row['reason']}"
+        assert row["status"] == "ok", where
+        assert row["requests"] > 0 and row["rps"] > 0, where
+        assert row["errors"] == 0, where
+        # What Locust completed is exactly what the app served, once drained.
+        assert row["server_requests"] == row["total_requests"], where
+        assert row["count_match"] is True, where
+        assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"], where
+        assert row["cpu_us_per_request"] > 0 and row["peak_rss_mb"] > 0, where
+        cell_dir = run_dir / "cells" / f"{row['server']}__{row['app']}"
+        for raw in (
+            "locust.json",
+            "locust_stats_history.csv",
+            "server.log",
+            "client.json",
+            "server-samples.jsonl",
+            "driver-samples.jsonl",
+            "scrapes.jsonl",
+        ):
+            assert (cell_dir / raw).exists(), (where, raw)
+    with (run_dir / "summary.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == len(rows)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["git"]["sha"] and manifest["host"]["cpu_count"]
+    assert manifest["servers"]["granian"]["version"] and manifest["packages"]["locust"]
+    assert manifest["cpu_split"]["server"] and not manifest["interrupted"]
+    page = (run_dir / "report.html").read_text()
+    assert "data:image/png;base64," in page and "Capabilities observed" in page
+    # report re-renders from the raw cell folders
+    (run_dir / "report.html").unlink()
+    assert cli("report", str(run_dir)).returncode == 0
+    assert (run_dir / "report.html").exists()
+
+
+def test_ctrl_c_leaves_a_valid_partial_result(out):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "asgi_bench",
+            "run",
+            "--servers",
+            "uvicorn,granian",
+            "--apps",
+            "hello",
+            "--duration",
+            "30",
+            "--warmup",
+            "1",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if list(out.glob("*/cells/uvicorn__hello/driver-samples*")) or list(
+                out.glob("*/cells/uvicorn__hello/locust.log")
+            ):
+                break
+            time.sleep(0.2)
+        time.sleep(3)  # well inside the load
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr[-2000:]
+    run_dir = only_run(out)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["interrupted"] is True and manifest["finished_at"]
+    rows = cells(run_dir)
+    assert rows and rows[0]["reason"] == "interrupted (Ctrl+C)"
+    assert (run_dir / "report.html").exists()
+
+
+def test_known_latency_is_measured_accurately(out):
+    proc = cli(
+        "run",
+        "--servers",
+        "uvicorn",
+        "--apps",
+        "sleep",
+        "--duration",
+        "3",
+        "--warmup",
+        "1",
+        "--users",
+        "4",
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = cells(only_run(out))
+    # The app sleeps 20 ms; the client must see just above that, not a 1 ms bucket edge.
+    assert 20.0 <= row["p50_ms"] < 26.0, row
+    assert 20.0 <= row["server_p50_ms"] < 26.0, row
+
+
+def test_two_driver_processes_and_the_users_own_app(out, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "myapp.py").write_text(
+        textwrap.dedent("""
+        async def app(scope, receive, send):
+            if scope["type"] != "http":
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"mine"})
+    """)
+    )
+    proc = cli(
+        "run",
+        "--servers",
+        "uvicorn",
+        "--app",
+        "myapp:app",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+        "--driver-processes",
+        "2",
+        "--out",
+        str(out),
+        cwd=project,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = cells(only_run(out))
+    assert (row["app"], row["status"]) == ("myapp", "ok")
+    assert row["count_match"] is True and row["requests"] > 0
+    recorders = list((only_run(out) / "cells" / "uvicorn__myapp" / "driver").glob("hdr-*.json"))
+    assert len(recorders) == 3  # the master and two workers

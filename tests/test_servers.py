@@ -1,0 +1,113 @@
+"""Real servers on 127.0.0.1: readiness, TLS, clean stops, lifespan, start failures."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import psutil
+import pytest
+
+from asgi_bench.cell import CellPlan, free_port, run_cell
+from asgi_bench.config import RunConfig
+from asgi_bench.errors import ServerStartError
+from asgi_bench.http import get
+from asgi_bench.servers import ServerSpec, get_server
+from asgi_bench.serving import start_server
+from asgi_bench.tls import make_cert
+from asgi_bench.workloads import get_workload
+from tests.servers import ALL, running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_serves_hello_and_stops_its_whole_tree(server, tmp_path):
+    with running(server, "hello", tmp_path, metrics=False) as proc:
+        reply = get(proc.base_url + "/")
+        assert (reply.status, reply.body) == (200, b"Hello World")
+        tree = proc.process.remember_tree()
+    assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in tree)
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_tls_with_a_certificate_made_at_run_time(server, tmp_path):
+    certs = make_cert(tmp_path / "tls")
+    with running(server, "hello", tmp_path, metrics=False, certs=certs) as proc:
+        assert proc.base_url.startswith("https://")
+        assert get(proc.base_url + "/").body == b"Hello World"
+
+
+@pytest.mark.parametrize("server", ALL)
+def test_lifespan_observed(server, tmp_path):
+    with running(server, "lifespan", tmp_path) as proc:
+        state = json.loads(get(proc.base_url + "/").body)
+    claims = "lifespan" in get_server(server).supports
+    assert state["startup_complete"] is claims
+    assert proc.shutdown_observed() is claims
+
+
+def test_port_taken_is_a_clear_start_error(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(ServerStartError) as info:
+            start_server(
+                get_server("uvicorn"), get_workload("hello"), port, tmp_path, ready_timeout=10
+            )
+    assert "exited with code" in str(info.value)
+    assert "address already in use" in info.value.log_tail.lower()
+
+
+def test_a_port_answered_by_someone_else_is_not_ready(tmp_path):
+    # Our own uvicorn holds the port; a second server there must not be taken as ready.
+    with running("uvicorn", "hello", tmp_path, metrics=False) as first:
+        port = int(first.base_url.rsplit(":", 1)[1])
+        with pytest.raises(ServerStartError):
+            start_server(
+                get_server("granian"),
+                get_workload("hello"),
+                port,
+                tmp_path / "second",
+                ready_timeout=5,
+            )
+
+
+def test_bad_flag_fails_the_cell_with_log_tail_and_the_run_goes_on(tmp_path):
+    good = get_server("uvicorn")
+    bad = ServerSpec(
+        name="uvicorn-bad",
+        module="uvicorn",
+        install_hint="",
+        bind=good.bind,
+        command=(*good.command, "--no-such-flag"),
+        tls_bind=good.tls_bind,
+        workers=good.workers,
+    )
+    config = RunConfig(duration=1, warmup=0, out=tmp_path)
+    cell = run_cell(config, CellPlan(bad, get_workload("hello"), tmp_path / "cell"), None)
+    assert cell.status == "failed"
+    assert "exited with code" in cell.reason
+    assert "no-such-flag" in cell.log_tail
+    assert json.loads((tmp_path / "cell" / "cell.json").read_text())["status"] == "failed"
+
+
+def test_missing_server_is_unsupported_with_install_hint(tmp_path):
+    ghost = ServerSpec(
+        name="ghost",
+        module="no_such_server_module",
+        install_hint="pip install ghost",
+        command=(),
+        bind=(),
+        tls_bind=(),
+        workers=None,
+    )
+    cell = run_cell(
+        RunConfig(out=tmp_path), CellPlan(ghost, get_workload("hello"), tmp_path / "c"), None
+    )
+    assert (cell.status, cell.reason) == ("unsupported", "not installed: pip install ghost")
+
+
+def test_free_port_is_on_loopback():
+    assert 1024 < free_port() < 65536

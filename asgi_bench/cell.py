@@ -19,10 +19,10 @@ from asgi_bench.errors import DriverError, ServerStartError
 from asgi_bench.probes import Observation, run_probes
 from asgi_bench.results import CellResult, write_cell
 from asgi_bench.servers import LaunchOptions, ServerSpec
-from asgi_bench.serving import RunningServer, start_server
+from asgi_bench.serving import RemoteServer, RunningServer, attach_server, start_server
 from asgi_bench.tls import CertPair
 from asgi_bench.workloads import Workload
-from collectors.process import ProcessSampler
+from collectors.process import Sampler
 from collectors.scrape import Scraper, Snapshot, quantile
 
 DRIVER_BOUND_AT = 0.9
@@ -56,30 +56,38 @@ def run_cell(config: RunConfig, plan: CellPlan, certs: CertPair | None) -> CellR
         write_cell(plan.cell_dir, cell)
         return cell
 
-    server: RunningServer | None = None
+    targets = config.target_urls()
+    server: RunningServer | RemoteServer | None = None
     driver: LocustRun | None = None
-    sampler: ProcessSampler | None = None
+    sampler: Sampler | None = None
     scraper: Scraper | None = None
     observations: list[Observation] = []
     try:
-        server = start_server(
-            spec,
-            workload,
-            free_port(),
-            plan.cell_dir,
-            workers=config.workers,
-            certs=certs,
-            cpus=config.server_cpus,
-            metrics=config.metrics,
-            ready_timeout=config.ready_timeout,
+        server = (
+            attach_server(spec, workload, targets[spec.name], config.ready_timeout)
+            if targets
+            else start_server(
+                spec,
+                workload,
+                free_port(),
+                plan.cell_dir,
+                workers=config.workers,
+                certs=certs,
+                cpus=config.server_cpus,
+                metrics=config.metrics,
+                ready_timeout=config.ready_timeout,
+            )
         )
         observations = run_probes(workload.probes, server.base_url)
         if certs is not None:
             observations.append(Observation("tls", True, "answered over HTTPS"))
-        sampler = ProcessSampler(server.process.pid).start()
+        sampler = server.sampler()
+        if sampler is not None:
+            sampler.start()
         baseline = None
         if config.metrics:
-            scraper = Scraper(server.base_url + "/metrics", plan.cell_dir / "scrapes.jsonl")
+            metrics_url = (targets[spec.name] if targets else server.base_url) + "/metrics"
+            scraper = Scraper(metrics_url, plan.cell_dir / "scrapes.jsonl")
             baseline = scraper.scrape()
             scraper.start()
         settings = DriverSettings(
@@ -118,13 +126,12 @@ def run_cell(config: RunConfig, plan: CellPlan, certs: CertPair | None) -> CellR
             sampler.write(plan.cell_dir / "server-samples.jsonl")
         if server is not None:
             server.stop()
-            if workload.name == "lifespan" or "lifespan_startup" in workload.probes:
-                shut = server.shutdown_observed()
-                observations.append(
-                    Observation(
-                        "lifespan_shutdown", shut, "marker written" if shut else "no marker"
-                    )
-                )
+            shut = server.shutdown_observed()
+            if "lifespan_startup" in workload.probes and shut is not None:
+                detail = "marker written" if shut else "no marker"
+                observations.append(Observation("lifespan_shutdown", shut, detail))
+            if isinstance(server, RemoteServer) and server.notes and cell.status == "ok":
+                cell.reason = "; ".join(filter(None, [cell.reason, *server.notes]))
         cell.capabilities = {o.capability: o.ok for o in observations}
         cell.capability_details = {o.capability: o.detail for o in observations}
         _unsupported_capability(cell, spec, workload)
@@ -156,22 +163,24 @@ def _fill_client(cell: CellResult, stats: ClientStats, cell_dir: Path) -> None:
 def _fill_costs(
     cell: CellResult,
     stats: ClientStats,
-    server: ProcessSampler,
-    driver: ProcessSampler,
+    server: Sampler | None,
+    driver: Sampler,
     config: RunConfig,
 ) -> None:
     start, end = stats.window.start, stats.window.end
     seconds = stats.window.seconds
-    server_cpu = server.cpu_between(start, end)
-    if stats.requests:
-        cell.cpu_us_per_request = server_cpu * 1e6 / stats.requests
+    if server is not None:
+        server_cpu = server.cpu_between(start, end)
+        cell.peak_rss_mb = server.peak_rss() / 2**20
+        if stats.requests:
+            cell.cpu_us_per_request = server_cpu * 1e6 / stats.requests
+        if seconds:
+            cell.server_cpu_busy = server_cpu / seconds / max(1, len(config.server_cpus))
     if seconds:
-        cell.server_cpu_busy = server_cpu / seconds / max(1, len(config.server_cpus))
         # The load comes from min(processes, cores) busy processes at the most.
         capacity = min(config.driver_processes, max(1, len(config.driver_cpus)))
         cell.driver_busy = driver.cpu_between(start, end) / seconds / capacity
         cell.driver_bound = cell.driver_busy >= DRIVER_BOUND_AT
-    cell.peak_rss_mb = server.peak_rss() / 2**20
 
 
 def _fill_server(

@@ -24,6 +24,10 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
+def _cpus_or_none(text: str) -> tuple[int, ...]:
+    return parse_cpus(text) if text.strip() else ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asgi-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the bare apps, without the Prometheus middleware",
     )
     run.add_argument("--max-error-rate", type=float, default=defaults.max_error_rate)
+    run.add_argument(
+        "--targets",
+        type=_names,
+        default=defaults.targets,
+        help="servers already running, as server=http://127.0.0.1:PORT,... "
+        "(docker-compose): no process management",
+    )
 
     commands.add_parser("list", help="server configs and apps, and whether each is available")
 
@@ -102,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--workers", type=int, default=1)
         sub.add_argument("--tls", action="store_true")
         sub.add_argument("--no-metrics", dest="metrics", action="store_false")
+        sub.add_argument(
+            "--cpus",
+            type=_cpus_or_none,
+            default=(),
+            help="pin the server to these CPUs, e.g. 0-1 (empty: no pinning)",
+        )
         if name == "ui":
             sub.add_argument("--web-host", default="127.0.0.1")
             sub.add_argument("--web-port", type=int, default=8089)

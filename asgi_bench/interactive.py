@@ -16,19 +16,26 @@ from asgi_bench.procs import ManagedProcess
 from asgi_bench.servers import get_server
 from asgi_bench.serving import start_server
 from asgi_bench.tls import make_cert
-from asgi_bench.workloads import get_workload
+from asgi_bench.workloads import serve_workload
 
 
 def serve(args: argparse.Namespace, console: Console) -> int:
     spec = get_server(args.server)
-    workload = get_workload(args.app)
+    workload = serve_workload(args.app)
     # SIGTERM (from a supervisor or a test) stops cleanly, like Ctrl+C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     with tempfile.TemporaryDirectory(prefix="asgi-bench-serve-") as scratch:
         work = Path(scratch)
         certs = make_cert(work / "tls") if args.tls else None
         server = start_server(
-            spec, workload, args.port, work, workers=args.workers, certs=certs, metrics=args.metrics
+            spec,
+            workload,
+            args.port,
+            work,
+            workers=args.workers,
+            certs=certs,
+            metrics=args.metrics,
+            cpus=args.cpus,
         )
         ui: ManagedProcess | None = None
         try:

@@ -21,6 +21,8 @@ from asgi_bench.procs import ManagedProcess
 from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.tls import CertPair
 from asgi_bench.workloads import Workload
+from collectors.docker import DockerSampler, find_container
+from collectors.process import ProcessSampler, Sampler
 
 WRAPPED_APP = "collectors.wrapped:app"
 MARKER_ENV = "ASGI_BENCH_LIFESPAN_MARKER"
@@ -41,9 +43,59 @@ class RunningServer:
             shutil.rmtree(self.multiproc_dir, ignore_errors=True)
         return code
 
-    def shutdown_observed(self) -> bool:
+    def sampler(self) -> Sampler | None:
+        return ProcessSampler(self.process.pid)
+
+    def shutdown_observed(self) -> bool | None:
         """Did the app's lifespan shutdown run (it appends to the marker file)?"""
         return self.marker.exists() and "shutdown" in self.marker.read_text()
+
+
+@dataclass
+class RemoteServer:
+    """A server someone else runs (a compose service): nothing to start or stop."""
+
+    spec: ServerSpec
+    workload: Workload
+    base_url: str
+    notes: list[str]
+
+    def sampler(self) -> Sampler | None:
+        try:
+            container = find_container(self.spec.name)
+        except OSError as exc:
+            self.notes.append(f"CPU/RSS not measured: no Docker API ({exc})")
+            return None
+        if container is None:
+            self.notes.append(f"CPU/RSS not measured: no container for {self.spec.name}")
+            return None
+        return DockerSampler(container)
+
+    def stop(self, grace: float = 0.0) -> None:
+        return None
+
+    def shutdown_observed(self) -> bool | None:
+        return None  # the server outlives the run
+
+
+def attach_server(
+    spec: ServerSpec, workload: Workload, target: str, timeout: float
+) -> RemoteServer:
+    server = RemoteServer(spec, workload, target + workload.mount, [])
+    deadline = time.monotonic() + timeout
+    problem = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            reply = get(server.base_url + "/", timeout=1.0)
+            if reply.status == 200:
+                return server
+            problem = f"HTTP {reply.status}"
+        except OSError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        time.sleep(0.2)
+    raise ServerStartError(
+        f"{spec.name} at {server.base_url} not ready after {timeout:.0f}s ({problem})"
+    )
 
 
 def start_server(
@@ -108,7 +160,7 @@ def wait_ready(server: RunningServer, port: int, timeout: float) -> None:
                 server.process.log_tail(),
             )
         try:
-            reply = get(server.base_url + "/", timeout=1.0)
+            reply = get(server.base_url + server.workload.ready_path, timeout=1.0)
         except OSError as exc:
             last_problem = f"{type(exc).__name__}: {exc}"
         else:

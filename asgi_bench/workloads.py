@@ -25,6 +25,12 @@ class Workload:
     # What the server-side count is compared with: HTTP requests or WebSocket messages.
     count_unit: str = "requests"
     probes: tuple[str, ...] = ()  # capability probes run before the load, see probes.py
+    ready_path: str = "/"  # answers 200 once the app is up
+
+    @property
+    def mount(self) -> str:
+        """Where apps.combined serves this workload's app: ``/hello``, ``/streaming`` ..."""
+        return "/" + self.app.partition(":")[0].rsplit(".", 1)[-1]
 
 
 def _builtin(
@@ -74,6 +80,28 @@ def get_workload(name: str) -> Workload:
         return WORKLOADS[name]
     except KeyError:
         raise UsageError(f"unknown app {name!r}; choose from: {', '.join(WORKLOADS)}") from None
+
+
+# Not a matrix cell: what ``asgi-bench serve SERVER all`` serves, as the containers do.
+ALL_APPS = Workload(
+    "all",
+    "apps.combined:app",
+    LOADTESTS_DIR / "hello.py",
+    "every app under its own prefix",
+    ready_path="/hello/",
+)
+
+
+def serve_workload(name: str) -> Workload:
+    """A workload name, or ``all`` for every app mounted under its prefix."""
+    if name == ALL_APPS.name:
+        return ALL_APPS
+    try:
+        return get_workload(name)
+    except UsageError:
+        raise UsageError(
+            f"unknown app {name!r}; choose from: {', '.join([*WORKLOADS, ALL_APPS.name])}"
+        ) from None
 
 
 def custom_workload(app: str, locustfile: str | None) -> Workload:

@@ -1,8 +1,8 @@
-"""Sample a process tree's CPU time and memory with psutil, in a background thread.
+"""Sample CPU time and memory in a background thread: a local process tree with psutil
+(this module), or a container through the Docker API (:mod:`collectors.docker`).
 
-The tree is the leader and all its descendants (every worker), looked up again at each
-sample so workers that start late are counted. CPU time includes the children that have
-already been reaped, so a worker that exits does not make the total go backwards.
+For a process tree, CPU time includes the children that were already reaped, so a worker
+that exits does not make the total go backwards.
 """
 
 from __future__ import annotations
@@ -25,27 +25,31 @@ class Sample:
     processes: int
 
 
-class ProcessSampler:
-    """Sample a tree every ``interval`` seconds until :meth:`stop`.
+class Sampler:
+    """Sample every ``interval`` seconds in a thread until :meth:`stop`.
+
+    Subclasses say how to read one sample (:meth:`read`); the timing, storage and window
+    arithmetic are shared.
 
     Example::
 
-        sampler = ProcessSampler(server_pid, interval=0.25)
-        sampler.start()
+        sampler = ProcessSampler(server_pid, interval=0.25).start()
         ...  # run the load
         sampler.stop()
         busy = sampler.cpu_between(t0, t1) / (t1 - t0)
     """
 
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
-        self.pid = pid
+    def __init__(self, interval: float = 0.25, name: str = "sampler") -> None:
         self.interval = interval
         self.samples: list[Sample] = []
-        self._procs: dict[int, psutil.Process] = {}
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sampler-{pid}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> ProcessSampler:
+    def read(self) -> tuple[float, int, int] | None:
+        """(cumulative CPU seconds, resident bytes, process count), or None if unreadable."""
+        raise NotImplementedError
+
+    def start(self) -> Sampler:
         self.sample()
         self._thread.start()
         return self
@@ -61,26 +65,10 @@ class ProcessSampler:
             self.sample()
 
     def sample(self) -> Sample | None:
-        try:
-            leader = self._procs.get(self.pid) or psutil.Process(self.pid)
-            tree = [leader, *leader.children(recursive=True)]
-        except psutil.Error:
+        reading = self.read()
+        if reading is None:
             return None
-        cpu = 0.0
-        rss = 0
-        alive = 0
-        for proc in tree:
-            # Reuse Process objects: psutil checks pid reuse through them.
-            proc = self._procs.setdefault(proc.pid, proc)
-            try:
-                with proc.oneshot():
-                    times = proc.cpu_times()
-                    rss += proc.memory_info().rss
-            except psutil.Error:
-                continue
-            cpu += times.user + times.system + times.children_user + times.children_system
-            alive += 1
-        sample = Sample(time.time(), cpu, rss, alive)
+        sample = Sample(time.time(), *reading)
         self.samples.append(sample)
         return sample
 
@@ -106,3 +94,35 @@ class ProcessSampler:
 
     def write(self, path: Path) -> None:
         path.write_text("".join(json.dumps(asdict(s)) + "\n" for s in self.samples))
+
+
+class ProcessSampler(Sampler):
+    """A local process tree: the leader and all its descendants, looked up again at each
+    sample so that workers starting late are counted."""
+
+    def __init__(self, pid: int, interval: float = 0.25) -> None:
+        super().__init__(interval, name=f"sampler-{pid}")
+        self.pid = pid
+        self._procs: dict[int, psutil.Process] = {}
+
+    def read(self) -> tuple[float, int, int] | None:
+        try:
+            leader = self._procs.get(self.pid) or psutil.Process(self.pid)
+            tree = [leader, *leader.children(recursive=True)]
+        except psutil.Error:
+            return None
+        cpu = 0.0
+        rss = 0
+        alive = 0
+        for proc in tree:
+            # Reuse Process objects: psutil checks pid reuse through them.
+            proc = self._procs.setdefault(proc.pid, proc)
+            try:
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    rss += proc.memory_info().rss
+            except psutil.Error:
+                continue
+            cpu += times.user + times.system + times.children_user + times.children_system
+            alive += 1
+        return cpu, rss, alive

@@ -36,7 +36,7 @@ EXPECTED_SSE = b"".join(sse_event(i) for i in range(SSE_EVENTS))
 
 
 def connection_pool(host: str) -> urllib3.HTTPConnectionPool:
-    scheme, hostname, port = split_host(host)
+    scheme, hostname, port, _ = split_host(host)
     if scheme == "https":
         # The harness's certificate is self-signed and made at run time.
         return urllib3.HTTPSConnectionPool(hostname, port, maxsize=1, cert_reqs="CERT_NONE")
@@ -49,6 +49,7 @@ class StreamingUser(User):
     def on_start(self) -> None:
         urllib3.disable_warnings()
         self.pool = connection_pool(self.host or "")
+        self.prefix = split_host(self.host or "")[3]
 
     def on_stop(self) -> None:
         self.pool.close()
@@ -58,7 +59,9 @@ class StreamingUser(User):
         started = time.perf_counter()
         chunks: list[bytes] = []
         try:
-            response: Any = self.pool.urlopen("GET", url, preload_content=False, retries=False)
+            response: Any = self.pool.urlopen(
+                "GET", self.prefix + url, preload_content=False, retries=False
+            )
             fire(self.environment, "TTFB", name, started)
             if response.status != 200:
                 response.drain_conn()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class WrongBody(Exception):
@@ -37,8 +38,11 @@ def fire(
     )
 
 
-def split_host(host: str) -> tuple[str, str, int]:
-    """``https://127.0.0.1:8000`` -> ``("https", "127.0.0.1", 8000)``."""
-    scheme, _, rest = host.partition("://")
-    hostname, _, port = rest.rstrip("/").partition(":")
-    return scheme, hostname, int(port or (443 if scheme == "https" else 80))
+def split_host(host: str) -> tuple[str, str, int, str]:
+    """``https://127.0.0.1:8000/app`` -> ``("https", "127.0.0.1", 8000, "/app")``.
+
+    The path is kept: under ``apps.combined`` each app lives under its own prefix.
+    """
+    parsed = urlsplit(host)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return parsed.scheme, parsed.hostname or "127.0.0.1", port, parsed.path.rstrip("/")

@@ -28,8 +28,8 @@ class WebSocketUser(User):
         self.connect()
 
     def connect(self) -> None:
-        scheme, hostname, port = split_host(self.host or "")
-        url = f"{'wss' if scheme == 'https' else 'ws'}://{hostname}:{port}/ws"
+        scheme, hostname, port, prefix = split_host(self.host or "")
+        url = f"{'wss' if scheme == 'https' else 'ws'}://{hostname}:{port}{prefix}/ws"
         started = time.perf_counter()
         try:
             self.ws = websocket.create_connection(

@@ -10,7 +10,7 @@ from asgi_bench.cell import free_port
 from asgi_bench.servers import SERVERS, get_server
 from asgi_bench.serving import RunningServer, start_server
 from asgi_bench.tls import CertPair
-from asgi_bench.workloads import get_workload
+from asgi_bench.workloads import serve_workload
 
 ALL = list(SERVERS)
 MULTI_WORKER = ["uvicorn", "hypercorn", "granian"]
@@ -31,7 +31,7 @@ def running(
     cell_dir.mkdir(parents=True, exist_ok=True)
     proc = start_server(
         spec,
-        get_workload(app),
+        serve_workload(app),
         free_port(),
         cell_dir,
         workers=workers,

@@ -94,3 +94,34 @@ def test_websocket_echo():
         {"type": "websocket.send", "text": "hi"},
         {"type": "websocket.send", "bytes": b"\x00\x01"},
     ]
+
+
+def test_combined_mounts_every_app_under_its_prefix():
+    from apps import combined
+
+    sent = run(call(combined.app, http_scope("/hello/"), [request()]))
+    assert body_of(sent) == b"Hello World"
+    sent = run(
+        call(combined.app, http_scope("/streaming/chunked", query=b"chunks=2&size=3"), [request()])
+    )
+    assert body_of(sent) == b"aaabbb"
+    assert status_of(run(call(combined.app, http_scope("/nope/"), [request()]))) == 404
+    assert "/websocket/ws" in combined.ROUTES
+
+
+def test_combined_fans_lifespan_out(tmp_path, monkeypatch):
+    from apps import combined
+
+    monkeypatch.setenv(lifespan.MARKER_ENV, str(tmp_path / "marker"))
+    monkeypatch.setattr(lifespan, "_module_state", {})
+    state: dict = {}
+    sent = run(
+        call(
+            combined.app,
+            {"type": "lifespan", "state": state},
+            [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}],
+        )
+    )
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert state["checksum"] == lifespan.EXPECTED_CHECKSUM
+    assert (tmp_path / "marker").read_text().startswith("shutdown")

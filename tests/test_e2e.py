@@ -15,6 +15,7 @@ import pytest
 from asgi_bench.charts import CHARTS
 from asgi_bench.servers import SERVERS
 from tests.e2e import cells, cli, only_run
+from tests.servers import running
 
 pytestmark = pytest.mark.integration
 
@@ -182,3 +183,40 @@ def test_two_driver_processes_and_the_users_own_app(out, tmp_path):
     assert row["count_match"] is True and row["requests"] > 0
     recorders = list((only_run(out) / "cells" / "uvicorn__myapp" / "driver").glob("hdr-*.json"))
     assert len(recorders) == 3  # the master and two workers
+
+
+def test_targets_mode_drives_servers_it_did_not_start(out, tmp_path):
+    # What docker-compose's bench does, without Docker: the servers serve every app under
+    # its prefix and the harness only attaches to them.
+    with (
+        running("uvicorn", "all", tmp_path) as uvicorn,
+        running("granian", "all", tmp_path) as granian,
+    ):
+        proc = cli(
+            "run",
+            "--targets",
+            f"uvicorn={uvicorn.base_url},granian={granian.base_url}",
+            "--apps",
+            "hello,websocket",
+            "--duration",
+            "2",
+            "--warmup",
+            "1",
+            "--users",
+            "4",
+            "--out",
+            str(out),
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert uvicorn.process.poll() is None  # left running: not the harness's to stop
+    rows = cells(only_run(out))
+    assert [(r["server"], r["app"]) for r in rows] == [
+        ("uvicorn", "hello"),
+        ("uvicorn", "websocket"),
+        ("granian", "hello"),
+        ("granian", "websocket"),
+    ]
+    for row in rows:
+        assert row["status"] == "ok", row["reason"]
+        assert row["count_match"] is True, row
+        assert "no Docker API" in row["reason"] or "no container" in row["reason"]

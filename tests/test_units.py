@@ -161,3 +161,25 @@ def test_the_harness_never_imports_locust():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_targets_must_be_on_loopback():
+    config = RunConfig(targets=("uvicorn=http://127.0.0.1:8001", "granian=http://localhost:8005"))
+    assert config.target_urls()["uvicorn"] == "http://127.0.0.1:8001"
+    assert config.resolved().servers == ("uvicorn", "granian")
+    with pytest.raises(UsageError, match="not on loopback"):
+        RunConfig(targets=("uvicorn=http://10.0.0.5:8001",)).target_urls()
+    with pytest.raises(UsageError, match="bad --targets entry"):
+        RunConfig(targets=("uvicorn",)).target_urls()
+
+
+def test_split_host_keeps_the_mount_prefix():
+    from loadtests.support import split_host
+
+    assert split_host("https://127.0.0.1:8001/streaming/") == (
+        "https",
+        "127.0.0.1",
+        8001,
+        "/streaming",
+    )
+    assert split_host("http://127.0.0.1:8000") == ("http", "127.0.0.1", 8000, "")

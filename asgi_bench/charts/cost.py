@@ -14,8 +14,8 @@ from asgi_bench.results import CellResult
 
 
 def draw(cells: list[CellResult], run_dir: Path) -> Figure | None:
-    if not any(c.status == "ok" for c in cells):
-        return None
+    if not any(c.status == "ok" and finite(c.cpu_us_per_request) for c in cells):
+        return None  # e.g. targets mode without access to the Docker API
     figure, (cpu_ax, rss_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
     figure.suptitle("Server cost", fontsize=13, fontweight="bold")
     _grouped(cpu_ax, cells, "cpu_us_per_request", "CPU µs per request (lower is better)", "{:.0f}")

@@ -87,7 +87,9 @@ def run_cell(config: RunConfig, plan: CellPlan, certs: CertPair | None) -> CellR
         baseline = None
         if config.metrics:
             metrics_url = (targets[spec.name] if targets else server.base_url) + "/metrics"
-            scraper = Scraper(metrics_url, plan.cell_dir / "scrapes.jsonl")
+            # A shared server (targets mode) serves every app: count only this one's routes.
+            prefix = workload.mount if targets else ""
+            scraper = Scraper(metrics_url, plan.cell_dir / "scrapes.jsonl", route_prefix=prefix)
             baseline = scraper.scrape()
             scraper.start()
         settings = DriverSettings(

@@ -51,8 +51,11 @@ def git_sha() -> dict[str, Any]:
             return None
         return out.stdout.strip() if out.returncode == 0 else None
 
+    sha = git("rev-parse", "HEAD")
+    if sha is None:  # an installed copy, e.g. in the container image: stamped at build time
+        return {"sha": os.environ.get("ASGI_BENCH_GIT_SHA"), "dirty": None}
     status = git("status", "--porcelain", "--untracked-files=no")
-    return {"sha": git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None else None}
+    return {"sha": sha, "dirty": bool(status) if status is not None else None}
 
 
 def cpu_model() -> str:

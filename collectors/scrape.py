@@ -27,12 +27,15 @@ class Snapshot:
     ttfb: dict[float, float] = field(default_factory=dict)
 
 
-def parse(text: str, t: float) -> Snapshot:
-    """Sum every series of the families we use, across all label sets."""
+def parse(text: str, t: float, route_prefix: str = "") -> Snapshot:
+    """Sum every series of the families we use, across all label sets whose route starts
+    with ``route_prefix`` (one app's mount when several apps share a server)."""
     snap = Snapshot(t)
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             name, value = sample.name, sample.value
+            if not sample.labels.get("route", "").startswith(route_prefix):
+                continue
             if name == "asgi_requests_total":
                 snap.requests += value
             elif name == "asgi_requests_in_progress":
@@ -73,8 +76,9 @@ def quantile(q: float, start: dict[float, float], end: dict[float, float]) -> fl
 class Scraper:
     """Scrape ``url`` every ``interval`` s in a thread; every raw scrape goes to ``out``."""
 
-    def __init__(self, url: str, out: Path, interval: float = 1.0) -> None:
+    def __init__(self, url: str, out: Path, interval: float = 1.0, route_prefix: str = "") -> None:
         self.url = url
+        self.route_prefix = route_prefix
         self.interval = interval
         self.snapshots: list[Snapshot] = []
         self.failures = 0
@@ -106,7 +110,7 @@ class Scraper:
         if reply.status != 200:
             self.failures += 1
             return None
-        snap = parse(text, t)
+        snap = parse(text, t, self.route_prefix)
         with self._lock:
             self.snapshots.append(snap)
         return snap

@@ -183,3 +183,24 @@ def test_split_host_keeps_the_mount_prefix():
         "/streaming",
     )
     assert split_host("http://127.0.0.1:8000") == ("http", "127.0.0.1", 8000, "")
+
+
+def test_parse_can_keep_one_mounted_app():
+    text = (
+        'asgi_requests_total{route="/hello/",status="200"} 3\n'
+        'asgi_requests_total{route="/streaming/chunked",status="200"} 2\n'
+    )
+    assert parse(text, 0.0, "/hello").requests == 3
+
+
+def test_healthcheck_sees_only_its_own_listeners():
+    import socket
+
+    from asgi_bench.healthcheck import listening_here
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert listening_here(port)
+    assert not listening_here(port)

@@ -1,0 +1,40 @@
+# asgi-bench: servers, Locust and the orchestrator in one image.
+# No registry here? Build a stand-in base with scripts/docker-base and pass
+# --build-arg PYTHON_IMAGE=asgi-bench-base:bookworm.
+ARG PYTHON_IMAGE=python:3.12-slim
+FROM ${PYTHON_IMAGE}
+
+# A CA bundle for pip, for networks that inspect TLS (optional).
+ARG PIP_CERT=
+ARG GIT_SHA=unknown
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    ASGI_BENCH_GIT_SHA=${GIT_SHA}
+
+RUN python3 -m venv /opt/venv
+WORKDIR /app
+
+# Dependencies first, read from pyproject.toml alone: editing the source keeps this layer.
+COPY pyproject.toml ./
+RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
+    && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt
+
+COPY README.md ./
+COPY asgi_bench ./asgi_bench
+COPY apps ./apps
+COPY collectors ./collectors
+COPY loadtests ./loadtests
+COPY dashboards ./dashboards
+RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi && pip install --no-deps .
+
+RUN useradd --create-home --uid 1000 bench && mkdir -p /app/results && chown bench /app/results
+USER bench
+
+HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=5 \
+    CMD ["python", "-m", "asgi_bench.healthcheck"]
+CMD ["asgi-bench", "list"]

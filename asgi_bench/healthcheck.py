@@ -1,0 +1,41 @@
+"""Container health check: ``python -m asgi_bench.healthcheck``.
+
+Healthy when ``HEALTHCHECK_URL`` answers HTTP 200 *and* its port is held by a process of
+this container: with ``network_mode: host`` another container or process on the same port
+would otherwise answer for us. A container without the variable (the bench, Locust) has
+nothing to check and is healthy while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import urlsplit
+
+import psutil
+
+from asgi_bench.http import get
+
+
+def listening_here(port: int) -> bool:
+    """Sockets of processes outside this container's pid namespace show no pid."""
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid is not None
+        for c in psutil.net_connections(kind="tcp")
+    )
+
+
+def main() -> int:
+    url = os.environ.get("HEALTHCHECK_URL")
+    if not url:
+        return 0
+    port = urlsplit(url).port
+    try:
+        answered = get(url, timeout=2).status == 200
+    except OSError:
+        return 1
+    return 0 if answered and port is not None and listening_here(port) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

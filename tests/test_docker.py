@@ -1,0 +1,137 @@
+"""docker-compose on a real Docker engine: build, `up bench`, results on the host, down.
+
+No container registry is reachable on our machines: the base image is a stand-in built
+from Debian's packages (scripts/docker-base). The test starts its own dockerd when none
+is running (as root, without a bridge network) and stops it, by pid, afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from asgi_bench.procs import ManagedProcess
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parent.parent
+SOCKET = Path("/var/run/docker.sock")
+BASE = "asgi-bench-base:bookworm"
+PROJECT = "asgibenchtest"
+
+
+def docker_ok() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def docker_engine(tmp_path: Path) -> Iterator[None]:
+    if shutil.which("docker") and docker_ok():
+        yield
+        return
+    if not (shutil.which("dockerd") and os.geteuid() == 0):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install docker.io and run as root")
+        pytest.skip("no Docker engine and no way to start one")
+    # --bridge=none: no docker0; every service uses the host's loopback.
+    dockerd = ManagedProcess(
+        ["dockerd", "--bridge=none", "--iptables=false", f"--host=unix://{SOCKET}"],
+        tmp_path / "dockerd.log",
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not docker_ok():
+            assert dockerd.poll() is None, dockerd.log_tail()
+            assert time.monotonic() < deadline, "dockerd did not come up"
+            time.sleep(0.5)
+        yield
+    finally:
+        dockerd.stop(grace=20)
+
+
+def project_copy(destination: Path) -> Path:
+    """The repository's files, as a fresh clone has them, in a folder of the test's own."""
+    files = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name in files.stdout.splitlines():
+        source = REPO / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def compose(
+    project: Path, env: dict[str, str], *args: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker-compose", "-p", PROJECT, *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
+    taken = [port for port in range(8001, 8007) if _port_taken(port)]
+    assert not taken, f"ports {taken} are in use: stop what holds them (another compose run?)"
+    subprocess.run([str(REPO / "scripts" / "docker-base"), BASE], check=True, timeout=600)
+    project = project_copy(tmp_path / "project")
+    results = project / "results"
+    results.mkdir(exist_ok=True)
+    results.chmod(0o777)  # the bench container runs as an unprivileged user
+    env = {
+        **os.environ,
+        "PYTHON_IMAGE": BASE,
+        "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt",
+        "DOCKER_GID": str(SOCKET.stat().st_gid),
+        "BENCH_ARGS": "--apps hello,websocket --duration 2 --warmup 1 --users 4",
+    }
+    try:
+        built = compose(project, env, "build", timeout=900)
+        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        up = compose(project, env, "up", "--exit-code-from", "bench", "bench", timeout=900)
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+    finally:
+        down = compose(project, env, "down", "--remove-orphans", "--volumes", timeout=300)
+    assert down.returncode == 0, down.stderr
+    ps = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ps.stdout.strip() == "", "containers left behind"
+    runs = [p for p in results.iterdir() if p.is_dir()]
+    assert len(runs) == 1
+    run_dir = runs[0]
+    assert (run_dir / "report.html").exists() and (run_dir / "charts" / "throughput.png").exists()
+    cells = json.loads((run_dir / "summary.json").read_text())["cells"]
+    assert len(cells) == 6 * 2
+    for cell in cells:
+        where = f"{cell['server']}/{cell['app']}: {cell['reason']}"
+        assert cell["status"] == "ok", where
+        assert cell["count_match"] is True, where
+        assert cell["cpu_us_per_request"] and cell["peak_rss_mb"], where  # via the Docker API
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["config"]["targets"]

@@ -20,7 +20,7 @@ from asgi_bench.http import get
 def listening_here(port: int) -> bool:
     """Sockets of processes outside this container's pid namespace show no pid."""
     return any(
-        c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid is not None
+        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr[1] == port and c.pid is not None
         for c in psutil.net_connections(kind="tcp")
     )
 

@@ -220,3 +220,29 @@ def test_targets_mode_drives_servers_it_did_not_start(out, tmp_path):
         assert row["status"] == "ok", row["reason"]
         assert row["count_match"] is True, row
         assert "no Docker API" in row["reason"] or "no container" in row["reason"]
+
+
+def test_tls_run_through_locust(out):
+    proc = cli(
+        "run",
+        "--servers",
+        "uvicorn,granian",
+        "--apps",
+        "hello,streaming,websocket",
+        "--tls",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+        "--users",
+        "4",
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for row in cells(only_run(out)):
+        where = f"{row['server']}/{row['app']}: {row['reason']}"
+        assert row["status"] == "ok" and row["tls"] is True, where
+        assert row["errors"] == 0 and row["count_match"] is True, where
+        assert row["capabilities"]["tls"] is True, where
+    assert not list(out.rglob("*.pem")), "the throwaway certificate must not be kept"

@@ -197,3 +197,18 @@ def test_dead_worker_live_gauges_are_removed(tmp_path):
     assert remove_dead_workers(str(tmp_path)) == [dead_pid]
     assert not (tmp_path / f"gauge_livesum_{dead_pid}.db").exists()
     assert (tmp_path / f"counter_{dead_pid}.db").exists()  # its requests did happen
+
+
+def test_metrics_on_a_separate_port():
+    from asgi_bench.cell import free_port
+    from asgi_bench.http import get
+
+    port = free_port()
+    mw = wrap(hello.app, routes=hello.ROUTES, metrics_path=None, metrics_port=port)
+    run(call(mw, http_scope("/"), [request()]))
+    assert status_of(run(call(mw, http_scope("/metrics"), [request()]))) == 404  # not in-app
+    body = get(f"http://127.0.0.1:{port}/metrics").body
+    assert (
+        b'asgi_requests_total{app="t",method="GET",route="/",server="test",status="200"} 1.0'
+        in body
+    )

@@ -7,12 +7,10 @@ the missing lifespan support in its capability table, not as failed requests.
 
 from __future__ import annotations
 
-import json
-
 from locust import FastHttpUser, constant, task
 
 from apps.lifespan import EXPECTED_CHECKSUM, ITEMS
-from loadtests.support import WrongBody
+from loadtests.support import WrongBody, json_answer
 
 
 class LifespanUser(FastHttpUser):
@@ -21,12 +19,8 @@ class LifespanUser(FastHttpUser):
     @task
     def state(self) -> None:
         with self.client.get("/", name="/", catch_response=True) as response:
-            if response.status_code != 200:
-                return
-            try:
-                state = json.loads(response.content or b"")
-            except ValueError:
-                response.failure(WrongBody("not JSON"))
+            state = json_answer(response)
+            if state is None:
                 return
             if state.get("checksum") != EXPECTED_CHECKSUM or state.get("items") != ITEMS:
                 response.failure(WrongBody(f"bad state {state!r:.80}"))

@@ -6,12 +6,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 
 from locust import FastHttpUser, constant, task
 
-from loadtests.support import WrongBody
+from loadtests.support import WrongBody, json_answer
 
 SIZE = int(os.environ.get("UPLOAD_BYTES", str(256 * 1024)))
 BODY = os.urandom(SIZE)
@@ -29,12 +28,6 @@ class UploadUser(FastHttpUser):
             name="/upload",
             catch_response=True,
         ) as r:
-            if r.status_code != 200:
-                return
-            try:
-                answer = json.loads(r.content or b"")
-            except ValueError:
-                r.failure(WrongBody("not JSON"))
-                return
-            if answer != {"bytes": SIZE, "sha256": DIGEST}:
+            answer = json_answer(r)
+            if answer is not None and answer != {"bytes": SIZE, "sha256": DIGEST}:
                 r.failure(WrongBody(f"server saw {answer!r:.100}"))

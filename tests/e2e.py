@@ -30,3 +30,22 @@ def only_run(out: Path) -> Path:
 def cells(run_dir: Path) -> list[dict[str, Any]]:
     summary: list[dict[str, Any]] = json.loads((run_dir / "summary.json").read_text())["cells"]
     return summary
+
+
+def short_run(
+    out: Path, *args: str, seconds: int = 2, users: int = 4, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``asgi-bench run ARGS`` with short cells (1 s warm-up), results in ``out``."""
+    return cli(
+        "run",
+        *args,
+        "--duration",
+        str(seconds),
+        "--warmup",
+        "1",
+        "--users",
+        str(users),
+        "--out",
+        str(out),
+        cwd=cwd,
+    )

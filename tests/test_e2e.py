@@ -14,26 +14,14 @@ import pytest
 
 from asgi_bench.charts import CHARTS
 from asgi_bench.servers import SERVERS
-from tests.e2e import cells, cli, only_run
+from tests.e2e import cells, cli, only_run, short_run
 from tests.servers import running
 
 pytestmark = pytest.mark.integration
 
 
 def test_tiny_matrix_all_six_configs(out):
-    proc = cli(
-        "run",
-        "--apps",
-        "hello,streaming",
-        "--duration",
-        "2",
-        "--warmup",
-        "1",
-        "--users",
-        "8",
-        "--out",
-        str(out),
-    )
+    proc = short_run(out, "--apps", "hello,streaming", users=8)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run_dir = only_run(out)
     for name in ("run.json", "summary.json", "summary.csv", "report.html"):
@@ -127,21 +115,7 @@ def test_ctrl_c_leaves_a_valid_partial_result(out):
 
 
 def test_known_latency_is_measured_accurately(out):
-    proc = cli(
-        "run",
-        "--servers",
-        "uvicorn",
-        "--apps",
-        "sleep",
-        "--duration",
-        "3",
-        "--warmup",
-        "1",
-        "--users",
-        "4",
-        "--out",
-        str(out),
-    )
+    proc = short_run(out, "--servers", "uvicorn", "--apps", "sleep", seconds=3)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = cells(only_run(out))
     # The app sleeps 20 ms; the client must see just above that, not a 1 ms bucket edge.
@@ -161,21 +135,8 @@ def test_two_driver_processes_and_the_users_own_app(out, tmp_path):
             await send({"type": "http.response.body", "body": b"mine"})
     """)
     )
-    proc = cli(
-        "run",
-        "--servers",
-        "uvicorn",
-        "--app",
-        "myapp:app",
-        "--duration",
-        "2",
-        "--warmup",
-        "1",
-        "--driver-processes",
-        "2",
-        "--out",
-        str(out),
-        cwd=project,
+    proc = short_run(
+        out, "--servers", "uvicorn", "--app", "myapp:app", "--driver-processes", "2", cwd=project
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = cells(only_run(out))
@@ -192,20 +153,12 @@ def test_targets_mode_drives_servers_it_did_not_start(out, tmp_path):
         running("uvicorn", "all", tmp_path) as uvicorn,
         running("granian", "all", tmp_path) as granian,
     ):
-        proc = cli(
-            "run",
+        proc = short_run(
+            out,
             "--targets",
             f"uvicorn={uvicorn.base_url},granian={granian.base_url}",
             "--apps",
             "hello,websocket",
-            "--duration",
-            "2",
-            "--warmup",
-            "1",
-            "--users",
-            "4",
-            "--out",
-            str(out),
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert uvicorn.process.poll() is None  # left running: not the harness's to stop
@@ -223,21 +176,8 @@ def test_targets_mode_drives_servers_it_did_not_start(out, tmp_path):
 
 
 def test_tls_run_through_locust(out):
-    proc = cli(
-        "run",
-        "--servers",
-        "uvicorn,granian",
-        "--apps",
-        "hello,streaming,websocket",
-        "--tls",
-        "--duration",
-        "2",
-        "--warmup",
-        "1",
-        "--users",
-        "4",
-        "--out",
-        str(out),
+    proc = short_run(
+        out, "--servers", "uvicorn,granian", "--apps", "hello,streaming,websocket", "--tls"
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     for row in cells(only_run(out)):

@@ -111,3 +111,19 @@ def test_missing_server_is_unsupported_with_install_hint(tmp_path):
 
 def test_free_port_is_on_loopback():
     assert 1024 < free_port() < 65536
+
+
+def test_a_server_answering_500_to_everything_is_failed_not_fast(tmp_path):
+    # granian's default rsgi interface starts an ASGI app fine, then answers 500 to all.
+    from dataclasses import replace
+
+    granian = get_server("granian")
+    command = list(granian.command)
+    del command[command.index("--interface") : command.index("--interface") + 2]
+    rsgi = replace(granian, name="granian-rsgi", command=tuple(command))
+    config = RunConfig(duration=2, warmup=1, users=4, out=tmp_path, metrics=False, ready_timeout=5)
+    plan = CellPlan(rsgi, get_workload("hello"), tmp_path / "cell")
+    # Readiness wants a 200, so the cell fails before any load, with the reason.
+    cell = run_cell(config, plan, None)
+    assert cell.status == "failed"
+    assert "HTTP 500" in cell.reason

@@ -204,3 +204,14 @@ def test_healthcheck_sees_only_its_own_listeners():
         port = sock.getsockname()[1]
         assert listening_here(port)
     assert not listening_here(port)
+
+
+def test_a_cell_with_failing_requests_is_failed_not_fast():
+    from asgi_bench.cell import _judge
+
+    cell = CellResult("granian", "hello", requests=50_000, errors=50_000, non_2xx=50_000)
+    status, reason = _judge(cell, RunConfig())
+    assert status == "failed"
+    assert reason.startswith("100% of requests failed (non-2xx 50000")
+    cell.errors = cell.non_2xx = 10  # 0.02%: within --max-error-rate
+    assert _judge(cell, RunConfig())[0] == "ok"

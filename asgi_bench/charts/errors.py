@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from asgi_bench.results import CellResult
 
@@ -45,7 +46,10 @@ def draw(cells: list[CellResult], run_dir: Path) -> Figure | None:
     ax.invert_yaxis()
     ax.set_xlim(0, peak * 1.35)
     ax.set_xlabel("failed requests in the measured window")
-    ax.set_title("Errors per cell", fontsize=13, fontweight="bold")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    total = sum(c.errors for c in cells)
+    title = "Errors per cell" + ("" if total else ": none in any cell")
+    ax.set_title(title, fontsize=13, fontweight="bold")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     figure.tight_layout()

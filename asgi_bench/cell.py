@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,12 @@ def run_cell(config: RunConfig, plan: CellPlan, certs: CertPair | None) -> CellR
     cell = CellResult(spec.name, workload.name, workers=config.workers, tls=config.tls)
     plan.cell_dir.mkdir(parents=True, exist_ok=True)
     options = LaunchOptions(
-        workload.app, HOST, 0, config.workers, str(certs.certfile) if certs else None
+        workload.app,
+        HOST,
+        0,
+        config.workers,
+        str(certs.certfile) if certs else None,
+        str(certs.keyfile) if certs else None,
     )
     why_not = None if spec.available else f"not installed: {spec.install_hint}"
     why_not = why_not or spec.unsupported(options)
@@ -118,6 +124,9 @@ def run_cell(config: RunConfig, plan: CellPlan, certs: CertPair | None) -> CellR
     except KeyboardInterrupt:
         cell.status, cell.reason = "failed", "interrupted (Ctrl+C)"
         raise
+    except Exception as exc:  # a bug: keep it in the cell, let the run go on
+        cell.status, cell.reason = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        (plan.cell_dir / "traceback.txt").write_text(traceback.format_exc())
     finally:
         if driver is not None:
             driver.stop()

@@ -127,3 +127,18 @@ def test_a_server_answering_500_to_everything_is_failed_not_fast(tmp_path):
     cell = run_cell(config, plan, None)
     assert cell.status == "failed"
     assert "HTTP 500" in cell.reason
+
+
+def test_an_internal_error_fails_the_cell_and_keeps_the_traceback(tmp_path, monkeypatch):
+    import asgi_bench.cell as cell_module
+
+    def broken(cell_dir):
+        raise ValueError("analysis bug")
+
+    monkeypatch.setattr(cell_module, "load_client_stats", broken)
+    config = RunConfig(duration=1, warmup=0, users=2, out=tmp_path)
+    cell = run_cell(
+        config, CellPlan(get_server("uvicorn"), get_workload("hello"), tmp_path / "c"), None
+    )
+    assert (cell.status, cell.reason) == ("failed", "internal error: ValueError: analysis bug")
+    assert "analysis bug" in (tmp_path / "c" / "traceback.txt").read_text()

@@ -83,14 +83,19 @@ def render_report(run_dir: Path) -> Path:
 def _overview(manifest: dict[str, Any], cells: list[CellResult]) -> str:
     config, host = manifest["config"], manifest["host"]
     split = manifest["cpu_split"]
+    if config.get("targets"):
+        # The servers run elsewhere (containers): their workers and CPUs are set there.
+        servers = "servers already running (targets mode: workers and CPUs set where they run)"
+    else:
+        servers = f"{config['workers']} server worker(s) on CPUs {split['server']}"
     return (
         f"<p>{len(cells)} cells; {config['warmup']:g}s warm-up + {config['duration']:g}s measured"
-        f" each, {config['users']} Locust users in {config['driver_processes']} process(es), "
-        f"{config['workers']} server worker(s), TLS {'on' if config['tls'] else 'off'}. "
+        f" each, {config['users']} Locust users in {config['driver_processes']} process(es) on "
+        f"CPUs {split['driver']}, {servers}, TLS {'on' if config['tls'] else 'off'}. "
         f"Mode: <b>{escape(manifest['mode'])}</b> ({MODES.get(manifest['mode'], '')}). "
         f"Host {escape(str(host['hostname']))}: {host['cpu_count']} CPUs "
-        f"({escape(host['cpu_model'])}), server on CPUs {split['server']}, Locust on CPUs "
-        f"{split['driver']}. git {escape(str(manifest['git']['sha'])[:12])}"
+        f"({escape(host['cpu_model'])}), kernel {escape(host['kernel'])}. "
+        f"git {escape(str(manifest['git']['sha'])[:12])}"
         f"{' (dirty)' if manifest['git']['dirty'] else ''}.</p>"
     )
 

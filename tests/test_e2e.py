@@ -10,10 +10,12 @@ import sys
 import textwrap
 import time
 
+import matplotlib.image
 import pytest
 
 from asgi_bench.charts import CHARTS
 from asgi_bench.servers import SERVERS
+from tests.browser import render
 from tests.e2e import cells, cli, only_run, short_run
 from tests.servers import running
 
@@ -62,6 +64,11 @@ def test_tiny_matrix_all_six_configs(out):
     assert manifest["cpu_split"]["server"] and not manifest["interrupted"]
     page = (run_dir / "report.html").read_text()
     assert "data:image/png;base64," in page and "Capabilities observed" in page
+    # In a real browser: the page loads from disk and every chart is an image it decoded.
+    dom = render(run_dir / "report.html", screenshot=run_dir / "report.png")
+    assert dom.count("data:image/png;base64,") == len(CHARTS)
+    shot = matplotlib.image.imread(run_dir / "report.png")
+    assert shot.shape[0] > 1000 and shot.std() > 0.05  # not a blank page
     # report re-renders from the raw cell folders
     (run_dir / "report.html").unlink()
     assert cli("report", str(run_dir)).returncode == 0

@@ -1,0 +1,52 @@
+"""Render a page in Debian's headless Chromium, as a person would open it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Without the background-networking flags Chromium keeps dialling out on a closed network.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (scripts/install)")
+        pytest.skip("chromium not installed (scripts/install installs it as root)")
+    return path
+
+
+def render(page: Path, *, screenshot: Path) -> str:
+    """Screenshot ``page`` and return its DOM after the browser has loaded it."""
+    with tempfile.TemporaryDirectory(prefix="asgi-bench-chromium-") as profile:
+        common = [chromium(), *FLAGS, f"--user-data-dir={profile}", "--window-size=1400,2400"]
+        subprocess.run(
+            [*common, f"--screenshot={screenshot}", page.as_uri()],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+        dom = subprocess.run(
+            [*common, "--dump-dom", page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    return dom.stdout

@@ -44,7 +44,5 @@ def draw_all(cells: list[CellResult], run_dir: Path) -> dict[str, Path]:
         for suffix in ("png", "svg"):
             figure.savefig(out / f"{name}.{suffix}", dpi=110, bbox_inches="tight")
         written[name] = out / f"{name}.png"
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
+        plt.close(figure)  # pyplot keeps every figure alive until closed
     return written

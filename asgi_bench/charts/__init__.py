@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 
+import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from asgi_bench.results import CellResult

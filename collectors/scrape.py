@@ -28,13 +28,15 @@ class Snapshot:
 
 
 def parse(text: str, t: float, route_prefix: str = "") -> Snapshot:
-    """Sum every series of the families we use, across all label sets whose route starts
-    with ``route_prefix`` (one app's mount when several apps share a server)."""
+    """Sum every series of the families we use, across all label sets. Series with a route
+    label count only when it starts with ``route_prefix`` (one app's mount when several
+    apps share a server); series without one (requests in progress) always count."""
     snap = Snapshot(t)
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             name, value = sample.name, sample.value
-            if not sample.labels.get("route", "").startswith(route_prefix):
+            route = sample.labels.get("route")
+            if route is not None and not route.startswith(route_prefix):
                 continue
             if name == "asgi_requests_total":
                 snap.requests += value

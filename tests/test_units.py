@@ -189,8 +189,12 @@ def test_parse_can_keep_one_mounted_app():
     text = (
         'asgi_requests_total{route="/hello/",status="200"} 3\n'
         'asgi_requests_total{route="/streaming/chunked",status="200"} 2\n'
+        'asgi_requests_in_progress{server="uvicorn"} 1\n'
     )
-    assert parse(text, 0.0, "/hello").requests == 3
+    snap = parse(text, 0.0, "/hello")
+    assert snap.requests == 3
+    # Without a route label, in-progress is server-wide: draining must still see it.
+    assert snap.in_progress == 1
 
 
 def test_healthcheck_sees_only_its_own_listeners():

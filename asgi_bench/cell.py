@@ -92,10 +92,11 @@ def run_cell(config: RunConfig, plan: CellPlan, certs: CertPair | None) -> CellR
             sampler.start()
         baseline = None
         if config.metrics:
-            metrics_url = (targets[spec.name] if targets else server.base_url) + "/metrics"
-            # A shared server (targets mode) serves every app: count only this one's routes.
-            prefix = workload.mount if targets else ""
-            scraper = Scraper(metrics_url, plan.cell_dir / "scrapes.jsonl", route_prefix=prefix)
+            scraper = Scraper(
+                server.metrics_url,
+                plan.cell_dir / "scrapes.jsonl",
+                route_prefix=server.route_prefix,
+            )
             baseline = scraper.scrape()
             scraper.start()
         settings = DriverSettings(
@@ -141,7 +142,7 @@ def run_cell(config: RunConfig, plan: CellPlan, certs: CertPair | None) -> CellR
             if "lifespan_startup" in workload.probes and shut is not None:
                 detail = "marker written" if shut else "no marker"
                 observations.append(Observation("lifespan_shutdown", shut, detail))
-            if isinstance(server, RemoteServer) and server.notes and cell.status == "ok":
+            if server.notes and cell.status == "ok":
                 cell.reason = "; ".join(filter(None, [cell.reason, *server.notes]))
         cell.capabilities = {o.capability: o.ok for o in observations}
         cell.capability_details = {o.capability: o.detail for o in observations}

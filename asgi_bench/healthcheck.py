@@ -15,14 +15,13 @@ from urllib.parse import urlsplit
 import psutil
 
 from asgi_bench.http import get
+from asgi_bench.procs import listens
 
 
 def listening_here(port: int) -> bool:
     """Sockets of processes outside this container's pid namespace show no pid."""
-    return any(
-        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr[1] == port and c.pid is not None
-        for c in psutil.net_connections(kind="tcp")
-    )
+    mine = (c for c in psutil.net_connections(kind="tcp") if c.pid is not None)
+    return listens(mine, port)
 
 
 def main() -> int:

@@ -14,11 +14,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psutil
+
+
+def listens(connections: Iterable[Any], port: int) -> bool:
+    """Is one of these psutil connections a TCP listener on ``port``?"""
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr[1] == port for c in connections
+    )
 
 
 class ManagedProcess:

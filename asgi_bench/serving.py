@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from asgi_bench.errors import ServerStartError
 from asgi_bench.http import get
-from asgi_bench.procs import ManagedProcess
+from asgi_bench.procs import ManagedProcess, listens
 from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.tls import CertPair
 from asgi_bench.workloads import Workload
@@ -30,12 +32,32 @@ MARKER_ENV = "ASGI_BENCH_LIFESPAN_MARKER"
 
 @dataclass
 class RunningServer:
+    """A server this harness started, as a local process tree on ``port``."""
+
     spec: ServerSpec
     workload: Workload
     process: ManagedProcess
     base_url: str
+    port: int
     marker: Path
     multiproc_dir: Path | None
+    route_prefix = ""  # the server runs this workload's app alone
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def metrics_url(self) -> str:
+        return self.base_url + "/metrics"
+
+    def exit_code(self) -> int | None:
+        return self.process.poll()
+
+    def owns_port(self) -> bool:
+        return any(
+            listens(connections, self.port) for connections in _tree_connections(self.process)
+        )
+
+    def log_tail(self) -> str:
+        return self.process.log_tail()
 
     def stop(self, grace: float = 10.0) -> int | None:
         code = self.process.stop(grace)
@@ -53,12 +75,36 @@ class RunningServer:
 
 @dataclass
 class RemoteServer:
-    """A server someone else runs (a compose service): nothing to start or stop."""
+    """A server someone else runs (a compose service at ``root_url``, every app mounted
+    under its prefix): nothing to start or stop."""
 
     spec: ServerSpec
     workload: Workload
-    base_url: str
-    notes: list[str]
+    root_url: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url + self.workload.mount
+
+    @property
+    def metrics_url(self) -> str:
+        return self.root_url + "/metrics"
+
+    @property
+    def route_prefix(self) -> str:
+        return self.workload.mount  # the server is shared by every app
+
+    def exit_code(self) -> int | None:
+        return None  # not ours to watch
+
+    def owns_port(self) -> bool:
+        # Its processes are in another container; that container's health check
+        # (asgi_bench.healthcheck) proves they hold the port.
+        return True
+
+    def log_tail(self) -> str:
+        return ""
 
     def sampler(self) -> Sampler | None:
         try:
@@ -79,23 +125,11 @@ class RemoteServer:
 
 
 def attach_server(
-    spec: ServerSpec, workload: Workload, target: str, timeout: float
+    spec: ServerSpec, workload: Workload, root_url: str, timeout: float
 ) -> RemoteServer:
-    server = RemoteServer(spec, workload, target + workload.mount, [])
-    deadline = time.monotonic() + timeout
-    problem = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            reply = get(server.base_url + "/", timeout=1.0)
-            if reply.status == 200:
-                return server
-            problem = f"HTTP {reply.status}"
-        except OSError as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        time.sleep(0.2)
-    raise ServerStartError(
-        f"{spec.name} at {server.base_url} not ready after {timeout:.0f}s ({problem})"
-    )
+    server = RemoteServer(spec, workload, root_url)
+    wait_ready(server, timeout)
+    return server
 
 
 def start_server(
@@ -139,49 +173,48 @@ def start_server(
     scheme = "https" if certs else "http"
     process = ManagedProcess(spec.argv(options), cell_dir / "server.log", env, cpus)
     server = RunningServer(
-        spec, workload, process, f"{scheme}://{host}:{port}", marker, multiproc_dir
+        spec, workload, process, f"{scheme}://{host}:{port}", port, marker, multiproc_dir
     )
     try:
-        wait_ready(server, port, ready_timeout)
+        wait_ready(server, ready_timeout)
     except BaseException:
         server.stop(grace=3.0)
         raise
     return server
 
 
-def wait_ready(server: RunningServer, port: int, timeout: float) -> None:
+def wait_ready(server: RunningServer | RemoteServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last_problem = "no answer"
     while time.monotonic() < deadline:
-        code = server.process.poll()
+        code = server.exit_code()
         if code is not None:
             raise ServerStartError(
                 f"{server.spec.name} exited with code {code} before it was ready",
-                server.process.log_tail(),
+                server.log_tail(),
             )
         try:
             reply = get(server.base_url + server.workload.ready_path, timeout=1.0)
         except OSError as exc:
             last_problem = f"{type(exc).__name__}: {exc}"
         else:
-            if reply.status == 200 and _listens_on(server.process, port):
+            if reply.status == 200 and server.owns_port():
                 return
             last_problem = f"HTTP {reply.status}"
             if reply.status == 200:
-                last_problem = f"port {port} answers, but not from {server.spec.name}'s processes"
+                last_problem = (
+                    f"{server.base_url} answers, but not from {server.spec.name}'s processes"
+                )
         time.sleep(0.05)
     raise ServerStartError(
-        f"{server.spec.name} not ready after {timeout:.0f}s ({last_problem})",
-        server.process.log_tail(),
+        f"{server.spec.name} at {server.base_url} not ready after {timeout:.0f}s ({last_problem})",
+        server.log_tail(),
     )
 
 
-def _listens_on(process: ManagedProcess, port: int) -> bool:
+def _tree_connections(process: ManagedProcess) -> Iterator[list[Any]]:
     for proc in process.remember_tree():
         try:
-            connections = proc.net_connections(kind="tcp")
+            yield proc.net_connections(kind="tcp")
         except psutil.Error:
             continue
-        if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in connections):
-            return True
-    return False

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from asgi_bench.cell import CellPlan, run_cell
 from asgi_bench.config import RunConfig
+from asgi_bench.errors import BenchError
 from asgi_bench.servers import get_server
 from asgi_bench.workloads import LOADTESTS_DIR, get_workload
 
@@ -110,7 +111,7 @@ def under_server(server: str, rate: int, seconds: float, out: Path) -> dict[str,
             cell_dir = out / f"{mode}-{pair}"
             cell = run_cell(config, CellPlan(get_server(server), workload, cell_dir), None)
             if cell.status != "ok":
-                raise RuntimeError(f"{server} {mode} run failed: {cell.reason}")
+                raise BenchError(f"overhead: {server} {mode} run failed: {cell.reason}")
             costs[mode].append(cell.cpu_us_per_request)
             rates[mode].append(cell.rps)
     return {f"{mode}_cpu_us": statistics.median(v) for mode, v in costs.items()} | {

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from apps import hello, lifespan, streaming, websocket
-from apps._asgi import ASGIApp, Message, Receive, Scope, Send, not_found
+from asgi_bench.apps import hello, lifespan, streaming, websocket
+from asgi_bench.apps._asgi import ASGIApp, Message, Receive, Scope, Send, not_found
 
 MOUNTS: dict[str, Any] = {
     "/hello": hello,

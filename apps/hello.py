@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import asyncio
 
-from apps._asgi import Receive, Scope, Send, not_found, query_int, respond, unsupported_lifespan
+from asgi_bench.apps._asgi import (
+    Receive,
+    Scope,
+    Send,
+    not_found,
+    query_int,
+    respond,
+    unsupported_lifespan,
+)
 
 ROUTES = ("/", "/sleep")
 

@@ -20,7 +20,7 @@ import os
 import time
 from typing import Any
 
-from apps._asgi import Receive, Scope, Send, not_found, respond
+from asgi_bench.apps._asgi import Receive, Scope, Send, not_found, respond
 
 ROUTES = ("/",)
 

@@ -14,7 +14,15 @@ import asyncio
 import hashlib
 import json
 
-from apps._asgi import Receive, Scope, Send, not_found, query_int, respond, unsupported_lifespan
+from asgi_bench.apps._asgi import (
+    Receive,
+    Scope,
+    Send,
+    not_found,
+    query_int,
+    respond,
+    unsupported_lifespan,
+)
 
 ROUTES = ("/", "/chunked", "/sse", "/upload")
 

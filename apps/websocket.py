@@ -5,7 +5,7 @@ Plain HTTP on ``/`` answers 200 so that readiness checks work like the other app
 
 from __future__ import annotations
 
-from apps._asgi import Receive, Scope, Send, respond, unsupported_lifespan
+from asgi_bench.apps._asgi import Receive, Scope, Send, respond, unsupported_lifespan
 
 ROUTES = ("/", "/ws")
 

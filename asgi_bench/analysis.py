@@ -17,7 +17,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from asgi_bench.errors import DriverError
-from loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
+from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
 
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p99_ms": 99.0, "p999_ms": 99.9}
 

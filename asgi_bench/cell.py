@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asgi_bench.analysis import ClientStats, load_client_stats
+from asgi_bench.collectors.process import Sampler
+from asgi_bench.collectors.scrape import Scraper, Snapshot, quantile
 from asgi_bench.config import HOST, RunConfig
 from asgi_bench.driver import DriverSettings, LocustRun
 from asgi_bench.errors import DriverError, ServerStartError
@@ -23,8 +25,6 @@ from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.serving import RemoteServer, RunningServer, attach_server, start_server
 from asgi_bench.tls import CertPair
 from asgi_bench.workloads import Workload
-from collectors.process import Sampler
-from collectors.scrape import Scraper, Snapshot, quantile
 
 DRIVER_BOUND_AT = 0.9
 

@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from asgi_bench.collectors.process import ProcessSampler
 from asgi_bench.errors import DriverError
 from asgi_bench.procs import ManagedProcess
 from asgi_bench.workloads import LOADTESTS_DIR, Workload
-from collectors.process import ProcessSampler
 
 RECORDER = LOADTESTS_DIR / "recorder.py"
 

@@ -59,8 +59,8 @@ def _child(requests: int) -> None:
     """Runs in a fresh interpreter; prints the medians as JSON."""
     from prometheus_client import CollectorRegistry
 
-    from apps import hello
-    from collectors.middleware import PrometheusMiddleware
+    from asgi_bench.apps import hello
+    from asgi_bench.collectors.middleware import PrometheusMiddleware
 
     wrapped = PrometheusMiddleware(
         hello.app,

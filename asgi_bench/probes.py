@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import websocket
 
-from apps.streaming import chunk_payload, sse_event
+from asgi_bench.apps.streaming import chunk_payload, sse_event
 from asgi_bench.http import get
 
 CAPABILITY_NAMES = (

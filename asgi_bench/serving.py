@@ -17,16 +17,16 @@ from typing import Any
 
 import psutil
 
+from asgi_bench.collectors.docker import DockerSampler, find_container
+from asgi_bench.collectors.process import ProcessSampler, Sampler
 from asgi_bench.errors import ServerStartError
 from asgi_bench.http import get
 from asgi_bench.procs import ManagedProcess, listens
 from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.tls import CertPair
 from asgi_bench.workloads import Workload
-from collectors.docker import DockerSampler, find_container
-from collectors.process import ProcessSampler, Sampler
 
-WRAPPED_APP = "collectors.wrapped:app"
+WRAPPED_APP = "asgi_bench.collectors.wrapped:app"
 MARKER_ENV = "ASGI_BENCH_LIFESPAN_MARKER"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import loadtests
+import asgi_bench.loadtests as loadtests
 from asgi_bench.errors import UsageError
 
 LOADTESTS_DIR = Path(loadtests.__file__).parent
@@ -43,23 +43,23 @@ def _builtin(
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
-        _builtin("hello", "apps.hello:app", "Hello World, GET /"),
+        _builtin("hello", "asgi_bench.apps.hello:app", "Hello World, GET /"),
         _builtin(
             "streaming",
-            "apps.streaming:app",
+            "asgi_bench.apps.streaming:app",
             "chunked body and SSE, timed TTFB / first chunk / full body",
             probes=("streaming", "sse"),
         ),
         _builtin(
             "lifespan",
-            "apps.lifespan:app",
+            "asgi_bench.apps.lifespan:app",
             "state built at startup, read per request",
             needs=frozenset({"lifespan"}),
             probes=("lifespan_startup",),
         ),
         _builtin(
             "websocket",
-            "apps.websocket:app",
+            "asgi_bench.apps.websocket:app",
             "WebSocket echo round trips",
             # Not websocket.py: that name would shadow the websocket-client library.
             locustfile="ws_echo.py",
@@ -67,8 +67,12 @@ WORKLOADS: dict[str, Workload] = {
             count_unit="ws_messages",
             probes=("websocket",),
         ),
-        _builtin("upload", "apps.streaming:app", "POST 256 KiB, checked byte count and SHA-256"),
-        _builtin("sleep", "apps.hello:app", "known latency: GET /sleep?ms=20"),
+        _builtin(
+            "upload",
+            "asgi_bench.apps.streaming:app",
+            "POST 256 KiB, checked byte count and SHA-256",
+        ),
+        _builtin("sleep", "asgi_bench.apps.hello:app", "known latency: GET /sleep?ms=20"),
     )
 }
 
@@ -85,7 +89,7 @@ def get_workload(name: str) -> Workload:
 # Not a matrix cell: what ``asgi-bench serve SERVER all`` serves, as the containers do.
 ALL_APPS = Workload(
     "all",
-    "apps.combined:app",
+    "asgi_bench.apps.combined:app",
     LOADTESTS_DIR / "hello.py",
     "every app under its own prefix",
     ready_path="/hello/",

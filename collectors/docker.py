@@ -13,7 +13,7 @@ import socket
 import urllib.parse
 from typing import Any
 
-from collectors.process import Sampler
+from asgi_bench.collectors.process import Sampler
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 

@@ -2,8 +2,8 @@
 
 Example::
 
-    from collectors.middleware import PrometheusMiddleware
-    from apps.hello import app as hello, ROUTES
+    from asgi_bench.collectors.middleware import PrometheusMiddleware
+    from asgi_bench.apps.hello import app as hello, ROUTES
 
     app = PrometheusMiddleware(hello, server="uvicorn", app_name="hello", routes=ROUTES)
 
@@ -24,14 +24,14 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
 
-from collectors.exposition import render
-from collectors.metrics import LATENCY_BUCKETS, Metrics
-from collectors.requests import (
+from asgi_bench.collectors.exposition import render
+from asgi_bench.collectors.metrics import LATENCY_BUCKETS, Metrics
+from asgi_bench.collectors.requests import (
     LocalRequestMetrics,
     MultiprocessRequestMetrics,
     RequestMetrics,
 )
-from collectors.routes import RouteLabeler
+from asgi_bench.collectors.routes import RouteLabeler
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from collectors.metrics import BASE, REQUEST
+from asgi_bench.collectors.metrics import BASE, REQUEST
 
 Key = tuple[str, str, int]  # route, method, status
 

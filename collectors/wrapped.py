@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from collectors.middleware import PrometheusMiddleware
+from asgi_bench.collectors.middleware import PrometheusMiddleware
 
 _module_name, _, _attribute = os.environ["ASGI_BENCH_TARGET"].partition(":")
 _module = importlib.import_module(_module_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from locust import FastHttpUser, constant, task
 
-from loadtests.support import WrongBody
+from asgi_bench.loadtests.support import WrongBody
 
 EXPECTED = b"Hello World"
 

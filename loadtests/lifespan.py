@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from locust import FastHttpUser, constant, task
 
-from apps.lifespan import EXPECTED_CHECKSUM, ITEMS
-from loadtests.support import WrongBody, json_answer
+from asgi_bench.apps.lifespan import EXPECTED_CHECKSUM, ITEMS
+from asgi_bench.loadtests.support import WrongBody, json_answer
 
 
 class LifespanUser(FastHttpUser):

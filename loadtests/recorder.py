@@ -26,8 +26,8 @@ from hdrh.histogram import HdrHistogram
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
-from loadtests.support import BadStatus, WrongBody
+from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
+from asgi_bench.loadtests.support import BadStatus, WrongBody
 
 OUT_DIR = os.environ.get("ASGI_BENCH_RECORD_DIR")
 WARMUP_S = float(os.environ.get("ASGI_BENCH_WARMUP", "0") or 0)

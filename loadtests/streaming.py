@@ -23,8 +23,8 @@ from typing import Any
 import urllib3
 from locust import User, constant, task
 
-from apps.streaming import chunk_payload, sse_event
-from loadtests.support import BadStatus, WrongBody, fire, split_host
+from asgi_bench.apps.streaming import chunk_payload, sse_event
+from asgi_bench.loadtests.support import BadStatus, WrongBody, fire, split_host
 
 CHUNKS = int(os.environ.get("STREAM_CHUNKS", "100"))
 CHUNK_SIZE = int(os.environ.get("STREAM_CHUNK_SIZE", "1024"))

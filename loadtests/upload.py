@@ -10,7 +10,7 @@ import os
 
 from locust import FastHttpUser, constant, task
 
-from loadtests.support import WrongBody, json_answer
+from asgi_bench.loadtests.support import WrongBody, json_answer
 
 SIZE = int(os.environ.get("UPLOAD_BYTES", str(256 * 1024)))
 BODY = os.urandom(SIZE)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from apps import hello, lifespan, streaming, websocket
-from apps.streaming import chunk_payload, sse_event
+from asgi_bench.apps import hello, lifespan, streaming, websocket
+from asgi_bench.apps.streaming import chunk_payload, sse_event
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
 
@@ -97,7 +97,7 @@ def test_websocket_echo():
 
 
 def test_combined_mounts_every_app_under_its_prefix():
-    from apps import combined
+    from asgi_bench.apps import combined
 
     sent = run(call(combined.app, http_scope("/hello/"), [request()]))
     assert body_of(sent) == b"Hello World"
@@ -110,7 +110,7 @@ def test_combined_mounts_every_app_under_its_prefix():
 
 
 def test_combined_fans_lifespan_out(tmp_path, monkeypatch):
-    from apps import combined
+    from asgi_bench.apps import combined
 
     monkeypatch.setenv(lifespan.MARKER_ENV, str(tmp_path / "marker"))
     monkeypatch.setattr(lifespan, "_module_state", {})

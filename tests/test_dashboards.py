@@ -37,7 +37,7 @@ needs_prometheus = pytest.mark.skipif(
 LOCUSTFILE = textwrap.dedent("""
     import os
     from locust import FastHttpUser, constant, task
-    from loadtests.ws_echo import WebSocketUser
+    from asgi_bench.loadtests.ws_echo import WebSocketUser
 
     BASE = os.environ["TARGET"]
 

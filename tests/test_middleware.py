@@ -10,11 +10,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps import hello, lifespan, streaming, websocket
-from collectors.exposition import remove_dead_workers
-from collectors.metrics import LATENCY_BUCKETS
-from collectors.middleware import PrometheusMiddleware
-from collectors.routes import OVERFLOW, UNMATCHED, RouteLabeler
+from asgi_bench.apps import hello, lifespan, streaming, websocket
+from asgi_bench.collectors.exposition import remove_dead_workers
+from asgi_bench.collectors.metrics import LATENCY_BUCKETS
+from asgi_bench.collectors.middleware import PrometheusMiddleware
+from asgi_bench.collectors.routes import OVERFLOW, UNMATCHED, RouteLabeler
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
 

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from asgi_bench.collectors.scrape import parse
 from asgi_bench.http import get
-from collectors.scrape import parse
 from tests.servers import MULTI_WORKER, running
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import urllib.request
 import pytest
 import websocket
 
+from asgi_bench.collectors.scrape import parse
 from asgi_bench.http import get
-from collectors.scrape import parse
 from tests.servers import ALL, running
 
 pytestmark = pytest.mark.integration

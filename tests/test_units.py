@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
+from asgi_bench.collectors.scrape import parse, quantile
 from asgi_bench.config import QUICK_DURATION, RunConfig
 from asgi_bench.cpus import available_cpus, parse_cpus
 from asgi_bench.errors import UsageError
 from asgi_bench.results import CSV_FIELDS, CellResult
 from asgi_bench.servers import SERVERS, LaunchOptions, get_server
 from asgi_bench.workloads import WORKLOADS, custom_workload, get_workload
-from collectors.scrape import parse, quantile
 
 SUMMARY_FIELDS = [
     "server",
@@ -52,7 +52,7 @@ def test_six_configs_in_the_registry():
 
 
 def test_granian_always_gets_the_asgi_interface():
-    argv = get_server("granian").argv(LaunchOptions("apps.hello:app", "127.0.0.1", 8000))
+    argv = get_server("granian").argv(LaunchOptions("asgi_bench.apps.hello:app", "127.0.0.1", 8000))
     assert argv[argv.index("--interface") + 1] == "asgi"
 
 
@@ -174,7 +174,7 @@ def test_targets_must_be_on_loopback():
 
 
 def test_split_host_keeps_the_mount_prefix():
-    from loadtests.support import split_host
+    from asgi_bench.loadtests.support import split_host
 
     assert split_host("https://127.0.0.1:8001/streaming/") == (
         "https",

@@ -1,132 +1,207 @@
-"""Turn a cell's raw driver output into client-side numbers over the measured window.
+"""Client-side numbers over one measured window, from the driver's raw output.
 
-* Counts come from Locust's JSON (final, unlike the CSV), from its per-second counters, so
-  the warm-up is cut out exactly.
-* Latency comes from the recorder's HDR histograms (microsecond resolution), merged across
-  Locust processes.
+* The window ``[start, end)`` is the recorder's (whole unix seconds, decided by the leader).
+* Latency and counts come from the recorder's HDR histograms (µs resolution), merged over
+  every Locust process. Only successful requests are timed and counted as requests; failures
+  are counted by kind beside them, from the same window.
+* Locust's own counters (its final JSON) are kept to reconcile with the recorder's.
+* Each Locust process says how much CPU it used inside the window: ``driver_busy`` is the
+  busiest one, since one saturated process limits the load however idle the others are.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from asgi_bench.errors import DriverError
+from asgi_bench.errors import DriverError, ResultsError
+from asgi_bench.layout import RepeatLayout, read_json
 from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
 
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p99_ms": 99.0, "p999_ms": 99.9}
+FAILURE_KINDS = ("non_2xx", "wrong_body", "exceptions")
 
 
 @dataclass(frozen=True)
 class Window:
-    """The measured window, in whole unix seconds: ``[start, end)``."""
+    """The measured window, ``[start, end)`` in unix seconds."""
 
-    start: int
-    end: int
+    start: float
+    end: float
 
     @property
-    def seconds(self) -> int:
-        return max(0, self.end - self.start)
+    def seconds(self) -> float:
+        return max(0.0, self.end - self.start)
+
+    def __contains__(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True)
+class DriverProcess:
+    id: str
+    role: str  # local, master or worker
+    host: str
+    busy: float | None  # CPU seconds in the window / window seconds
 
 
 @dataclass
 class ClientStats:
     window: Window
     test_start: float
-    requests: int  # counted requests completed in the window
-    total_requests: int  # counted requests over the whole run, warm-up included
-    errors: int  # failed events in the window, any entry
-    errors_by_kind: dict[str, int]
-    latency_ms: dict[str, float]  # p50_ms ... p999_ms, max_ms
-    entries_ms: dict[str, dict[str, float]] = field(default_factory=dict)
-    series: list[dict[str, float]] = field(default_factory=list)
-    histogram: str = ""  # HDR histogram of counted requests in the window, base64
+    requests: int  # successful counted requests completed in the window
+    failures: dict[str, int]  # failed counted requests in the window, by kind
+    latency_ms: dict[str, float | None]  # p50_ms ... p999_ms, max_ms, of the successes
+    samples: int
+    counted_window: int  # recorder: successes + failures in the window
+    counted_total: int  # recorder: every counted request of the run, warm-up included
+    locust_total: int  # Locust's own count of the same
+    locust_window: int  # Locust's per-second counters over the window
+    processes: list[DriverProcess]
+    missing_workers: list[str] = field(default_factory=list)
+    failures_total: dict[str, int] = field(default_factory=dict)  # the whole run, by kind
+    entries_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    series: list[dict[str, float | None]] = field(default_factory=list)
+    histogram: str = ""  # HDR histogram of the successes in the window, base64
 
     @property
-    def rps(self) -> float:
-        return self.requests / self.window.seconds if self.window.seconds else 0.0
+    def errors(self) -> int:
+        return sum(self.failures.values())
+
+    @property
+    def rps(self) -> float | None:
+        return self.requests / self.window.seconds if self.window.seconds else None
+
+    @property
+    def driver_busy(self) -> float | None:
+        """The busiest process that sends load (a master sends none)."""
+        loaded = [p.busy for p in self.processes if p.role != "master"]
+        if not loaded or any(b is None for b in loaded):
+            return None
+        return max(b for b in loaded if b is not None)
 
 
-def percentiles_ms(hist: HdrHistogram) -> dict[str, float]:
+def percentiles_ms(hist: HdrHistogram) -> dict[str, float | None]:
     if hist.get_total_count() == 0:
-        return {key: math.nan for key in [*PERCENTILES, "max_ms"]}
-    values = {key: hist.get_value_at_percentile(p) / 1000 for key, p in PERCENTILES.items()}
+        return {key: None for key in [*PERCENTILES, "max_ms"]}
+    values: dict[str, float | None] = {
+        key: hist.get_value_at_percentile(p) / 1000 for key, p in PERCENTILES.items()
+    }
     values["max_ms"] = hist.get_max_value() / 1000
     return values
 
 
-def _merge(encoded: list[str], digits: int = 3) -> HdrHistogram:
+def merge(encoded: list[str], digits: int = 3) -> HdrHistogram:
     merged = HdrHistogram(LOWEST_US, HIGHEST_US, digits)
     for blob in encoded:
         merged.add(HdrHistogram.decode(blob.encode("ascii")))
     return merged
 
 
-def load_client_stats(cell_dir: Path) -> ClientStats:
+def load_client_stats(layout: RepeatLayout) -> ClientStats:
     try:
-        entries: list[dict[str, Any]] = json.loads((cell_dir / "locust.json").read_text())
-        records = [
-            json.loads(path.read_text())
-            for path in sorted((cell_dir / "driver").glob("hdr-*.json"))
-        ]
-    except (OSError, ValueError) as exc:
-        raise DriverError(f"unreadable driver output in {cell_dir}: {exc}") from exc
-    timed = [r for r in records if r.get("measure_from") and r.get("test_stop")]
-    if not timed:
-        raise DriverError(f"the driver recorded no test start/stop in {cell_dir}")
-    leader = next((r for r in timed if r["role"] in ("master", "local")), timed[0])
-    window = Window(math.ceil(leader["measure_from"]), math.floor(leader["test_stop"]))
+        record = read_json(layout.recorder_json)
+        locust: list[dict[str, Any]] = read_json(layout.locust_json)
+    except ResultsError as exc:
+        raise DriverError(f"the driver's output is missing or unreadable: {exc}") from exc
+    return client_stats(record, locust)
 
-    requests = total = errors = 0
-    for entry in entries:
-        per_second = entry.get("num_reqs_per_sec", {})
-        in_window = sum(n for t, n in per_second.items() if window.start <= int(t) < window.end)
-        errors += sum(
-            n
-            for t, n in entry.get("num_fail_per_sec", {}).items()
-            if window.start <= int(t) < window.end
-        )
-        if entry["method"] in COUNTED_TYPES:
-            requests += in_window
-            total += entry["num_requests"]
 
-    errors_by_kind: dict[str, int] = {}
-    for record in records:
-        for kind, n in record["window_errors"].items():
-            errors_by_kind[kind] = errors_by_kind.get(kind, 0) + n
-
-    main = _merge([r["main"] for r in records])
-    entry_names = sorted({name for r in records for name in r["entries"]})
-    entries_ms = {
-        name: percentiles_ms(_merge([r["entries"][name] for r in records if name in r["entries"]]))
-        for name in entry_names
+def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> ClientStats:
+    """The numbers of one window from the recorder's data and Locust's final JSON."""
+    if not record.get("window") or not record.get("test_start"):
+        raise DriverError("the driver recorded no measured window (did the test start?)")
+    window = Window(*record["window"])
+    processes: list[dict[str, Any]] = record["processes"]
+    failures = dict.fromkeys(FAILURE_KINDS, 0)
+    failures_total = dict.fromkeys(FAILURE_KINDS, 0)
+    for proc in processes:
+        for kind, n in proc["window_errors"].items():
+            failures[kind] = failures.get(kind, 0) + n
+        for kind, n in proc["errors"].items():
+            failures_total[kind] = failures_total.get(kind, 0) + n
+    ok = merge([p["ok"] for p in processes])
+    names = sorted({name for p in processes for name in p["entries"]})
+    entries = {
+        name: percentiles_ms(merge([p["entries"][name] for p in processes if name in p["entries"]]))
+        for name in names
     }
-    seconds = sorted({int(sec) for r in records for sec in r["series"]})
-    series = []
-    for sec in seconds:
-        hist = _merge([r["series"][str(sec)] for r in records if str(sec) in r["series"]], 2)
-        series.append(
-            {
-                "t": sec - leader["test_start"],
-                "count": hist.get_total_count(),
-                "p50_ms": hist.get_value_at_percentile(50) / 1000,
-                "p99_ms": hist.get_value_at_percentile(99) / 1000,
-            }
-        )
+    locust_total = locust_window = 0
+    for entry in locust:
+        if entry["method"] in COUNTED_TYPES:
+            locust_total += entry["num_requests"]
+            locust_window += sum(
+                n for t, n in entry.get("num_reqs_per_sec", {}).items() if float(t) in window
+            )
     return ClientStats(
         window=window,
-        test_start=leader["test_start"],
-        requests=requests,
-        total_requests=total,
-        errors=errors,
-        errors_by_kind=errors_by_kind,
-        latency_ms=percentiles_ms(main),
-        entries_ms=entries_ms,
-        series=series,
-        histogram=main.encode().decode("ascii"),
+        test_start=record["test_start"],
+        requests=ok.get_total_count(),
+        failures=failures,
+        latency_ms=percentiles_ms(ok),
+        samples=ok.get_total_count(),
+        counted_window=sum(p["counted_window"] for p in processes),
+        counted_total=sum(p["counted_total"] for p in processes),
+        locust_total=locust_total,
+        locust_window=locust_window,
+        processes=[_driver_process(p, window) for p in processes],
+        missing_workers=list(record.get("missing_workers", [])),
+        failures_total=failures_total,
+        entries_ms=entries,
+        series=_series(processes, record["test_start"]),
+        histogram=ok.encode().decode("ascii"),
     )
+
+
+def _driver_process(proc: dict[str, Any], window: Window) -> DriverProcess:
+    first, last = proc.get("cpu_edges") or [None, None]
+    busy = None
+    if first is not None and last is not None and window.seconds:
+        busy = (last - first) / window.seconds
+    return DriverProcess(proc["id"], proc["role"], proc.get("host", ""), busy)
+
+
+def _series(processes: list[dict[str, Any]], test_start: float) -> list[dict[str, float | None]]:
+    seconds = sorted(
+        {int(s) for p in processes for s in p["series"]}
+        | {int(s) for p in processes for s in p.get("series_failed", {})}
+    )
+    series: list[dict[str, float | None]] = []
+    for sec in seconds:
+        hist = merge([p["series"][str(sec)] for p in processes if str(sec) in p["series"]], 2)
+        count = hist.get_total_count()
+        series.append(
+            {
+                "t": sec - test_start,
+                "second": float(sec),
+                "ok": count,
+                "failed": sum(p.get("series_failed", {}).get(str(sec), 0) for p in processes),
+                "p50_ms": hist.get_value_at_percentile(50) / 1000 if count else None,
+                "p99_ms": hist.get_value_at_percentile(99) / 1000 if count else None,
+            }
+        )
+    return series
+
+
+def client_json(stats: ClientStats) -> dict[str, Any]:
+    """What ``client.json`` keeps: the window's histogram and the per-second series."""
+    return {
+        "window": [stats.window.start, stats.window.end],
+        "test_start": stats.test_start,
+        "series": stats.series,
+        "entries_ms": stats.entries_ms,
+        "histogram_hdr_base64": stats.histogram,
+        "processes": [p.__dict__ for p in stats.processes],
+    }
+
+
+def window_of(path: Path) -> Window | None:
+    """The window the recorder published at test start, once it is there."""
+    try:
+        data = read_json(path)
+    except ResultsError:
+        return None
+    return Window(*data["window"])

@@ -1,6 +1,7 @@
 """``asgi-bench``: run, list, serve, ui, report, overhead.
 
-The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields.
+The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields; a flag not
+given stays ``None`` there, so an explicit value always wins over ``--quick``.
 """
 
 from __future__ import annotations
@@ -13,89 +14,108 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from asgi_bench.config import RunConfig
-from asgi_bench.cpus import parse_cpus
-from asgi_bench.errors import BenchError, UsageError
+from asgi_bench.config import DEFAULTS, QUICK_DEFAULTS, RunConfig
+from asgi_bench.errors import BenchError, Interrupted, UsageError
 from asgi_bench.servers import SERVERS, get_server
-from asgi_bench.workloads import QUICK, WORKLOADS, get_workload
+from asgi_bench.workloads import QUICK, WORKLOADS
 
 
 def _names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
-def _cpus_or_none(text: str) -> tuple[int, ...]:
-    return parse_cpus(text) if text.strip() else ()
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port; choose 1-65535")
+    return port
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that prints one line and exits 2, like every other usage error here."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"asgi-bench: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asgi-bench", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    defaults = RunConfig()
+    parser = _Parser(prog="asgi-bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the benchmark matrix")
     run.add_argument(
         "--servers",
         type=_names,
-        default=defaults.servers,
         help=f"comma-separated configs (default: all): {', '.join(SERVERS)}",
     )
     run.add_argument(
         "--apps",
         type=_names,
-        default=defaults.apps,
         help=f"comma-separated apps (default: {', '.join(QUICK)}); all: {', '.join(WORKLOADS)}",
     )
     run.add_argument("--app", help="your own app instead, as package.module:attribute")
     run.add_argument("--locustfile", help="Locust file for --app (default: GET /)")
-    run.add_argument("--users", type=int, default=defaults.users)
-    run.add_argument("--spawn-rate", type=float, default=defaults.spawn_rate)
+    run.add_argument("--users", type=int, help=f"closed-loop users (default {DEFAULTS['users']})")
     run.add_argument(
-        "--duration", type=float, default=defaults.duration, help="measured seconds per cell"
+        "--spawn-rate",
+        type=float,
+        help=f"users started per second (default {DEFAULTS['spawn_rate']:g})",
+    )
+    run.add_argument(
+        "--duration",
+        type=float,
+        help=f"measured seconds per repeat (default {DEFAULTS['duration']:g}; "
+        f"--quick: {QUICK_DEFAULTS['duration']:g}); wins over --quick",
     )
     run.add_argument(
         "--warmup",
         type=float,
-        default=defaults.warmup,
-        help="seconds per cell excluded from the numbers",
+        help=f"seconds per repeat excluded from the numbers (default {DEFAULTS['warmup']:g}; "
+        f"--quick: {QUICK_DEFAULTS['warmup']:g}); wins over --quick",
     )
-    run.add_argument("--workers", type=int, default=defaults.workers)
+    run.add_argument("--workers", type=int, default=1, help="server worker processes")
     run.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway cert")
     run.add_argument(
         "--quick",
         action="store_true",
-        help="short cells (8s + 2s warm-up) unless --duration/--warmup say otherwise",
+        help="the quick set: short windows unless --duration/--warmup say otherwise",
     )
-    run.add_argument("--out", type=Path, default=defaults.out, help="results folder")
+    run.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     run.add_argument(
-        "--driver-processes",
-        type=int,
-        default=defaults.driver_processes,
-        help="Locust processes (uses locust --processes)",
+        "--driver-processes", type=int, default=1, help="Locust processes (locust --processes)"
     )
-    run.add_argument(
-        "--server-cpus",
-        type=parse_cpus,
-        default=defaults.server_cpus,
-        help="CPUs for the servers, e.g. 0 or 0-3",
-    )
-    run.add_argument(
-        "--driver-cpus",
-        type=parse_cpus,
-        default=defaults.driver_cpus,
-        help="CPUs for Locust, e.g. 1 or 4-7",
-    )
+    run.add_argument("--server-cpus", help="CPUs for the servers, e.g. 0 or 0-3")
+    run.add_argument("--driver-cpus", help="CPUs for Locust, e.g. 1 or 4-7")
     run.add_argument(
         "--no-metrics",
         dest="metrics",
         action="store_false",
         help="serve the bare apps, without the Prometheus middleware",
     )
-    run.add_argument("--max-error-rate", type=float, default=defaults.max_error_rate)
+    run.add_argument(
+        "--max-error-rate",
+        type=float,
+        default=0.01,
+        help="share of failed requests above which a repeat fails (default 0.01)",
+    )
     run.add_argument(
         "--targets",
         type=_names,
-        default=defaults.targets,
+        default=(),
         help="servers already running, as server=http://127.0.0.1:PORT,... "
         "(docker-compose): no process management",
     )
@@ -109,26 +129,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("server")
         sub.add_argument("app")
-        sub.add_argument("--port", type=int, default=8000)
-        sub.add_argument("--workers", type=int, default=1)
+        sub.add_argument("--port", type=_port, default=8000)
+        sub.add_argument("--workers", type=_at_least_one, default=1)
         sub.add_argument("--tls", action="store_true")
         sub.add_argument("--no-metrics", dest="metrics", action="store_false")
-        sub.add_argument(
-            "--cpus",
-            type=_cpus_or_none,
-            default=(),
-            help="pin the server to these CPUs, e.g. 0-1 (empty: no pinning)",
-        )
+        sub.add_argument("--cpus", default="", help="pin the server to these CPUs, e.g. 0-1")
         if name == "ui":
             sub.add_argument("--web-host", default="127.0.0.1")
-            sub.add_argument("--web-port", type=int, default=8089)
+            sub.add_argument("--web-port", type=_port, default=8089)
 
     report = commands.add_parser("report", help="re-render summary, charts and report")
     report.add_argument("run_dir", type=Path)
 
     overhead = commands.add_parser("overhead", help="measure the middleware's cost")
-    overhead.add_argument("--requests", type=int, default=200_000)
-    overhead.add_argument("--rate", type=int, default=2000, help="fixed load, req/s")
+    overhead.add_argument("--requests", type=_at_least_one, default=200_000)
+    overhead.add_argument("--rate", type=_at_least_one, default=2000, help="fixed load, req/s")
     overhead.add_argument("--seconds", type=float, default=8.0)
     return parser
 
@@ -144,21 +159,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"asgi-bench: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        print(f"asgi-bench: interrupted ({exc.name})", file=sys.stderr)
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        print("asgi-bench: interrupted (SIGINT)", file=sys.stderr)
+        return 130
 
 
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command == "run":
-        from asgi_bench.runner import run_matrix
+        from asgi_bench.runner import run
 
         fields = {k: v for k, v in vars(args).items() if k != "command"}
-        config = RunConfig(**fields)
-        for name in config.servers:
-            get_server(name)
-        if not config.app:
-            for name in config.apps:
-                get_workload(name)
-        _, completed = run_matrix(config, console)
-        return 0 if completed else 130
+        settings = RunConfig(**fields).load()
+        return run(settings, console).exit_code
     if args.command == "list":
         _list(console)
         return 0
@@ -169,8 +184,6 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command == "report":
         from asgi_bench.report import render_report
 
-        if not (args.run_dir / "run.json").exists():
-            raise UsageError(f"{args.run_dir} is not a results folder (no run.json)")
         console.print(f"report: {render_report(args.run_dir)}")
         return 0
     if args.command == "overhead":

@@ -1,40 +1,71 @@
-"""One config object for a run; the ``asgi-bench run`` flags map to its fields one to one."""
+"""One config object for a run, and one place that resolves it.
+
+The ``asgi-bench run`` flags map one to one to :class:`RunConfig` fields; a field left
+``None`` was not given, so an explicit value always wins over ``--quick``. As uvicorn's
+``Config.load()``, :meth:`RunConfig.load` resolves everything once (server specs, workloads,
+targets, CPU split, steps) and checks every value before any server starts: a bad value is
+one :class:`UsageError` line naming it and the valid choices.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import ipaddress
+import math
+import random
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from asgi_bench.cpus import default_split
+from asgi_bench.cpus import (
+    available_cpus,
+    cores,
+    default_split,
+    format_cpus,
+    parse_cpus,
+    split_overlap,
+)
 from asgi_bench.errors import UsageError
-from asgi_bench.servers import SERVERS
-from asgi_bench.workloads import QUICK
+from asgi_bench.load import Step
+from asgi_bench.load.closed import Closed
+from asgi_bench.procs import user_env
+from asgi_bench.servers import SERVERS, ServerSpec, get_server
+from asgi_bench.workloads import QUICK, Workload, custom_workload, get_workload
 
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-HOST = "127.0.0.1"  # all load stays on loopback; not configurable on purpose
+HOST = "127.0.0.1"  # all load stays on loopback (127.0.0.0/8 or ::1); see is_loopback()
 
-QUICK_DURATION = 8.0
-QUICK_WARMUP = 2.0
+DEFAULTS = {"users": 32, "spawn_rate": 100.0, "duration": 30.0, "warmup": 5.0}
+QUICK_DEFAULTS = {"duration": 3.0, "warmup": 1.0}
+
+
+def is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    servers: tuple[str, ...] = tuple(SERVERS)
-    apps: tuple[str, ...] = QUICK
+    servers: tuple[str, ...] | None = None  # None: every config
+    apps: tuple[str, ...] | None = None  # None: the quick set
     app: str | None = None  # the user's own app, ``pkg.module:app``; replaces ``apps``
     locustfile: str | None = None
-    users: int = 32
-    spawn_rate: float = 100.0
-    duration: float = 30.0  # measured seconds per cell, after the warm-up
-    warmup: float = 5.0
+    users: int | None = None
+    spawn_rate: float | None = None
+    duration: float | None = None  # measured seconds per repeat, after the warm-up
+    warmup: float | None = None
     workers: int = 1
     tls: bool = False
     quick: bool = False
     out: Path = Path("results")
     driver_processes: int = 1
-    server_cpus: tuple[int, ...] = field(default_factory=lambda: default_split()[0])
-    driver_cpus: tuple[int, ...] = field(default_factory=lambda: default_split()[1])
+    server_cpus: str | None = None  # e.g. "0-3"; None: the default split
+    driver_cpus: str | None = None
     metrics: bool = True  # serve apps wrapped in collectors.middleware.PrometheusMiddleware
     max_error_rate: float = 0.01  # above this share of failed requests a cell is "failed"
     # Targets mode: ``server=url`` of servers already running (docker-compose); no process
@@ -43,47 +74,183 @@ class RunConfig:
     ready_timeout: float = 30.0
     stop_timeout: float = 5.0  # Locust users get this long to finish their current request
 
-    def target_urls(self) -> dict[str, str]:
-        """``--targets`` as server -> base URL; every URL must be on loopback."""
-        urls = {}
-        for entry in self.targets:
-            name, sep, url = entry.partition("=")
-            parsed = urlparse(url)
-            if not sep or parsed.scheme not in ("http", "https") or not parsed.port:
-                raise UsageError(
-                    f"bad --targets entry {entry!r}; expected server=http://127.0.0.1:PORT"
-                )
-            if parsed.hostname not in LOOPBACK:
-                raise UsageError(
-                    f"target {url!r} is not on loopback; use one of {sorted(LOOPBACK)}"
-                )
-            urls[name] = url.rstrip("/")
-        return urls
+    def load(self) -> Settings:
+        """Resolve and check everything; raises :class:`UsageError` with one line."""
+        _check_numbers(self)
+        targets = target_urls(self.targets)
+        if targets:
+            if self.servers is not None and set(self.servers) != set(targets):
+                raise UsageError("with --targets, the servers are the targets' names")
+            names: tuple[str, ...] = tuple(targets)
+        else:
+            names = _names("--servers", self.servers, tuple(SERVERS))
+        specs = tuple(get_server(name) for name in names)
+        workloads = self._workloads()
+        quick = QUICK_DEFAULTS if self.quick else {}
+        duration = _pick(self.duration, quick.get("duration"), DEFAULTS["duration"])
+        warmup = _pick(self.warmup, quick.get("warmup"), DEFAULTS["warmup"])
+        users = int(_pick(self.users, None, DEFAULTS["users"]))
+        spawn_rate = _pick(self.spawn_rate, None, DEFAULTS["spawn_rate"])
+        server_cpus, driver_cpus = self._cpus()
+        steps: tuple[Step, ...] = (Closed(users, spawn_rate),)
+        return Settings(
+            config=self,
+            specs=specs,
+            workloads=workloads,
+            targets=targets,
+            steps=steps,
+            duration=duration,
+            warmup=warmup,
+            server_cpus=server_cpus,
+            driver_cpus=driver_cpus,
+            seed=random.SystemRandom().randrange(2**32),
+        )
 
-    def resolved(self) -> RunConfig:
-        """Validate, and apply ``--quick`` to the fields the user did not set."""
-        for name, value in (
-            ("users", self.users),
-            ("workers", self.workers),
-            ("driver-processes", self.driver_processes),
-        ):
-            if value < 1:
-                raise UsageError(f"--{name} must be at least 1, got {value}")
-        if self.duration <= 0 or self.warmup < 0:
-            raise UsageError(
-                f"--duration must be > 0 and --warmup >= 0, got {self.duration} and {self.warmup}"
-            )
+    def _workloads(self) -> tuple[Workload, ...]:
         if self.locustfile and not self.app:
             raise UsageError("--locustfile needs --app (the built-in apps bring their own)")
-        targets = self.target_urls()
-        if targets and set(targets) != set(self.servers):
-            return replace(self, servers=tuple(targets)).resolved()
-        if not self.quick:
-            return self
-        defaults = RunConfig.__dataclass_fields__
-        changes: dict[str, object] = {}
-        if self.duration == defaults["duration"].default:
-            changes["duration"] = QUICK_DURATION
-        if self.warmup == defaults["warmup"].default:
-            changes["warmup"] = QUICK_WARMUP
-        return replace(self, **changes)  # type: ignore[arg-type]
+        if self.app:
+            if self.apps is not None:
+                raise UsageError("give --apps or --app, not both")
+            workload = custom_workload(self.app, self.locustfile)
+            check_importable(self.app)
+            return (workload,)
+        names = _names("--apps", self.apps, QUICK)
+        return tuple(get_workload(name) for name in names)
+
+    def _cpus(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        server_default, driver_default = default_split()
+        server = (
+            parse_cpus(self.server_cpus, "--server-cpus") if self.server_cpus else server_default
+        )
+        driver = (
+            parse_cpus(self.driver_cpus, "--driver-cpus") if self.driver_cpus else driver_default
+        )
+        # With a single core both sides must share it (and run.json says so); otherwise
+        # a shared CPU or core would let the driver slow the server down.
+        if len(cores(available_cpus())) > 1:
+            overlap = split_overlap(server, driver)
+            if overlap:
+                raise UsageError(
+                    f"--server-cpus {format_cpus(server)} and --driver-cpus "
+                    f"{format_cpus(driver)} overlap ({overlap}); give them disjoint cores"
+                )
+        return server, driver
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A run as resolved by :meth:`RunConfig.load`: what every later stage reads."""
+
+    config: RunConfig
+    specs: tuple[ServerSpec, ...]
+    workloads: tuple[Workload, ...]
+    targets: Mapping[str, str]
+    steps: tuple[Step, ...]
+    duration: float
+    warmup: float
+    server_cpus: tuple[int, ...]
+    driver_cpus: tuple[int, ...]
+    seed: int
+    host: str = HOST
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def out(self) -> Path:
+        return self.config.out
+
+    def describe(self) -> dict[str, object]:
+        """What run.json records as the effective settings."""
+        return {
+            "servers": [spec.name for spec in self.specs],
+            "apps": [w.name for w in self.workloads],
+            "steps": [step.id for step in self.steps],
+            "duration": self.duration,
+            "warmup": self.warmup,
+            "server_cpus": list(self.server_cpus),
+            "driver_cpus": list(self.driver_cpus),
+            "seed": self.seed,
+        }
+
+
+def _pick(given: float | None, quick: float | None, default: float) -> float:
+    if given is not None:
+        return float(given)
+    return float(quick if quick is not None else default)
+
+
+def _names(flag: str, given: tuple[str, ...] | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if given is None:
+        return default
+    if not given:
+        raise UsageError(f"{flag} is empty; choose from: {', '.join(default)}")
+    seen = set()
+    for name in given:
+        if name in seen:
+            raise UsageError(f"{flag} names {name!r} twice; name each once")
+        seen.add(name)
+    return given
+
+
+def _check_numbers(config: RunConfig) -> None:
+    for flag, value, low in (
+        ("--users", config.users, 1),
+        ("--workers", config.workers, 1),
+        ("--driver-processes", config.driver_processes, 1),
+    ):
+        if value is not None and value < low:
+            raise UsageError(f"{flag} must be at least {low}, got {value}")
+    for flag, number, positive in (
+        ("--duration", config.duration, True),
+        ("--warmup", config.warmup, False),
+        ("--spawn-rate", config.spawn_rate, True),
+        ("--ready-timeout", config.ready_timeout, True),
+        ("--stop-timeout", config.stop_timeout, False),
+    ):
+        if number is None:
+            continue
+        if not math.isfinite(number) or number < 0 or (positive and number == 0):
+            kind = "a finite number > 0" if positive else "a finite number >= 0"
+            raise UsageError(f"{flag} must be {kind}, got {number}")
+    rate = config.max_error_rate
+    if not (math.isfinite(rate) and 0 <= rate <= 1):
+        raise UsageError(f"--max-error-rate must be a share between 0 and 1, got {rate}")
+
+
+def target_urls(entries: tuple[str, ...]) -> dict[str, str]:
+    """``--targets`` as server -> base URL; every URL must be on loopback."""
+    urls: dict[str, str] = {}
+    for entry in entries:
+        name, sep, url = entry.partition("=")
+        parsed = urlparse(url)
+        try:
+            port = parsed.port
+        except ValueError:
+            port = None
+        if not sep or parsed.scheme not in ("http", "https") or not port:
+            raise UsageError(
+                f"bad --targets entry {entry!r}; expected server=http://127.0.0.1:PORT"
+            )
+        if not is_loopback(parsed.hostname):
+            raise UsageError(
+                f"target {url!r} is not on loopback; use 127.0.0.0/8, ::1 or localhost"
+            )
+        if name in urls:
+            raise UsageError(f"--targets names {name!r} twice; name each once")
+        get_server(name)  # a known config name, or one line with the valid names
+        urls[name] = url.rstrip("/")
+    return urls
+
+
+def check_importable(app: str) -> None:
+    """Import ``app`` in a fresh interpreter, from the current folder, as the servers will."""
+    probe = subprocess.run(
+        [sys.executable, "-m", "asgi_bench.importer", app],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=user_env(),
+    )
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or ["it did not import"])[-1]
+        raise UsageError(f"--app {app!r} cannot be imported from {Path.cwd()}: {reason}")

@@ -1,65 +1,72 @@
 """Run Locust headless in its own process (or processes), pinned to the driver's CPUs.
 
 Locust monkey-patches its process with gevent, so it never shares a process with a server
-or with the harness. The run is bounded by ``--run-time`` and, should Locust hang, by a hard
-deadline after which the harness stops it.
+or with the harness. The recorder plugin (``loadtests/recorder.py``) decides the measured
+window and ends the test at its end; Locust's ``--run-time`` and a hard deadline here bound
+the run should that fail, after which the harness stops Locust itself.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from types import TracebackType
 
-from asgi_bench.collectors.process import ProcessSampler
+from asgi_bench.analysis import Window, window_of
 from asgi_bench.errors import DriverError
-from asgi_bench.procs import ManagedProcess
+from asgi_bench.layout import RepeatLayout
+from asgi_bench.load import Step
+from asgi_bench.procs import ManagedProcess, describe_exit, user_env
 from asgi_bench.workloads import LOADTESTS_DIR, Workload
 
-RECORDER = LOADTESTS_DIR / "recorder.py"
+PLUGIN = LOADTESTS_DIR / "harness.py"
+START_TIMEOUT = 60.0  # Locust's imports take about a second; a busy machine, more
 
 
 @dataclass(frozen=True)
 class DriverSettings:
-    users: int
-    spawn_rate: float
     warmup: float
     duration: float
     processes: int = 1
     stop_timeout: float = 5.0
     cpus: tuple[int, ...] = ()
+    bind: str = "127.0.0.1"  # where a master listens for its worker processes
+
+    @property
+    def run_time(self) -> int:
+        """Locust's own limit, a safety net: the recorder ends the test at the window's end."""
+        return math.ceil(self.warmup) + math.ceil(self.duration) + math.ceil(self.stop_timeout) + 15
+
+    @property
+    def budget(self) -> float:
+        """How long the harness lets Locust run before it stops it."""
+        return self.run_time + self.stop_timeout + 30
 
 
 def locust_argv(
-    workload: Workload, host: str, cell_dir: Path, settings: DriverSettings
+    workload: Workload, step: Step, host: str, layout: RepeatLayout, settings: DriverSettings
 ) -> list[str]:
-    # One second more than asked: the measured window is cut to whole seconds.
-    run_time = math.ceil(settings.warmup + settings.duration) + 1
     argv = [
         sys.executable,
         "-m",
         "locust",
         "-f",
-        f"{RECORDER},{workload.locustfile}",
+        f"{PLUGIN},{workload.locustfile}",
         "--headless",
         "--host",
         host,
-        "--users",
-        str(settings.users),
-        "--spawn-rate",
-        str(settings.spawn_rate),
+        *step.locust_args(settings.processes),
         "--run-time",
-        f"{run_time}s",
+        f"{settings.run_time}s",
         "--stop-timeout",
         f"{settings.stop_timeout:g}",
         # Final numbers come from the JSON: the CSV misses the last seconds.
         "--json-file",
-        str(cell_dir / "locust"),
+        str(layout.locust_prefix),
         "--csv",
-        str(cell_dir / "locust"),
+        str(layout.locust_prefix),
         "--csv-full-history",
         "--exit-code-on-error",
         "0",  # the harness judges errors itself
@@ -68,43 +75,85 @@ def locust_argv(
         "WARNING",
     ]
     if settings.processes > 1:
-        argv += ["--processes", str(settings.processes)]
+        argv += ["--processes", str(settings.processes), "--master-bind-host", settings.bind]
+    if workload.user:
+        argv.append(workload.user)  # select the user class by name (not by --tags)
     return argv
 
 
 class LocustRun:
-    """A Locust run in progress; :meth:`wait` returns when it ends by itself."""
+    """A Locust run: started on ``__enter__``, stopped (its whole tree) on ``__exit__``."""
 
     def __init__(
-        self, workload: Workload, host: str, cell_dir: Path, settings: DriverSettings
+        self,
+        workload: Workload,
+        step: Step,
+        host: str,
+        layout: RepeatLayout,
+        settings: DriverSettings,
     ) -> None:
         self.settings = settings
-        self.cell_dir = cell_dir
-        env = dict(os.environ)
-        env["ASGI_BENCH_RECORD_DIR"] = str(cell_dir / "driver")
-        env["ASGI_BENCH_WARMUP"] = str(settings.warmup)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
-        argv = locust_argv(workload, host, cell_dir, settings)
-        self.process = ManagedProcess(argv, cell_dir / "locust.log", env, settings.cpus)
-        self.sampler = ProcessSampler(self.process.pid).start()
-        self.started = time.time()
+        self.layout = layout
+        self.argv = locust_argv(workload, step, host, layout, settings)
+        self.env = user_env(
+            {
+                "ASGI_BENCH_RECORD_DIR": str(layout.dir),
+                "ASGI_BENCH_WARMUP": f"{settings.warmup:g}",
+                "ASGI_BENCH_DURATION": f"{settings.duration:g}",
+                "ASGI_BENCH_STOP_TIMEOUT": f"{settings.stop_timeout:g}",
+                **step.environment(),
+            }
+        )
+        self.process: ManagedProcess | None = None
+
+    def __enter__(self) -> LocustRun:
+        self.layout.dir.mkdir(parents=True, exist_ok=True)
+        self.process = ManagedProcess(
+            self.argv, self.layout.locust_log, self.env, self.settings.cpus
+        )
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.process is not None:
+            self.process.stop(grace=5)
+
+    def _running(self) -> ManagedProcess:
+        assert self.process is not None, "use LocustRun as a context manager"
+        return self.process
+
+    def window(self) -> Window:
+        """Wait for the window the recorder publishes when the test starts."""
+        process = self._running()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            window = window_of(self.layout.window_json)
+            if window is not None:
+                return window
+            if process.poll() is not None:
+                raise DriverError(
+                    self._failure(f"Locust {process.describe_exit()} before the test started")
+                )
+            time.sleep(0.02)
+        raise DriverError(f"Locust did not start the test within {START_TIMEOUT:.0f}s")
 
     def wait(self) -> None:
-        s = self.settings
-        budget = s.warmup + s.duration + s.stop_timeout + 30  # start-up and writing results
-        code = self.process.wait(budget)
-        self.sampler.stop()
-        self.sampler.write(self.cell_dir / "driver-samples.jsonl")
+        """Wait for the run to end by itself; a failure or a hang is a :class:`DriverError`."""
+        process = self._running()
+        remaining = self.settings.budget - (time.monotonic() - self.started)
+        code = process.wait(max(0.0, remaining))
         if code is None:
-            self.process.stop(grace=5)
-            raise DriverError(f"Locust did not finish within {budget:.0f}s; stopped it")
-        self.process.stop(grace=1)
+            process.stop(grace=5)
+            raise DriverError(
+                f"Locust did not finish within {self.settings.budget:.0f}s; stopped it"
+            )
         if code != 0:
-            raise DriverError(f"Locust exited with code {code}: {self.process.log_tail(5)}")
-        if not (self.cell_dir / "locust.json").exists():
-            raise DriverError(f"Locust wrote no JSON stats: {self.process.log_tail(5)}")
+            raise DriverError(self._failure(f"Locust {describe_exit(code)}"))
+        if not self.layout.recorder_json.exists() or not self.layout.locust_json.exists():
+            raise DriverError(self._failure("Locust wrote no results"))
 
-    def stop(self) -> None:
-        """Stop early (Ctrl+C, a failure elsewhere): the tree is gone when this returns."""
-        self.sampler.stop()
-        self.process.stop(grace=5)
+    def _failure(self, head: str) -> str:
+        why = self._running().explain()
+        return f"{head}: {why}" if why else head

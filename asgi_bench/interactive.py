@@ -1,10 +1,10 @@
 """``asgi-bench serve`` and ``asgi-bench ui``: one server (plus the Locust web UI) in the
-foreground, for use by hand, until Ctrl+C or until a child exits."""
+foreground, for use by hand, until a stop signal (Ctrl+C, SIGTERM, SIGHUP: exit 0) or until
+a child exits (exit 1, with the line of its log that says why)."""
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import tempfile
 import time
@@ -12,9 +12,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from asgi_bench.cpus import parse_cpus
+from asgi_bench.errors import Interrupted
 from asgi_bench.procs import ManagedProcess
 from asgi_bench.servers import get_server
 from asgi_bench.serving import start_server
+from asgi_bench.signals import stop_signals
 from asgi_bench.tls import make_cert
 from asgi_bench.workloads import serve_workload
 
@@ -22,52 +25,60 @@ from asgi_bench.workloads import serve_workload
 def serve(args: argparse.Namespace, console: Console) -> int:
     spec = get_server(args.server)
     workload = serve_workload(args.app)
-    # SIGTERM (from a supervisor or a test) stops cleanly, like Ctrl+C.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    with tempfile.TemporaryDirectory(prefix="asgi-bench-serve-") as scratch:
-        work = Path(scratch)
-        certs = make_cert(work / "tls") if args.tls else None
-        server = start_server(
-            spec,
-            workload,
-            args.port,
-            work,
-            workers=args.workers,
-            certs=certs,
-            metrics=args.metrics,
-            cpus=args.cpus,
-        )
-        ui: ManagedProcess | None = None
-        try:
-            console.print(
-                f"{spec.name} serving {workload.app} at {server.base_url} "
-                f"(log: {server.process.log_path}); Ctrl+C stops"
-            )
-            if args.command == "ui":
-                ui = ManagedProcess(
-                    [
-                        sys.executable,
-                        "-m",
-                        "locust",
-                        "-f",
-                        str(workload.locustfile),
-                        "--host",
-                        server.base_url,
-                        "--web-host",
-                        args.web_host,
-                        "--web-port",
-                        str(args.web_port),
-                    ],
-                    work / "locust.log",
+    cpus = parse_cpus(args.cpus, "--cpus") if args.cpus.strip() else ()
+    try:
+        with stop_signals(), tempfile.TemporaryDirectory(prefix="asgi-bench-serve-") as scratch:
+            work = Path(scratch)
+            certs = make_cert(work / "tls") if args.tls else None
+            with start_server(
+                spec,
+                workload,
+                args.port,
+                work,
+                workers=args.workers,
+                certs=certs,
+                metrics=args.metrics,
+                cpus=cpus,
+            ) as server:
+                console.print(
+                    f"{spec.name} serving {workload.app} at {server.base_url}; Ctrl+C stops"
                 )
-                console.print(f"Locust web UI: http://{args.web_host}:{args.web_port}")
-            while server.process.poll() is None and (ui is None or ui.poll() is None):
-                time.sleep(0.2)
-            console.print("[red]a process exited[/]: " + server.process.log_tail(5))
-            return 1
-        except KeyboardInterrupt:
-            return 0
-        finally:
-            if ui is not None:
-                ui.stop()
-            server.stop()
+                if args.command != "ui":
+                    return _watch(console, (spec.name, server.process))
+                with _locust_ui(args, workload.locustfile, server.base_url, work) as ui:
+                    console.print(f"Locust web UI: http://{args.web_host}:{args.web_port}")
+                    return _watch(console, (spec.name, server.process), ("Locust web UI", ui))
+    except Interrupted:
+        return 0
+
+
+def _locust_ui(args: argparse.Namespace, locustfile: Path, host: str, work: Path) -> ManagedProcess:
+    return ManagedProcess(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile),
+            "--host",
+            host,
+            "--web-host",
+            args.web_host,
+            "--web-port",
+            str(args.web_port),
+        ],
+        work / "locust.log",
+    )
+
+
+def _watch(console: Console, *children: tuple[str, ManagedProcess]) -> int:
+    """Until one child exits; then say which, how, and the log line that explains it."""
+    while True:
+        for name, process in children:
+            if process.poll() is not None:
+                why = process.explain()
+                console.print(
+                    f"[red]{name} {process.describe_exit()}[/]" + (f": {why}" if why else "")
+                )
+                return 1
+        time.sleep(0.2)

@@ -25,10 +25,12 @@ from typing import Any
 
 from rich.console import Console
 
-from asgi_bench.cell import CellPlan, run_cell
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import BenchError
-from asgi_bench.servers import get_server
+from asgi_bench.layout import RunLayout
+from asgi_bench.plan import Job
+from asgi_bench.resources import LocalResources
+from asgi_bench.runner import run_job
 from asgi_bench.workloads import LOADTESTS_DIR, get_workload
 
 ROUNDS = 7
@@ -100,23 +102,41 @@ def inprocess(requests: int, multiprocess: bool) -> dict[str, float]:
 
 def under_server(server: str, rate: int, seconds: float, out: Path) -> dict[str, float]:
     hello = get_workload("hello")
-    workload = replace(hello, name="hello-fixed", locustfile=LOADTESTS_DIR / "fixed_rate.py")
+    workload = replace(
+        hello, name="hello-fixed", locustfile=LOADTESTS_DIR / "fixed_rate.py", user="FixedRateUser"
+    )
     os.environ["ASGI_BENCH_RATE_PER_USER"] = str(rate / USERS)
-    base = RunConfig(users=USERS, spawn_rate=USERS, duration=seconds, warmup=2, out=out)
     costs: dict[str, list[float]] = {"bare": [], "instrumented": []}
     rates: dict[str, list[float]] = {"bare": [], "instrumented": []}
+    layout = RunLayout(out)
     for pair in range(SERVER_PAIRS):
         for mode in ("bare", "instrumented"):
-            config = replace(base, metrics=mode == "instrumented")
-            cell_dir = out / f"{mode}-{pair}"
-            cell = run_cell(config, CellPlan(get_server(server), workload, cell_dir), None)
-            if cell.status != "ok":
-                raise BenchError(f"overhead: {server} {mode} run failed: {cell.reason}")
-            costs[mode].append(cell.cpu_us_per_request)
-            rates[mode].append(cell.rps)
+            config = RunConfig(
+                servers=(server,),
+                apps=("hello",),
+                users=USERS,
+                spawn_rate=USERS,
+                duration=seconds,
+                warmup=2,
+                out=out,
+                metrics=mode == "instrumented",
+            )
+            settings = config.load()
+            job = Job(settings.specs[0], workload, settings.steps[0], pair + 1, 0)
+            repeat = run_job(
+                settings, replace(job), _mode_layout(layout, mode), LocalResources(settings, None)
+            )
+            if repeat.status != "ok" or repeat.cpu_us_per_request is None or repeat.rps is None:
+                raise BenchError(f"overhead: {server} {mode} run failed: {repeat.reason}")
+            costs[mode].append(repeat.cpu_us_per_request)
+            rates[mode].append(repeat.rps)
     return {f"{mode}_cpu_us": statistics.median(v) for mode, v in costs.items()} | {
         f"{mode}_rps": statistics.median(v) for mode, v in rates.items()
     }
+
+
+def _mode_layout(layout: RunLayout, mode: str) -> RunLayout:
+    return RunLayout(layout.root / mode)
 
 
 def run_overhead(args: argparse.Namespace, console: Console) -> None:

@@ -7,9 +7,11 @@ their observations (plus lifespan shutdown, observed after the server stops, and
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import websocket
 
@@ -75,11 +77,28 @@ def probe_websocket(base_url: str) -> Observation:
     return Observation("websocket", answer == "probe", f"echo {answer!r:.20}")
 
 
+def probe_tls(base_url: str) -> Observation:
+    """A TLS handshake seen on the wire, with its version and cipher; plain HTTP is a no."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "https":
+        return Observation("tls", False, f"{parts.scheme}:// URL, no TLS")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # our certificate is self-signed, made at run time
+    with (
+        socket.create_connection((parts.hostname, parts.port or 443), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+    ):
+        cipher = tls.cipher()
+        return Observation("tls", True, f"{tls.version()} {cipher[0] if cipher else ''}".strip())
+
+
 PROBES: dict[str, Callable[[str], Observation]] = {
     "streaming": probe_streaming,
     "sse": probe_sse,
     "lifespan_startup": probe_lifespan_startup,
     "websocket": probe_websocket,
+    "tls": probe_tls,
 }
 
 
@@ -88,6 +107,6 @@ def run_probes(names: tuple[str, ...], base_url: str) -> list[Observation]:
     for name in names:
         try:
             observations.append(PROBES[name](base_url))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             observations.append(Observation(name, False, f"{type(exc).__name__}: {exc}"[:200]))
     return observations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,43 @@ from pathlib import Path
 from typing import IO, Any
 
 import psutil
+
+# A line of a server's or Locust's output that says why it stopped.
+_EXPLAINS = re.compile(
+    r"address already in use|error|exception|cannot|could not|not found|denied|refused",
+    re.IGNORECASE,
+)
+
+
+def user_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This environment, with the folder asgi-bench was started in first on the import path:
+    a user's own ``--app`` is imported from there, as uvicorn's ``--app-dir .`` does."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
+    env.update(extra or {})
+    return env
+
+
+def describe_exit(code: int | None) -> str:
+    """``-9`` -> ``"was killed by SIGKILL"``; ``3`` -> ``"exited with code 3"``."""
+    if code is None:
+        return "is still running"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def explain(log_text: str) -> str:
+    """The last line of a log that explains a failure (``address already in use``, an
+    import error), or ``""``."""
+    lines = [line.strip() for line in log_text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if _EXPLAINS.search(line) and not line.startswith(("File ", "Traceback")):
+            return line[:300]
+    return ""
 
 
 def listens(connections: Iterable[Any], port: int) -> bool:
@@ -70,8 +108,16 @@ class ManagedProcess:
     def poll(self) -> int | None:
         return self.popen.poll()
 
+    def describe_exit(self) -> str:
+        return describe_exit(self.popen.poll())
+
+    def explain(self) -> str:
+        """The log line that says why this process stopped, if there is one."""
+        return explain(self.log_tail(200))
+
     def log_tail(self, lines: int = 20) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
@@ -85,19 +131,26 @@ class ManagedProcess:
             return None
 
     def stop(self, grace: float = 10.0, sig: int = signal.SIGTERM) -> int | None:
-        """Stop the tree: ``sig`` to the leader, wait up to ``grace`` s, then SIGKILL the rest."""
-        self.remember_tree()
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, sig)
-            self.wait(grace)
-        deadline = time.monotonic() + grace
-        for proc in self._known.values():
-            # Workers shut down after the leader; give them the rest of the grace period.
-            with contextlib.suppress(psutil.Error):
-                proc.wait(max(0.0, deadline - time.monotonic()))
-        self.kill()
-        self._log.close()
+        """Stop the tree: ``sig`` to the leader, wait up to ``grace`` s, then SIGKILL the rest.
+
+        The SIGKILL sweep runs whatever interrupts the polite part (a stop signal raised in
+        the harness): a child is never left running because its clean-up was interrupted.
+        """
+        try:
+            self.remember_tree()
+            if self.popen.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, sig)
+                self.wait(grace)
+            deadline = time.monotonic() + grace
+            for proc in self._known.values():
+                # Workers shut down after the leader; give them the rest of the grace period.
+                with contextlib.suppress(psutil.Error):
+                    proc.wait(max(0.0, deadline - time.monotonic()))
+        finally:
+            self.kill()
+            if not self._log.closed:
+                self._log.close()
         return self.popen.returncode
 
     def kill(self) -> None:

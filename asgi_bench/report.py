@@ -1,21 +1,23 @@
 """``report.html``: one self-contained page (charts inlined) that opens from disk.
 
-:func:`render_report` rebuilds the summary, the charts and the page from the cell folders,
-so ``asgi-bench report RUN_DIR`` can be run again at any time.
+:func:`render_report` rebuilds the summary, the charts and the page from the repeat folders,
+so ``asgi-bench report RUN_DIR`` can be run again at any time. It renders what it can: a
+damaged file is listed as damaged with its reason and everything else is shown.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from asgi_bench.charts import draw_all
+from asgi_bench.layout import write_text
 from asgi_bench.probes import CAPABILITY_NAMES
-from asgi_bench.results import CellResult, load_cells, write_summary
+from asgi_bench.reading import load_run
+from asgi_bench.summary import Row, aggregate, sort_rows, write_summary
 
 COLUMNS = (
     ("rps", "req/s", "{:,.0f}"),
@@ -24,13 +26,15 @@ COLUMNS = (
     ("p99_ms", "p99 ms", "{:.2f}"),
     ("p999_ms", "p99.9 ms", "{:.2f}"),
     ("max_ms", "max ms", "{:.1f}"),
-    ("server_p50_ms", "server p50", "{:.3f}"),
-    ("server_p99_ms", "server p99", "{:.3f}"),
-    ("server_ttfb_p50_ms", "server TTFB p50", "{:.3f}"),
-    ("errors", "errors", "{:,}"),
+    ("ttfb_p50_ms", "TTFB p50", "{:.2f}"),
+    ("first_p50_ms", "first chunk p50", "{:.2f}"),
+    ("app_p50_ms", "in-app p50", "{:.3f}"),
+    ("app_p99_ms", "in-app p99", "{:.3f}"),
+    ("errors", "failed", "{:,.0f}"),
     ("cpu_us_per_request", "CPU µs/req", "{:.0f}"),
-    ("peak_rss_mb", "peak RSS MB", "{:.0f}"),
+    ("peak_rss_mib", "peak MiB", "{:.0f}"),
     ("driver_busy", "driver busy", "{:.0%}"),
+    ("server_busy", "server busy", "{:.0%}"),
 )
 
 MODES = {
@@ -39,7 +43,7 @@ MODES = {
 }
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1500px}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f3f3f3} td.l{text-align:left}
@@ -51,135 +55,167 @@ pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}
 
 
 def render_report(run_dir: Path) -> Path:
-    manifest = json.loads((run_dir / "run.json").read_text())
-    cells = load_cells(run_dir)
-    write_summary(run_dir, cells)
-    charts = draw_all(cells, run_dir)
+    loaded = load_run(run_dir)
+    layout, manifest = loaded.layout, loaded.manifest
+    rows = sort_rows(aggregate(loaded.repeats), manifest)
+    write_summary(layout, rows)
+    charts, chart_failures = draw_all(rows, layout)
+    run_id = str(manifest.get("run_id", run_dir.name))
     parts = [
-        f"<h1>asgi-bench run {escape(manifest['run_id'])}</h1>",
-        _overview(manifest, cells),
-        *_banners(manifest, cells),
+        f"<h1>asgi-bench run {escape(run_id)}</h1>",
+        _overview(manifest, rows),
+        *_banners(manifest, rows, loaded.damaged, chart_failures),
         "<h2>Summary</h2>",
-        _summary_table(cells),
+        _summary_table(rows),
         "<h2>Charts</h2>",
-        *(_image(name, path) for name, path in charts.items()),
+        *(_image(name, Path(path)) for name, path in charts.items()),
         "<h2>Capabilities observed</h2>",
-        _capability_table(cells),
-        *_failures(cells),
+        _capability_table(rows),
+        *_failures(rows),
+        *_damaged(loaded.damaged),
         "<h2>Manifest</h2>",
         f"<pre>{escape(json.dumps(manifest, indent=2))}</pre>",
     ]
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>asgi-bench "
-        f"{escape(manifest['run_id'])}</title><style>{STYLE}</style></head><body>"
+        f"{escape(run_id)}</title><style>{STYLE}</style></head><body>"
         + "\n".join(parts)
         + "</body></html>\n"
     )
-    path = run_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    write_text(layout.report_html, page)
+    return layout.report_html
 
 
-def _overview(manifest: dict[str, Any], cells: list[CellResult]) -> str:
-    config, host = manifest["config"], manifest["host"]
-    split = manifest["cpu_split"]
+def _overview(manifest: dict[str, Any], rows: list[Row]) -> str:
+    config = manifest.get("config") or {}
+    settings = manifest.get("settings") or {}
+    host = manifest.get("host") or {}
+    split = manifest.get("cpu_split") or {}
+    harness = manifest.get("harness") or {}
     if config.get("targets"):
         # The servers run elsewhere (containers): their workers and CPUs are set there.
         servers = "servers already running (targets mode: workers and CPUs set where they run)"
     else:
-        servers = f"{config['workers']} server worker(s) on CPUs {split['server']}"
+        servers = f"{config.get('workers', '?')} server worker(s) on CPUs {split.get('server')}"
+    git = harness.get("git") or {}
+    sha = str(git.get("sha") or "unknown")[:12] + (" (dirty)" if git.get("dirty") else "")
+    mode = str(manifest.get("mode", "?"))
     return (
-        f"<p>{len(cells)} cells; {config['warmup']:g}s warm-up + {config['duration']:g}s measured"
-        f" each, {config['users']} Locust users in {config['driver_processes']} process(es) on "
-        f"CPUs {split['driver']}, {servers}, TLS {'on' if config['tls'] else 'off'}. "
-        f"Mode: <b>{escape(manifest['mode'])}</b> ({MODES.get(manifest['mode'], '')}). "
-        f"Host {escape(str(host['hostname']))}: {host['cpu_count']} CPUs "
-        f"({escape(host['cpu_model'])}), kernel {escape(host['kernel'])}. "
-        f"git {escape(str(manifest['git']['sha'])[:12])}"
-        f"{' (dirty)' if manifest['git']['dirty'] else ''}.</p>"
+        f"<p>{len(rows)} rows; {settings.get('warmup', '?')}s warm-up + "
+        f"{settings.get('duration', '?')}s measured per repeat, "
+        f"{config.get('driver_processes', '?')} Locust process(es) on CPUs {split.get('driver')}, "
+        f"{escape(servers)}, TLS {'on' if config.get('tls') else 'off'}. "
+        f"Mode: <b>{escape(mode)}</b> ({MODES.get(mode, '')}). "
+        f"Host {escape(str(host.get('hostname', '?')))}: {host.get('cpu_count', '?')} CPUs "
+        f"({escape(str(host.get('cpu_model', '?')))}), "
+        f"kernel {escape(str(host.get('kernel', '?')))}. "
+        f"asgi-bench {escape(str(harness.get('version', '?')))}, git {escape(sha)}.</p>"
     )
 
 
-def _banners(manifest: dict[str, Any], cells: list[CellResult]) -> list[str]:
+def _banners(
+    manifest: dict[str, Any],
+    rows: list[Row],
+    damaged: list[tuple[str, str]],
+    chart_failures: dict[str, str],
+) -> list[str]:
     banners = []
     if manifest.get("interrupted"):
-        banners.append("This run was interrupted: only the cells below were completed.")
-    bound = sorted({c.server for c in cells if c.driver_bound})
+        by = manifest.get("interrupted_by") or "a signal"
+        banners.append(f"This run was interrupted by {by}: only the rows below were measured.")
+    elif manifest.get("error"):
+        banners.append(f"This run stopped early: {manifest['error']}")
+    elif manifest.get("completed") is False and manifest.get("finished_at") is None:
+        banners.append("This run did not finish (no finish time recorded): it may be partial.")
+    if damaged:
+        banners.append(f"{len(damaged)} result file(s) are damaged and left out; see below.")
+    bound = sorted({r.server for r in rows if r.driver_bound})
     if bound:
         banners.append(
             f"Locust was at least 90% busy for {', '.join(bound)}: their throughput is a lower "
             "bound set by the driver, not by the server, so they are not ranked by it here. "
             "Compare CPU µs per request instead, or add driver processes on a bigger machine."
         )
-    mismatched = [c.key for c in cells if c.count_match is False]
+    mismatched = [f"{r.cell} {r.step}" for r in rows if r.count_check == "mismatch"]
     if mismatched:
-        banners.append("Server-side and Locust request counts differ for: " + ", ".join(mismatched))
+        banners.append("Server-side and driver request counts differ for: " + ", ".join(mismatched))
+    for name, why in chart_failures.items():
+        banners.append(f"Chart {name} could not be drawn: {why}")
     return [f"<div class='banner'>{escape(text)}</div>" for text in banners]
 
 
-def _fmt(value: Any, fmt: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return fmt.format(value)
+def _fmt(value: float | None, fmt: str) -> str:
+    return "–" if value is None else fmt.format(value)
 
 
-def _summary_table(cells: list[CellResult]) -> str:
+def _summary_table(rows: list[Row]) -> str:
     head = "".join(f"<th>{escape(label)}</th>" for _, label, _ in COLUMNS)
-    rows = []
-    for c in cells:
+    body = []
+    for r in rows:
         values = []
-        for field, _, fmt in COLUMNS:
-            text = _fmt(getattr(c, field), fmt)
-            if field == "rps" and c.driver_bound and text != "–":
+        for name, _, fmt in COLUMNS:
+            text = _fmt(r.get(name), fmt)
+            if name == "rps" and r.driver_bound and text != "–":
                 text = "≥" + text
             values.append(f"<td>{escape(text)}</td>")
-        count = {True: "✓", False: "✗", None: "–"}[c.count_match]
-        rows.append(
-            f"<tr><td class='l'>{escape(c.server)}</td><td class='l'>{escape(c.app)}</td>"
-            f"<td class='l {c.status}'>{c.status}</td>{''.join(values)}"
-            f"<td>{count}</td><td class='l'>{escape(c.reason)}</td></tr>"
+        why = "; ".join(filter(None, [r.reason, *r.notes]))
+        body.append(
+            f"<tr><td class='l'>{escape(r.server)}</td><td class='l'>{escape(r.app)}</td>"
+            f"<td class='l'>{escape(r.step)}</td><td class='l {r.status}'>{r.status}</td>"
+            f"{''.join(values)}<td>{escape(r.bound or '–')}</td>"
+            f"<td title='{escape(r.count_detail)}'>{escape(r.count_check)}</td>"
+            f"<td>{r.repeats}/{r.planned}</td><td class='l'>{escape(why)}</td></tr>"
         )
     return (
-        f"<table><tr><th>server</th><th>app</th><th>status</th>{head}<th>count check</th>"
-        f"<th>reason</th></tr>{''.join(rows)}</table>"
+        f"<table><tr><th>server</th><th>app</th><th>step</th><th>status</th>{head}"
+        f"<th>bound</th><th>count check</th><th>repeats</th><th>reason, notes</th></tr>"
+        f"{''.join(body)}</table>"
     )
 
 
-def _capability_table(cells: list[CellResult]) -> str:
-    observed: dict[str, dict[str, list[bool]]] = {}
-    for cell in cells:
-        row = observed.setdefault(cell.server, {})
-        for capability, ok in cell.capabilities.items():
-            row.setdefault(capability, []).append(ok)
+def _capability_table(rows: list[Row]) -> str:
+    observed: dict[str, dict[str, bool]] = {}
+    for row in rows:
+        seen = observed.setdefault(row.server, {})
+        for capability, ok in row.capabilities.items():
+            seen[capability] = seen.get(capability, True) and ok
     head = "".join(f"<th>{escape(name.replace('_', ' '))}</th>" for name in CAPABILITY_NAMES)
-    rows = []
-    for server, row in observed.items():
+    body = []
+    for server, seen in observed.items():
         marks = []
         for name in CAPABILITY_NAMES:
-            seen = row.get(name)
             mark = (
                 "–"
-                if not seen
-                else ("<span class='ok'>✓</span>" if all(seen) else "<span class='failed'>✗</span>")
+                if name not in seen
+                else (
+                    "<span class='ok'>✓</span>" if seen[name] else "<span class='failed'>✗</span>"
+                )
             )
             marks.append(f"<td>{mark}</td>")
-        rows.append(f"<tr><td class='l'>{escape(server)}</td>{''.join(marks)}</tr>")
+        body.append(f"<tr><td class='l'>{escape(server)}</td>{''.join(marks)}</tr>")
     return (
-        f"<table><tr><th>server</th>{head}</tr>{''.join(rows)}</table>"
+        f"<table><tr><th>server</th>{head}</tr>{''.join(body)}</table>"
         "<p>✓ seen working, ✗ seen not working, – not exercised in this run.</p>"
     )
 
 
-def _failures(cells: list[CellResult]) -> list[str]:
-    failed = [c for c in cells if c.status != "ok"]
+def _failures(rows: list[Row]) -> list[str]:
+    failed = [r for r in rows if r.status != "ok"]
     if not failed:
         return []
     items = [
-        f"<h3>{escape(c.key)}: {c.status}</h3><p>{escape(c.reason)}</p>"
-        + (f"<pre>{escape(c.log_tail)}</pre>" if c.log_tail else "")
-        for c in failed
+        f"<h3>{escape(r.cell)} {escape(r.step)}: {r.status}</h3><p>{escape(r.reason)}</p>"
+        + (f"<pre>{escape(r.log_tail)}</pre>" if r.log_tail else "")
+        for r in failed
     ]
-    return ["<h2>Failed and unsupported cells</h2>", *items]
+    return ["<h2>Failed and unsupported rows</h2>", *items]
+
+
+def _damaged(damaged: list[tuple[str, str]]) -> list[str]:
+    if not damaged:
+        return []
+    items = "".join(f"<li><code>{escape(p)}</code>: {escape(why)}</li>" for p, why in damaged)
+    return ["<h2>Damaged results</h2>", f"<ul>{items}</ul>"]
 
 
 def _image(name: str, path: Path) -> str:

@@ -1,54 +1,76 @@
-"""The data model of a run: one :class:`CellResult` per (server, app), and their summary.
+"""The data model of a run: one :class:`Repeat` per measured window, and its (de)serialisation.
 
-``summary.json`` and ``summary.csv`` are rewritten after every cell, so an interrupted run
-still leaves a valid summary of what it finished.
+A repeat is one window on a fresh server process, for one (server, app) cell and one load
+step. Every figure carries its unit in its name; a figure that could not be measured is
+``None`` (null in JSON, empty in CSV) and the repeat's ``notes`` say why. It is never 0.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import math
-import os
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from asgi_bench.errors import ResultsError
 
 STATUSES = ("ok", "failed", "unsupported")
+BOUNDS = ("server", "driver", "neither")
+COUNT_CHECKS = ("ok", "mismatch", "not made")
 
 
 @dataclass
-class CellResult:
+class Repeat:
     server: str
     app: str
+    step: str  # the step's id, e.g. closed-32u or open-1000rps
+    repeat: int = 1  # 1-based
+    load: str = "closed"
+    users: int | None = None
+    offered_rps: float | None = None  # open model: the rate the driver was asked to send
+    order: int = 0  # position in the run's shuffled order
     status: str = "failed"
     reason: str = ""
-    requests: int = 0
-    rps: float = math.nan
-    p50_ms: float = math.nan
-    p90_ms: float = math.nan
-    p99_ms: float = math.nan
-    p999_ms: float = math.nan
-    max_ms: float = math.nan
-    errors: int = 0
-    non_2xx: int = 0
-    wrong_body: int = 0
-    exceptions: int = 0
-    cpu_us_per_request: float = math.nan
-    server_cpu_busy: float = math.nan
-    peak_rss_mb: float = math.nan
-    driver_busy: float = math.nan
-    driver_bound: bool = False
-    total_requests: int = 0
-    server_requests: int | None = None
-    count_match: bool | None = None
-    server_p50_ms: float = math.nan
-    server_p90_ms: float = math.nan
-    server_p99_ms: float = math.nan
-    server_ttfb_p50_ms: float = math.nan
-    window_s: int = 0
+    notes: list[str] = field(default_factory=list)
+    window_s: float | None = None
+    window: list[float] | None = None  # [start, end), unix seconds
+    # Client side, successful requests in the window only; failures beside them by kind.
+    requests: int | None = None
+    rps: float | None = None
+    errors: int | None = None
+    non_2xx: int | None = None
+    wrong_body: int | None = None
+    exceptions: int | None = None
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    p99_ms: float | None = None
+    p999_ms: float | None = None
+    max_ms: float | None = None
+    ttfb_p50_ms: float | None = None  # streaming and SSE: time to the response headers
+    ttfb_p99_ms: float | None = None
+    first_p50_ms: float | None = None  # time to the first chunk or event
+    first_p99_ms: float | None = None
+    # Open model.
+    achieved_rps: float | None = None  # requests actually sent per second of the window
+    late: int | None = None  # sent more than the lag threshold after their intended time
+    dropped: int | None = None  # never sent: the cap on requests in flight was reached
+    p99_uncorrected_ms: float | None = None  # from the actual send, not the intended one
+    lag_p99_ms: float | None = None  # intended -> actual send
+    # Cost, over the same window.
+    cpu_us_per_request: float | None = None
+    server_busy: float | None = None  # share of min(workers, server CPUs)
+    peak_rss_mib: float | None = None
+    memory_kind: str | None = None  # rss, pss (several processes) or cgroup (a container)
+    driver_busy: float | None = None  # the busiest driver process (a master excluded)
+    bound: str | None = None  # server, driver or neither
+    # Server side (the middleware): time inside the app, and the count check.
+    app_p50_ms: float | None = None
+    app_p90_ms: float | None = None
+    app_p99_ms: float | None = None
+    app_ttfb_p50_ms: float | None = None
+    server_requests_window: int | None = None
+    server_requests_total: int | None = None
+    client_requests_total: int | None = None
+    count_check: str = "not made"
+    count_detail: str = ""
     workers: int = 1
     tls: bool = False
     # Not in the CSV: nested data.
@@ -57,73 +79,49 @@ class CellResult:
     log_tail: str = ""
 
     @property
-    def key(self) -> str:
+    def cell(self) -> str:
         return f"{self.server}/{self.app}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: _json_safe(value) for key, value in asdict(self).items()}
+        return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CellResult:
-        known = {f.name: f for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            if key in known:
-                # JSON has no NaN: missing floats were written as null.
-                missing_float = value is None and known[key].type == "float"
-                values[key] = math.nan if missing_float else value
-        return cls(**values)
+    def from_dict(cls, data: dict[str, Any]) -> Repeat:
+        """The inverse of :meth:`to_dict`; unknown or mistyped fields are refused, not
+        dropped, so a damaged file is reported instead of read wrong."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"schema"})
+        if unknown:
+            raise ResultsError(f"unknown fields {unknown}")
+        try:
+            repeat = cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise ResultsError(str(exc)) from exc
+        _check_types(repeat)
+        return repeat
 
 
-NESTED = ("capabilities", "capability_details", "log_tail")
-CSV_FIELDS = [f.name for f in fields(CellResult) if f.name not in NESTED]
+NESTED = ("notes", "window", "capabilities", "capability_details", "log_tail")
+CSV_FIELDS = [f.name for f in fields(Repeat) if f.name not in NESTED]
 
 
-def _json_safe(value: Any) -> Any:
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_summary(run_dir: Path, cells: list[CellResult]) -> None:
-    errors = [
-        {"server": c.server, "app": c.app, "status": c.status, "reason": c.reason}
-        for c in cells
-        if c.status != "ok"
-    ]
-    payload = {"cells": [c.to_dict() for c in cells], "errors": errors}
-    _atomic_write(run_dir / "summary.json", json.dumps(payload, indent=2) + "\n")
-    tmp = run_dir / "summary.csv.tmp"
-    with tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, CSV_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        for cell in cells:
-            writer.writerow({k: ("" if v is None else v) for k, v in cell.to_dict().items()})
-    os.replace(tmp, run_dir / "summary.csv")
-
-
-def write_cell(cell_dir: Path, cell: CellResult) -> None:
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(cell_dir / "cell.json", json.dumps(cell.to_dict(), indent=2) + "\n")
-
-
-def load_cells(run_dir: Path) -> list[CellResult]:
-    """Cells from the per-cell folders (the raw data), in run order."""
-    try:
-        order = json.loads((run_dir / "run.json").read_text()).get("cells_planned", [])
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"{run_dir} is not a results folder (no readable run.json)") from exc
-    cells = []
-    for key in order:
-        path = run_dir / "cells" / key.replace("/", "__") / "cell.json"
-        if path.exists():
-            cells.append(CellResult.from_dict(json.loads(path.read_text())))
-    return cells
-
-
-def cell_dir_for(run_dir: Path, server: str, app: str) -> Path:
-    return run_dir / "cells" / f"{server}__{app}"
+def _check_types(repeat: Repeat) -> None:
+    for f in fields(repeat):
+        value = getattr(repeat, f.name)
+        expected = str(f.type)
+        if value is None:
+            if "None" not in expected:
+                raise ResultsError(f"{f.name} is null")
+            continue
+        if expected.startswith(("str", "int", "float", "bool")):
+            base = expected.split(" ")[0]
+            ok = {
+                "str": isinstance(value, str),
+                "int": isinstance(value, int) and not isinstance(value, bool),
+                "float": isinstance(value, int | float) and not isinstance(value, bool),
+                "bool": isinstance(value, bool),
+            }[base]
+            if not ok:
+                raise ResultsError(f"{f.name} should be {base}, got {type(value).__name__}")
+    if repeat.status not in STATUSES:
+        raise ResultsError(f"status {repeat.status!r} is not one of {', '.join(STATUSES)}")

@@ -1,40 +1,46 @@
-"""Run the matrix: every server config x every workload, one cell at a time.
+"""Run a plan: every repeat in order, each written as soon as it is measured.
 
-A failing cell is recorded with its reason and the run goes on. The summary is rewritten
-after every cell; on Ctrl+C the current cell's processes are stopped, the partial summary
-and report are written and the run is marked interrupted.
+A failing repeat is recorded with its reason and the run goes on. The summary is rewritten
+after every repeat. On a stop signal (Ctrl+C, SIGTERM, SIGHUP) the current repeat's
+processes are stopped, the partial summary and report are written, run.json says
+``interrupted`` and by which signal, the throwaway TLS key is removed, and the process exits
+with 128 + the signal's number. A write that fails (a full disk, a read-only file system)
+ends the run with one line; what was written before stays valid.
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from asgi_bench.cell import CellPlan, run_cell
-from asgi_bench.config import RunConfig
+from asgi_bench.analysis import client_json
+from asgi_bench.config import Settings
+from asgi_bench.errors import Interrupted, UsageError, WriteError
+from asgi_bench.judge import Policy, judge
+from asgi_bench.layout import RepeatLayout, RunLayout, write_json, write_text
 from asgi_bench.manifest import build_manifest
-from asgi_bench.report import render_report
-from asgi_bench.results import CellResult, cell_dir_for, write_summary
-from asgi_bench.servers import get_server
+from asgi_bench.measure import Measurement, Resources, measure
+from asgi_bench.plan import Job, plan
+from asgi_bench.resources import LocalResources
+from asgi_bench.results import Repeat
+from asgi_bench.servers import LaunchOptions
+from asgi_bench.signals import stop_signals
+from asgi_bench.summary import aggregate, sort_rows, write_summary
 from asgi_bench.tls import make_cert
-from asgi_bench.workloads import Workload, custom_workload, get_workload
 
 
-def plan_workloads(config: RunConfig) -> list[Workload]:
-    if config.app:
-        return [custom_workload(config.app, config.locustfile)]
-    return [get_workload(name) for name in config.apps]
+@dataclass(frozen=True)
+class Outcome:
+    run_dir: Path
+    exit_code: int
 
 
 def new_run_id() -> str:
@@ -45,83 +51,160 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@contextmanager
-def _one_interrupt(console: Console) -> Iterator[None]:
-    """The first Ctrl+C interrupts; later ones are ignored so clean-up can finish."""
-    interrupted = False
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal interrupted
-        if interrupted:
-            console.print("[yellow]stopping servers and Locust, please wait…[/]")
-            return
-        interrupted = True
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def run_matrix(config: RunConfig, console: Console | None = None) -> tuple[Path, bool]:
-    """Run everything ``config`` asks for; return the run folder and whether it completed."""
-    console = console or Console()
-    config = config.resolved()
-    specs = [get_server(name) for name in config.servers]
-    workloads = plan_workloads(config)
-    run_dir = Path(config.out) / new_run_id()
+def prepare_run_dir(out: Path) -> RunLayout:
+    """A fresh run folder under ``out``; an unusable ``out`` is a :class:`UsageError`."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a file, not a folder")
+    run_dir = out / new_run_id()
     while run_dir.exists():  # two runs in one second
         run_dir = run_dir.with_name(run_dir.name + "-1")
-    run_dir.mkdir(parents=True)
-    plans = [
-        CellPlan(spec, workload, cell_dir_for(run_dir, spec.name, workload.name))
-        for spec in specs
-        for workload in workloads
-    ]
-    manifest = build_manifest(
-        config, run_dir.name, [f"{p.spec.name}/{p.workload.name}" for p in plans]
+    try:
+        run_dir.mkdir(parents=True)
+        probe = run_dir / ".writable"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {str(out)!r} is not writable: {exc.strerror or exc}") from None
+    return RunLayout(run_dir)
+
+
+def policy_for(settings: Settings, job: Job) -> Policy:
+    config = settings.config
+    cpus = len(settings.server_cpus) if not settings.targets else (len(settings.server_cpus) or 1)
+    return Policy(
+        max_error_rate=config.max_error_rate,
+        server_capacity=max(1, min(config.workers, cpus)),
+        workers=config.workers,
+        tls=config.tls,
+        metrics=config.metrics,
+        concurrency=job.step.concurrency(config.driver_processes),
     )
+
+
+def run(settings: Settings, console: Console | None = None) -> Outcome:
+    """Run everything ``settings`` asks for; see the module docstring for exit codes."""
+    console = console or Console()
+    layout = prepare_run_dir(settings.out)
+    jobs = plan(settings.specs, settings.workloads, settings.steps, 1, settings.seed)
+    manifest = build_manifest(settings, layout.run_id, [job.key for job in jobs])
     manifest["started_at"] = _now()
-    _write_manifest(run_dir, manifest)
+    write_json(layout.run_json, manifest, schema=True)
     console.print(
-        f"asgi-bench run {run_dir.name}: {len(specs)} servers x {len(workloads)} apps, "
-        f"{config.warmup:g}s warm-up + {config.duration:g}s each, "
-        f"server CPUs {list(config.server_cpus)}, driver CPUs {list(config.driver_cpus)}"
+        f"asgi-bench run {layout.run_id}: {len(settings.specs)} servers x "
+        f"{len(settings.workloads)} apps x {len(settings.steps)} steps, "
+        f"{settings.warmup:g}s warm-up + {settings.duration:g}s each, "
+        f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}"
     )
-    cells: list[CellResult] = []
-    completed = False
-    with tempfile.TemporaryDirectory(prefix="asgi-bench-tls-") as tls_dir, _one_interrupt(console):
-        certs = make_cert(Path(tls_dir)) if config.tls else None
+    repeats: list[Repeat] = []
+    exit_code = 0
+
+    def on_repeat(name: str) -> None:
+        console.print(f"[yellow]{name} again: still stopping servers and Locust, please wait[/]")
+
+    with stop_signals(on_repeat), tempfile.TemporaryDirectory(prefix="asgi-bench-tls-") as tls:
         try:
+            certs = make_cert(Path(tls)) if settings.config.tls else None
+            resources = LocalResources(settings, certs)
             with _progress(console) as progress:
-                task = progress.add_task("cells", total=len(plans))
-                for plan in plans:
-                    progress.update(task, description=f"{plan.spec.name} / {plan.workload.name}")
+                task = progress.add_task("repeats", total=len(jobs))
+                for job in jobs:
+                    progress.update(task, description=job.key)
                     started = time.monotonic()
-                    cell = run_cell(config, plan, certs)
-                    cells.append(cell)
-                    write_summary(run_dir, cells)
-                    progress.console.print(_cell_line(cell, time.monotonic() - started))
+                    repeat = run_job(settings, job, layout, resources)
+                    repeats.append(repeat)
+                    write_summary(layout, sort_rows(aggregate(repeats), manifest))
+                    progress.console.print(_line(repeat, time.monotonic() - started))
                     progress.advance(task)
-            completed = True
-        except KeyboardInterrupt:
-            console.print("[yellow]interrupted: writing the partial results[/]")
-            _keep_interrupted_cell(plans, cells)
-        finally:
-            manifest["finished_at"] = _now()
-            manifest["interrupted"] = not completed
-            _write_manifest(run_dir, manifest)
-            write_summary(run_dir, cells)
-            render_report(run_dir)
-    console.print(f"results: {run_dir}  report: {run_dir / 'report.html'}")
-    return run_dir, completed
+            manifest["completed"] = True
+        except Interrupted as exc:
+            if exc.result is not None:
+                repeats.append(exc.result)
+            manifest["interrupted"], manifest["interrupted_by"] = True, exc.name
+            console.print(f"[yellow]interrupted ({exc.name}): writing the partial results[/]")
+            exit_code = 128 + exc.signum
+        except WriteError as exc:
+            manifest["error"] = str(exc)
+            console.print(f"[red]asgi-bench: {exc}[/]")
+            exit_code = 1
+        manifest["finished_at"] = _now()
+        exit_code = _finish(layout, manifest, repeats, console) or exit_code
+    console.print(f"results: {layout.root}  report: {layout.report_html}")
+    return Outcome(layout.root, exit_code)
+
+
+def run_job(settings: Settings, job: Job, layout: RunLayout, resources: Resources) -> Repeat:
+    """Measure one repeat (or record why it cannot run), and write it."""
+    where = layout.repeat(job.spec.name, job.workload.name, job.step.id, job.repeat)
+    policy = policy_for(settings, job)
+    why_not = _why_not(settings, job)
+    if why_not:
+        repeat = Repeat(job.spec.name, job.workload.name, job.step.id, job.repeat, order=job.order)
+        repeat.status, repeat.reason, repeat.load = "unsupported", why_not, job.step.kind
+        write_json(where.repeat_json, repeat.to_dict(), schema=True)
+        return repeat
+    measurement = measure(job, where, resources)
+    repeat = judge(measurement.facts, policy)
+    write_repeat(where, measurement, repeat, resources)
+    if measurement.interrupted is not None:
+        measurement.interrupted.result = repeat
+        raise measurement.interrupted
+    return repeat
+
+
+def _why_not(settings: Settings, job: Job) -> str | None:
+    spec = job.spec
+    if not spec.available:
+        return f"not installed: {spec.install_hint}"
+    config = settings.config
+    options = LaunchOptions(job.workload.app, settings.host, 0, config.workers)
+    if config.tls:
+        options = LaunchOptions(job.workload.app, settings.host, 0, config.workers, "c", "k")
+    return spec.unsupported(options)
+
+
+def write_repeat(
+    where: RepeatLayout, measurement: Measurement, repeat: Repeat, resources: Resources
+) -> None:
+    """Everything a repeat leaves behind; runs after all of its processes have stopped."""
+    facts = measurement.facts
+    write_json(where.repeat_json, repeat.to_dict(), schema=True)
+    if measurement.server_samples:
+        write_text(
+            where.server_samples,
+            "".join(json.dumps(s.__dict__) + "\n" for s in measurement.server_samples),
+        )
+    if facts.client is not None:
+        write_json(where.client_json, client_json(facts.client))
+    raw = getattr(measurement.counters, "raw", None)
+    if raw:
+        write_text(where.server_state, "".join(json.dumps(r) + "\n" for r in raw))
+    if facts.traceback:
+        write_text(where.traceback, facts.traceback)
+
+
+def _finish(
+    layout: RunLayout, manifest: dict[str, Any], repeats: list[Repeat], console: Console
+) -> int:
+    """The last writes: run.json, the summary and the report. Returns 1 if one failed."""
+    from asgi_bench.report import render_report
+
+    try:
+        write_json(layout.run_json, manifest, schema=True)
+        write_summary(layout, sort_rows(aggregate(repeats), manifest))
+    except WriteError as exc:
+        console.print(f"[red]asgi-bench: {exc}[/]")
+        return 1
+    try:
+        render_report(layout.root)
+    except WriteError as exc:
+        console.print(f"[red]asgi-bench: the report was not written: {exc}[/]")
+        return 1
+    return 0
 
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description:<32}"),
+        TextColumn("{task.description:<40}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -130,25 +213,17 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _keep_interrupted_cell(plans: list[CellPlan], cells: list[CellResult]) -> None:
-    if len(cells) < len(plans):
-        path = plans[len(cells)].cell_dir / "cell.json"
-        if path.exists():
-            cells.append(CellResult.from_dict(json.loads(path.read_text())))
-
-
-def _write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    (run_dir / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def _cell_line(cell: CellResult, seconds: float) -> str:
-    color = {"ok": "green", "failed": "red", "unsupported": "yellow"}[cell.status]
-    head = f"[{color}]{cell.status:<11}[/] {cell.server:<17} {cell.app:<10}"
-    if cell.status == "failed" or not cell.requests:
-        return f"{head} {cell.reason}  ({seconds:.0f}s)"
-    bound = "≥" if cell.driver_bound else " "
+def _line(r: Repeat, seconds: float) -> str:
+    color = {"ok": "green", "failed": "red", "unsupported": "yellow"}[r.status]
+    head = f"[{color}]{r.status:<11}[/] {r.server:<17} {r.app:<10} {r.step:<13} r{r.repeat}"
+    if r.status != "ok" or r.rps is None:
+        return f"{head} {r.reason}  ({seconds:.0f}s)"
+    bound = "≥" if r.bound == "driver" else " "
+    cpu = f"{r.cpu_us_per_request:6.0f} µs CPU/req" if r.cpu_us_per_request is not None else ""
+    p50 = f"{r.p50_ms:6.2f}" if r.p50_ms is not None else "     –"
+    p99 = f"{r.p99_ms:6.2f}" if r.p99_ms is not None else "     –"
+    notes = "  " + "; ".join(r.notes) if r.notes else ""
     return (
-        f"{head} {bound}{cell.rps:>8.0f} req/s  p50 {cell.p50_ms:6.2f} ms  p99 {cell.p99_ms:6.2f}"
-        f" ms  {cell.cpu_us_per_request:6.0f} µs CPU/req  {cell.peak_rss_mb:5.0f} MB"
-        f"{'  ' + cell.reason if cell.reason else ''}  ({seconds:.0f}s)"
+        f"{head} {bound}{r.rps:>8.0f} req/s  p50 {p50} ms  p99 {p99} ms  {cpu}{notes}"
+        f"  ({seconds:.0f}s)"
     )

@@ -1,4 +1,5 @@
-"""Start one server config with one app as a local process, and know when it is ready.
+"""Servers under test, behind one :class:`Server` protocol: started here as a local process
+tree (:class:`LocalServer`) or already running elsewhere (:class:`AttachedServer`).
 
 Ready means the app answered HTTP 200 *and* the listening socket belongs to the server's own
 process tree: a TCP connect is not enough, and neither is a 200 from some other process that
@@ -7,13 +8,13 @@ already held the port.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol
 
 import psutil
 
@@ -21,7 +22,7 @@ from asgi_bench.collectors.docker import DockerSampler, find_container
 from asgi_bench.collectors.process import ProcessSampler, Sampler
 from asgi_bench.errors import ServerStartError
 from asgi_bench.http import get
-from asgi_bench.procs import ManagedProcess, listens
+from asgi_bench.procs import ManagedProcess, describe_exit, explain, listens, user_env
 from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.tls import CertPair
 from asgi_bench.workloads import Workload
@@ -30,8 +31,45 @@ WRAPPED_APP = "asgi_bench.collectors.wrapped:app"
 MARKER_ENV = "ASGI_BENCH_LIFESPAN_MARKER"
 
 
+class Server(Protocol):
+    """What a measurement needs from a server, however it runs."""
+
+    spec: ServerSpec
+    workload: Workload
+    notes: list[str]
+
+    @property
+    def base_url(self) -> str:
+        """Where the workload's app answers, e.g. ``http://127.0.0.1:8000``."""
+
+    @property
+    def metrics_url(self) -> str:
+        """The middleware's Prometheus endpoint."""
+
+    @property
+    def route_prefix(self) -> str:
+        """Route labels of this workload start with it (``""``: the server runs it alone)."""
+
+    def mark_load_start(self) -> None:
+        """Remember the process tree that serves the load."""
+
+    def problem(self) -> str | None:
+        """Why the server stopped being the one that was measured, or None."""
+
+    def log_tail(self) -> str: ...
+
+    def sampler(self) -> Sampler | None:
+        """A sampler of the server's CPU and memory, or None (the reason goes in ``notes``)."""
+
+    def shutdown_observed(self) -> bool | None:
+        """Did the app's lifespan shutdown run? None when it cannot be known."""
+
+    def close(self) -> None:
+        """Stop what was started here; nothing for a server started elsewhere."""
+
+
 @dataclass
-class RunningServer:
+class LocalServer:
     """A server this harness started, as a local process tree on ``port``."""
 
     spec: ServerSpec
@@ -43,6 +81,7 @@ class RunningServer:
     multiproc_dir: Path | None
     route_prefix = ""  # the server runs this workload's app alone
     notes: list[str] = field(default_factory=list)
+    _tree: dict[int, psutil.Process] = field(default_factory=dict)
 
     @property
     def metrics_url(self) -> str:
@@ -52,29 +91,53 @@ class RunningServer:
         return self.process.poll()
 
     def owns_port(self) -> bool:
-        return any(
-            listens(connections, self.port) for connections in _tree_connections(self.process)
-        )
+        return any(listens(conns, self.port) for conns in _tree_connections(self.process))
 
     def log_tail(self) -> str:
         return self.process.log_tail()
 
-    def stop(self, grace: float = 10.0) -> int | None:
-        code = self.process.stop(grace)
+    def mark_load_start(self) -> None:
+        self._tree = {p.pid: p for p in self.process.remember_tree()}
+
+    def problem(self) -> str | None:
+        code = self.process.poll()
+        if code is not None:
+            return f"{self.spec.name} {describe_exit(code)} under load"
+        for pid, proc in self._tree.items():
+            try:
+                gone = not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                gone = True
+            if gone:
+                return f"{self.spec.name} worker process {pid} exited under load"
+        return None
+
+    def close(self) -> None:
+        self.process.stop(grace=10.0)
         if self.multiproc_dir is not None:
             shutil.rmtree(self.multiproc_dir, ignore_errors=True)
-        return code
 
     def sampler(self) -> Sampler | None:
         return ProcessSampler(self.process.pid)
 
     def shutdown_observed(self) -> bool | None:
         """Did the app's lifespan shutdown run (it appends to the marker file)?"""
-        return self.marker.exists() and "shutdown" in self.marker.read_text()
+        try:
+            return "shutdown" in self.marker.read_text()
+        except OSError:
+            return False
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 @dataclass
-class RemoteServer:
+class AttachedServer:
     """A server someone else runs (a compose service at ``root_url``, every app mounted
     under its prefix): nothing to start or stop."""
 
@@ -106,6 +169,12 @@ class RemoteServer:
     def log_tail(self) -> str:
         return ""
 
+    def mark_load_start(self) -> None:
+        return None
+
+    def problem(self) -> str | None:
+        return None
+
     def sampler(self) -> Sampler | None:
         try:
             container = find_container(self.spec.name)
@@ -117,17 +186,23 @@ class RemoteServer:
             return None
         return DockerSampler(container)
 
-    def stop(self, grace: float = 0.0) -> None:
-        return None
-
     def shutdown_observed(self) -> bool | None:
         return None  # the server outlives the run
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> AttachedServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def attach_server(
     spec: ServerSpec, workload: Workload, root_url: str, timeout: float
-) -> RemoteServer:
-    server = RemoteServer(spec, workload, root_url)
+) -> AttachedServer:
+    server = AttachedServer(spec, workload, root_url)
     wait_ready(server, timeout)
     return server
 
@@ -136,7 +211,7 @@ def start_server(
     spec: ServerSpec,
     workload: Workload,
     port: int,
-    cell_dir: Path,
+    work_dir: Path,
     *,
     workers: int = 1,
     certs: CertPair | None = None,
@@ -144,7 +219,10 @@ def start_server(
     metrics: bool = True,
     ready_timeout: float = 30.0,
     host: str = "127.0.0.1",
-) -> RunningServer:
+    log_path: Path | None = None,
+) -> LocalServer:
+    """Start ``spec`` serving ``workload`` and wait until it is ready; on failure nothing is
+    left running and :class:`ServerStartError` quotes the log line that explains it."""
     options = LaunchOptions(
         app=WRAPPED_APP if metrics else workload.app,
         host=host,
@@ -153,45 +231,50 @@ def start_server(
         certfile=str(certs.certfile) if certs else None,
         keyfile=str(certs.keyfile) if certs else None,
     )
-    env = dict(os.environ)
-    # The user's own app is imported from the directory asgi-bench was started in.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
-    marker = cell_dir / "lifespan-marker.txt"
+    marker = work_dir / "lifespan-marker.txt"
     marker.unlink(missing_ok=True)
-    env[MARKER_ENV] = str(marker)
-    env["ASGI_BENCH_TARGET"] = workload.app
-    env["ASGI_BENCH_SERVER"] = spec.name
-    env["ASGI_BENCH_APP"] = workload.name
+    env = user_env(
+        {
+            MARKER_ENV: str(marker),
+            "ASGI_BENCH_TARGET": workload.app,
+            "ASGI_BENCH_SERVER": spec.name,
+            "ASGI_BENCH_APP": workload.name,
+        }
+    )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     multiproc_dir = None
     if metrics and workers > 1:
         # A fresh directory per start, set before the workers import prometheus_client.
-        multiproc_dir = cell_dir / "prometheus-multiproc"
+        multiproc_dir = work_dir / "prometheus-multiproc"
         shutil.rmtree(multiproc_dir, ignore_errors=True)
         multiproc_dir.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc_dir)
     scheme = "https" if certs else "http"
-    process = ManagedProcess(spec.argv(options), cell_dir / "server.log", env, cpus)
-    server = RunningServer(
-        spec, workload, process, f"{scheme}://{host}:{port}", port, marker, multiproc_dir
+    process = ManagedProcess(spec.argv(options), log_path or work_dir / "server.log", env, cpus)
+    url_host = f"[{host}]" if ":" in host else host
+    server = LocalServer(
+        spec, workload, process, f"{scheme}://{url_host}:{port}", port, marker, multiproc_dir
     )
     try:
         wait_ready(server, ready_timeout)
     except BaseException:
-        server.stop(grace=3.0)
+        server.close()
         raise
     return server
 
 
-def wait_ready(server: RunningServer | RemoteServer, timeout: float) -> None:
+def wait_ready(server: LocalServer | AttachedServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last_problem = "no answer"
     while time.monotonic() < deadline:
         code = server.exit_code()
         if code is not None:
+            tail = server.log_tail()
+            why = explain(tail)
             raise ServerStartError(
-                f"{server.spec.name} exited with code {code} before it was ready",
-                server.log_tail(),
+                f"{server.spec.name} {describe_exit(code)} before it was ready"
+                + (f": {why}" if why else ""),
+                tail,
             )
         try:
             reply = get(server.base_url + server.workload.ready_path, timeout=1.0)

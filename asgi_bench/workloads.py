@@ -6,11 +6,12 @@ in ``loadtests/`` and add one entry here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import asgi_bench.loadtests as loadtests
 from asgi_bench.errors import UsageError
+from asgi_bench.importer import split_import_string
 
 LOADTESTS_DIR = Path(loadtests.__file__).parent
 
@@ -21,11 +22,15 @@ class Workload:
     app: str  # import string, ``module:attribute``
     locustfile: Path
     description: str
+    # The Locust user class for closed-loop steps; None runs every class in the file.
+    user: str | None = None
     needs: frozenset[str] = frozenset()  # server capabilities, see asgi_bench.servers.base
     # What the server-side count is compared with: HTTP requests or WebSocket messages.
     count_unit: str = "requests"
     probes: tuple[str, ...] = ()  # capability probes run before the load, see probes.py
     ready_path: str = "/"  # answers 200 once the app is up
+    note: str = ""  # what a reader must know to read this workload's latency
+    rates: tuple[float, ...] = field(default=(300.0, 1200.0))  # the quick run's ladder
 
     @property
     def mount(self) -> str:
@@ -37,46 +42,67 @@ def _builtin(
     name: str, app: str, description: str, locustfile: str = "", **kwargs: object
 ) -> Workload:
     path = LOADTESTS_DIR / (locustfile or f"{name}.py")
-    return Workload(name, app, path, description, **kwargs)  # type: ignore[arg-type]
+    return Workload(name, f"asgi_bench.apps.{app}", path, description, **kwargs)  # type: ignore[arg-type]
 
 
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
-        _builtin("hello", "asgi_bench.apps.hello:app", "Hello World, GET /"),
+        _builtin("hello", "hello:app", "Hello World, GET /", user="HelloUser"),
         _builtin(
             "streaming",
-            "asgi_bench.apps.streaming:app",
-            "chunked body and SSE, timed TTFB / first chunk / full body",
-            probes=("streaming", "sse"),
+            "streaming:app",
+            "chunked body, 100 x 1 KiB; TTFB, first chunk and full body timed",
+            user="ChunkedUser",
+            probes=("streaming",),
+            rates=(100.0, 400.0),
+        ),
+        _builtin(
+            "sse",
+            "streaming:app",
+            "Server-Sent Events, 10 events 5 ms apart; TTFB, first event and full stream timed",
+            user="SseUser",
+            probes=("sse",),
+            note="latency is dominated by the app's own 45 ms of event intervals",
+            rates=(100.0, 400.0),
         ),
         _builtin(
             "lifespan",
-            "asgi_bench.apps.lifespan:app",
+            "lifespan:app",
             "state built at startup, read per request",
+            user="LifespanUser",
             needs=frozenset({"lifespan"}),
             probes=("lifespan_startup",),
         ),
         _builtin(
             "websocket",
-            "asgi_bench.apps.websocket:app",
+            "websocket:app",
             "WebSocket echo round trips",
             # Not websocket.py: that name would shadow the websocket-client library.
             locustfile="ws_echo.py",
+            user="WebSocketUser",
             needs=frozenset({"websocket"}),
             count_unit="ws_messages",
             probes=("websocket",),
         ),
         _builtin(
             "upload",
-            "asgi_bench.apps.streaming:app",
+            "streaming:app",
             "POST 256 KiB, checked byte count and SHA-256",
+            user="UploadUser",
+            rates=(100.0, 400.0),
         ),
-        _builtin("sleep", "asgi_bench.apps.hello:app", "known latency: GET /sleep?ms=20"),
+        _builtin(
+            "sleep",
+            "hello:app",
+            "known latency: GET /sleep?ms=20",
+            user="SleepUser",
+            rates=(100.0, 400.0),
+        ),
     )
 }
 
-QUICK = ("hello", "streaming", "lifespan", "websocket")
+QUICK = ("hello", "streaming", "sse", "lifespan", "websocket")
 
 
 def get_workload(name: str) -> Workload:
@@ -92,6 +118,7 @@ ALL_APPS = Workload(
     "asgi_bench.apps.combined:app",
     LOADTESTS_DIR / "hello.py",
     "every app under its own prefix",
+    user="HelloUser",
     ready_path="/hello/",
 )
 
@@ -110,10 +137,17 @@ def serve_workload(name: str) -> Workload:
 
 def custom_workload(app: str, locustfile: str | None) -> Workload:
     """The user's own app, ``mypkg.module:app``, with their Locust file or the default one."""
-    module, sep, attribute = app.partition(":")
-    if not sep or not module or not attribute:
-        raise UsageError(f"bad --app {app!r}; expected 'package.module:attribute'")
-    path = Path(locustfile) if locustfile else LOADTESTS_DIR / "default.py"
+    try:
+        module, _ = split_import_string(app)
+    except UsageError:
+        raise UsageError(f"bad --app {app!r}; expected 'package.module:attribute'") from None
+    if locustfile is None:
+        default = LOADTESTS_DIR / "default.py"
+        return Workload(module.rsplit(".", 1)[-1], app, default, f"user app {app}", "DefaultUser")
+    path = Path(locustfile)
     if not path.is_file():
         raise UsageError(f"--locustfile {str(path)!r} does not exist")
-    return Workload(module.rsplit(".", 1)[-1], app, path.resolve(), f"user app {app}")
+    return replace(
+        Workload(module.rsplit(".", 1)[-1], app, path.resolve(), f"user app {app}"),
+        description=f"user app {app}, Locust file {path.name}",
+    )

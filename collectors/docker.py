@@ -60,7 +60,7 @@ class DockerSampler(Sampler):
         self.container = container
         self.sock = sock
 
-    def read(self) -> tuple[float, int, int] | None:
+    def read(self) -> tuple[float, int, int, str] | None:
         try:
             stats = docker_get(
                 f"/containers/{self.container}/stats?stream=false&one-shot=true", self.sock
@@ -75,4 +75,4 @@ class DockerSampler(Sampler):
         # Page cache is not the server's memory: cgroup v2 says inactive_file, v1 total_.
         cache = extra.get("inactive_file", extra.get("total_inactive_file", 0))
         processes = stats.get("pids_stats", {}).get("current", 0)
-        return cpu_ns / 1e9, max(0, memory["usage"] - cache), processes
+        return cpu_ns / 1e9, max(0, memory["usage"] - cache), processes, "cgroup"

@@ -2,7 +2,9 @@
 (this module), or a container through the Docker API (:mod:`collectors.docker`).
 
 For a process tree, CPU time includes the children that were already reaped, so a worker
-that exits does not make the total go backwards.
+that exits does not make the total go backwards. Memory is the tree's RSS when it is one
+process, and its PSS when it is several (forked workers share pages; RSS would count them
+once per worker).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import psutil
 class Sample:
     t: float  # unix time
     cpu_s: float  # cumulative user + system seconds of the whole tree
-    rss_bytes: int  # resident memory of the whole tree
+    memory_bytes: int  # resident memory of the whole tree, as ``memory_kind`` counts it
     processes: int
+    memory_kind: str = "rss"  # rss, pss or cgroup
 
 
 class Sampler:
@@ -45,8 +48,9 @@ class Sampler:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def read(self) -> tuple[float, int, int] | None:
-        """(cumulative CPU seconds, resident bytes, process count), or None if unreadable."""
+    def read(self) -> tuple[float, int, int, str] | None:
+        """(cumulative CPU seconds, memory bytes, process count, memory kind), or None if
+        unreadable."""
         raise NotImplementedError
 
     def start(self) -> Sampler:
@@ -89,8 +93,18 @@ class Sampler:
     def cpu_between(self, start: float, end: float) -> float:
         return max(0.0, self.cpu_at(end) - self.cpu_at(start))
 
-    def peak_rss(self) -> int:
-        return max((s.rss_bytes for s in self.samples), default=0)
+    def brackets(self, start: float, end: float) -> bool:
+        """Are there samples at or before ``start`` and at or after ``end``? Without them a
+        CPU figure for the window would be extrapolated, not measured."""
+        times = [s.t for s in self.samples]
+        return bool(times) and times[0] <= start and times[-1] >= end
+
+    def peak_memory(self) -> tuple[int, str] | None:
+        """The highest memory reading, and what kind of reading it is."""
+        if not self.samples:
+            return None
+        peak = max(self.samples, key=lambda s: s.memory_bytes)
+        return peak.memory_bytes, peak.memory_kind
 
     def write(self, path: Path) -> None:
         path.write_text("".join(json.dumps(asdict(s)) + "\n" for s in self.samples))
@@ -105,24 +119,27 @@ class ProcessSampler(Sampler):
         self.pid = pid
         self._procs: dict[int, psutil.Process] = {}
 
-    def read(self) -> tuple[float, int, int] | None:
+    def read(self) -> tuple[float, int, int, str] | None:
         try:
             leader = self._procs.get(self.pid) or psutil.Process(self.pid)
             tree = [leader, *leader.children(recursive=True)]
         except psutil.Error:
             return None
         cpu = 0.0
-        rss = 0
+        memory = 0
         alive = 0
+        kind = "pss" if len(tree) > 1 else "rss"
         for proc in tree:
             # Reuse Process objects: psutil checks pid reuse through them.
             proc = self._procs.setdefault(proc.pid, proc)
             try:
                 with proc.oneshot():
                     times = proc.cpu_times()
-                    rss += proc.memory_info().rss
+                    memory += (
+                        proc.memory_full_info().pss if kind == "pss" else proc.memory_info().rss
+                    )
             except psutil.Error:
                 continue
             cpu += times.user + times.system + times.children_user + times.children_system
             alive += 1
-        return cpu, rss, alive
+        return cpu, memory, alive, kind

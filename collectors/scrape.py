@@ -1,16 +1,12 @@
-"""Scrape the middleware's ``/metrics`` during a cell, keep the raw text, and compute
-server-side numbers over a window from histogram deltas.
+"""Read the middleware's ``/metrics`` at a window's edges, keep the raw text, and compute
+server-side numbers over the window from histogram deltas.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -19,10 +15,12 @@ from asgi_bench.http import get
 
 @dataclass
 class Snapshot:
-    t: float
+    t: float  # the middle of the read
+    span: float = 0.0  # how long the read took: the counters' moment is somewhere inside it
     requests: float = 0.0
     ws_messages_in: float = 0.0
     in_progress: float = 0.0
+    lifespan_failed: float = 0.0  # lifespan phases that failed or raised
     duration: dict[float, float] = field(default_factory=dict)  # le -> cumulative count
     ttfb: dict[float, float] = field(default_factory=dict)
 
@@ -44,6 +42,10 @@ def parse(text: str, t: float, route_prefix: str = "") -> Snapshot:
                 snap.in_progress += value
             elif name == "asgi_websocket_messages_total" and sample.labels.get("direction") == "in":
                 snap.ws_messages_in += value
+            elif (
+                name == "asgi_lifespan_events_total" and sample.labels.get("outcome") != "complete"
+            ):
+                snap.lifespan_failed += value
             elif name.endswith("_bucket") and family.name in _HISTOGRAMS:
                 buckets = getattr(snap, _HISTOGRAMS[family.name])
                 le = float(sample.labels["le"])
@@ -75,78 +77,57 @@ def quantile(q: float, start: dict[float, float], end: dict[float, float]) -> fl
     return lower
 
 
-class Scraper:
-    """Scrape ``url`` every ``interval`` s in a thread; every raw scrape goes to ``out``."""
+class EdgeReader:
+    """Read the server's counters at chosen moments: before the load, at the window's two
+    edges, and until it has drained. Nothing is read during the window, so the harness adds
+    no rendering work to the server while it is measured. Raw replies are kept in memory
+    (``raw``) and written with the repeat."""
 
-    def __init__(self, url: str, out: Path, interval: float = 1.0, route_prefix: str = "") -> None:
+    def __init__(self, url: str, route_prefix: str = "") -> None:
         self.url = url
         self.route_prefix = route_prefix
-        self.interval = interval
-        self.snapshots: list[Snapshot] = []
-        self.failures = 0
-        self._out: IO[str] = out.open("w")
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="scraper", daemon=True)
+        self.raw: list[dict[str, object]] = []
+        self.failures: list[str] = []
 
-    def start(self) -> Scraper:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stopped.wait(self.interval):
-            self.scrape()
-
-    def scrape(self) -> Snapshot | None:
-        t = time.time()
+    def read(self) -> Snapshot | None:
+        before = time.time()
         try:
             reply = get(self.url, timeout=5.0)
-        except OSError:
-            self.failures += 1
+        except OSError as exc:
+            self.failures.append(f"{type(exc).__name__}: {exc}")
             return None
+        after = time.time()
+        t = (before + after) / 2
         text = reply.body.decode("utf-8", "replace")
-        with self._lock:
-            if self._out.closed:
-                return None
-            self._out.write(json.dumps({"t": t, "status": reply.status, "text": text}) + "\n")
+        self.raw.append({"t": t, "span": after - before, "status": reply.status, "text": text})
         if reply.status != 200:
-            self.failures += 1
+            self.failures.append(f"HTTP {reply.status}")
             return None
-        snap = parse(text, t, self.route_prefix)
-        with self._lock:
-            self.snapshots.append(snap)
-        return snap
+        snapshot = parse(text, t, self.route_prefix)
+        snapshot.span = after - before
+        return snapshot
+
+    def read_at(self, t: float) -> Snapshot | None:
+        delay = t - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        return self.read()
 
     def drained(self, timeout: float = 5.0) -> Snapshot | None:
-        """Scrape until nothing is in progress and the counts stop moving."""
+        """Read until nothing is in progress and the counts stop moving."""
         deadline = time.monotonic() + timeout
         previous = None
         while True:
-            snap = self.scrape()
+            snap = self.read()
             if (
                 snap is not None
                 and snap.in_progress <= 0
                 and previous is not None
-                and (
-                    (snap.requests, snap.ws_messages_in)
-                    == (previous.requests, previous.ws_messages_in)
-                )
+                and (snap.requests, snap.ws_messages_in)
+                == (previous.requests, previous.ws_messages_in)
             ):
                 return snap
             previous = snap or previous
             if time.monotonic() > deadline:
                 return previous
             time.sleep(0.1)
-
-    def at(self, t: float) -> Snapshot | None:
-        """The first snapshot taken at or after ``t`` (else the last one)."""
-        with self._lock:
-            later = [s for s in self.snapshots if s.t >= t]
-            return later[0] if later else (self.snapshots[-1] if self.snapshots else None)
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        with self._lock:
-            self._out.close()

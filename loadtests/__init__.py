@@ -8,8 +8,20 @@ Naming convention for request events (the harness relies on it):
   same request, reported separately and never counted twice.
 """
 
+from urllib.parse import urlsplit
+
 # HDR histogram range in microseconds, shared by the recorder and the harness. This module
 # must not import locust: the harness imports it, and locust monkey-patches with gevent.
 LOWEST_US, HIGHEST_US = 1, 3_600_000_000
 
 COUNTED_TYPES = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS"})
+
+
+def split_host(host: str) -> tuple[str, str, int, str]:
+    """``https://127.0.0.1:8000/app`` -> ``("https", "127.0.0.1", 8000, "/app")``.
+
+    The path is kept: under ``apps.combined`` each app lives under its own prefix.
+    """
+    parsed = urlsplit(host)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return parsed.scheme, parsed.hostname or "127.0.0.1", port, parsed.path.rstrip("/")

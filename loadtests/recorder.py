@@ -1,16 +1,31 @@
-"""Locust plugin: record every request into HDR histograms, at microsecond resolution.
+"""Locust plugin: the measured window, and every request in HDR histograms at µs resolution.
 
 Locust stores response times in 1 ms buckets, which flattens hello-world latencies to 0 or
-1 ms. This plugin listens to ``events.request`` in every Locust process and keeps:
+1 ms. This plugin listens to ``events.request`` in every Locust process and keeps, for the
+one measured window ``[start, end)`` (whole unix seconds, decided by the leader at test
+start as ``ceil(start + ASGI_BENCH_WARMUP)`` plus ``ASGI_BENCH_DURATION``):
 
-* ``main``: one histogram of all counted requests (see :mod:`loadtests`) that completed
-  after the warm-up: from the first whole second ``ASGI_BENCH_WARMUP`` s after the start;
-* ``entries``: one histogram per auxiliary entry (``TTFB /sse`` ...), after the warm-up;
-* ``series``: one histogram of counted requests per wall-clock second, warm-up included;
-* error counts, split into non-2xx responses, wrong bodies and other exceptions.
+* ``ok``: a histogram of the counted requests (see :mod:`asgi_bench.loadtests`) that
+  succeeded and completed inside the window; failures are counted by kind beside it, never
+  timed with the successes;
+* ``entries``: a histogram per auxiliary timing (``TTFB /chunked`` ...) inside the window;
+* ``series``: per wall-clock second, warm-up included: a histogram of successes and a count
+  of failures;
+* totals over the whole run, to reconcile with Locust's own counters;
+* the process's own CPU seconds at the window's edges, so each process says how busy it was.
 
-When Locust quits, each process writes ``hdr-<pid>.json`` into ``ASGI_BENCH_RECORD_DIR``.
-Without that variable (a run by hand) the plugin does nothing.
+The leader (a local run, or the master) writes ``window.json`` into
+``ASGI_BENCH_RECORD_DIR`` as soon as the window is known, so the harness can read the
+server's counters at the same edges, and it ends the test itself at the window's end: it
+asks every worker to stop, each worker sends its data back over Locust's own messaging (so
+nothing depends on a shared disk), and the master waits for all of them (bounded) before it
+quits: Locust's own quit waits only half a second for workers. The leader then writes every
+process's data into ``recorder.json``, with the workers it expected and did not hear from.
+Locust's ``--run-time`` stays as a safety net.
+Without ``ASGI_BENCH_RECORD_DIR`` (a run by hand) the plugin does nothing.
+
+Load it as ``-f loadtests/harness.py,...``: that file imports this module by its package
+name, so the listeners are registered once, whoever else imports it.
 """
 
 from __future__ import annotations
@@ -18,10 +33,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import time
 from collections import Counter
 from typing import Any
 
+import gevent
+import psutil
 from hdrh.histogram import HdrHistogram
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
@@ -31,72 +49,129 @@ from asgi_bench.loadtests.support import BadStatus, WrongBody
 
 OUT_DIR = os.environ.get("ASGI_BENCH_RECORD_DIR")
 WARMUP_S = float(os.environ.get("ASGI_BENCH_WARMUP", "0") or 0)
+DURATION_S = math.ceil(float(os.environ.get("ASGI_BENCH_DURATION", "0") or 0))
+STOP_TIMEOUT_S = float(os.environ.get("ASGI_BENCH_STOP_TIMEOUT", "5") or 5)
+WINDOW_MESSAGE = "asgi_bench_window"
+STOP_MESSAGE = "asgi_bench_stop"
+RECORD_MESSAGE = "asgi_bench_record"
+
+
+def _hist(digits: int = 3) -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, digits)
 
 
 class Recorder:
     def __init__(self) -> None:
-        self.main = HdrHistogram(LOWEST_US, HIGHEST_US, 3)
+        self.role = "local"
+        self.ok = _hist()
         self.entries: dict[str, HdrHistogram] = {}
         self.series: dict[int, HdrHistogram] = {}
-        self.errors: Counter[str] = Counter()
+        self.series_failed: Counter[int] = Counter()
         self.window_errors: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.counted_total = 0
+        self.counted_window = 0
         self.test_start: float | None = None
-        self.measure_from = float("inf")
         self.test_stop: float | None = None
-        self.role = "local"
+        self.window: tuple[float, float] = (math.inf, math.inf)
+        self.cpu_edges: list[float | None] = [None, None]
+        self.workers: dict[str, dict[str, Any]] = {}  # Locust client id -> its data
+        self.expected: list[str] = []  # the workers the master asked to stop
+        self.client_id = ""
+        self.sent = False
+        self._process = psutil.Process()
 
-    def start(self) -> None:
-        self.test_start = time.time()
-        # A whole second, so the window matches Locust's per-second counters exactly.
-        self.measure_from = float(math.ceil(self.test_start + WARMUP_S))
+    def set_window(self, start: float, end: float, runner: Any = None) -> None:
+        """Take CPU readings at both edges; the leader (``runner`` given) also ends the test."""
+        self.window = (start, end)
+        now = time.time()
+        for index, edge in enumerate((start, end)):
+            gevent.spawn_later(max(0.0, edge - now), self._cpu_at_edge, index)
+        if runner is not None:
+            gevent.spawn_later(max(0.0, end - now), _finish, runner)
+
+    def _cpu_at_edge(self, index: int) -> None:
+        times = self._process.cpu_times()
+        self.cpu_edges[index] = times.user + times.system
 
     def record(
         self, request_type: str, name: str, response_time: float, exception: Any, response: Any
     ) -> None:
         now = time.time()
-        in_window = now >= self.measure_from
+        start, end = self.window
+        in_window = start <= now < end
+        value = min(max(int(response_time * 1000), LOWEST_US), HIGHEST_US)
+        if request_type not in COUNTED_TYPES:
+            if in_window and exception is None:
+                key = f"{request_type} {name}"
+                hist = self.entries.get(key)
+                if hist is None:
+                    hist = self.entries[key] = _hist()
+                hist.record_value(value)
+            return
+        self.counted_total += 1
+        second = int(now)
         if exception is not None:
             kind = _classify(exception, response)
             self.errors[kind] += 1
+            self.series_failed[second] += 1
             if in_window:
+                self.counted_window += 1
                 self.window_errors[kind] += 1
-        value = min(max(int(response_time * 1000), LOWEST_US), HIGHEST_US)
-        if request_type in COUNTED_TYPES:
-            second = int(now)
-            hist = self.series.get(second)
-            if hist is None:
-                hist = self.series[second] = HdrHistogram(LOWEST_US, HIGHEST_US, 2)
-            hist.record_value(value)
-            if in_window:
-                self.main.record_value(value)
-        elif in_window:
-            key = f"{request_type} {name}"
-            hist = self.entries.get(key)
-            if hist is None:
-                hist = self.entries[key] = HdrHistogram(LOWEST_US, HIGHEST_US, 3)
-            hist.record_value(value)
-
-    def dump(self) -> None:
-        if not OUT_DIR:
             return
-        data = {
-            "pid": os.getpid(),
+        hist = self.series.get(second)
+        if hist is None:
+            hist = self.series[second] = _hist(2)
+        hist.record_value(value)
+        if in_window:
+            self.counted_window += 1
+            self.ok.record_value(value)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "id": self.client_id or f"{socket.gethostname()}:{os.getpid()}",
             "role": self.role,
-            "warmup_s": WARMUP_S,
-            "test_start": self.test_start,
-            "measure_from": self.measure_from if self.test_start else None,
-            "test_stop": self.test_stop,
-            "main": _encode(self.main),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "window": list(self.window) if math.isfinite(self.window[0]) else None,
+            "cpu_edges": self.cpu_edges,
+            "counted_total": self.counted_total,
+            "counted_window": self.counted_window,
+            "ok": _encode(self.ok),
             "entries": {key: _encode(h) for key, h in self.entries.items()},
             "series": {str(sec): _encode(h) for sec, h in sorted(self.series.items())},
+            "series_failed": {str(sec): n for sec, n in sorted(self.series_failed.items())},
             "errors": dict(self.errors),
             "window_errors": dict(self.window_errors),
         }
-        os.makedirs(OUT_DIR, exist_ok=True)
-        path = os.path.join(OUT_DIR, f"hdr-{os.getpid()}.json")
-        with open(path + ".tmp", "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(path + ".tmp", path)
+
+    def write(self, expected_workers: int) -> None:
+        processes = [self.data(), *self.workers.values()]
+        payload = {
+            "window": list(self.window) if math.isfinite(self.window[0]) else None,
+            "test_start": self.test_start,
+            "test_stop": self.test_stop,
+            "expected_workers": expected_workers,
+            "missing_workers": sorted(set(self.expected) - set(self.workers)),
+            "processes": processes,
+        }
+        _write(os.path.join(OUT_DIR or ".", "recorder.json"), payload)
+
+
+def _finish(runner: Any) -> None:
+    if isinstance(runner, MasterRunner):
+        RECORDER.expected = sorted(runner.clients.keys())
+        runner.send_message(STOP_MESSAGE)
+        deadline = time.monotonic() + STOP_TIMEOUT_S + 10
+        while time.monotonic() < deadline and not set(RECORDER.expected) <= set(RECORDER.workers):
+            gevent.sleep(0.02)
+    runner.quit()
+
+
+def _write(path: str, payload: dict[str, Any]) -> None:
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(payload, fh)
+    os.replace(path + ".tmp", path)
 
 
 def _encode(hist: HdrHistogram) -> str:
@@ -120,15 +195,42 @@ RECORDER = Recorder()
 
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
-    if isinstance(environment.runner, MasterRunner):
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
         RECORDER.role = "master"
-    elif isinstance(environment.runner, WorkerRunner):
+        runner.register_message(RECORD_MESSAGE, _on_worker_record)
+    elif isinstance(runner, WorkerRunner):
         RECORDER.role = "worker"
+        RECORDER.client_id = runner.client_id
+        runner.register_message(WINDOW_MESSAGE, _on_window)
+        runner.register_message(STOP_MESSAGE, _on_stop, concurrent=True)
+
+
+def _on_window(environment: Any, msg: Any, **_: Any) -> None:
+    RECORDER.set_window(*msg.data["window"])
+
+
+def _on_stop(environment: Any, msg: Any, **_: Any) -> None:
+    environment.runner.stop()  # fires test_stop, which sends this worker's record
+
+
+def _on_worker_record(environment: Any, msg: Any, **_: Any) -> None:
+    RECORDER.workers[msg.data["id"]] = msg.data
 
 
 @events.test_start.add_listener
-def _on_test_start(**_: Any) -> None:
-    RECORDER.start()
+def _on_test_start(environment: Any, **_: Any) -> None:
+    if not OUT_DIR:
+        return
+    RECORDER.test_start = time.time()
+    if RECORDER.role == "worker":
+        return  # the master decides the window and sends it
+    start = float(math.ceil(RECORDER.test_start + WARMUP_S))
+    end = start + DURATION_S
+    if RECORDER.role == "master":
+        environment.runner.send_message(WINDOW_MESSAGE, {"window": [start, end]})
+    RECORDER.set_window(start, end, environment.runner)
+    _write(os.path.join(OUT_DIR, "window.json"), {"window": [start, end]})
 
 
 @events.request.add_listener
@@ -144,10 +246,15 @@ def _on_request(
 
 
 @events.test_stop.add_listener
-def _on_test_stop(**_: Any) -> None:
+def _on_test_stop(environment: Any, **_: Any) -> None:
     RECORDER.test_stop = time.time()
+    if OUT_DIR and RECORDER.role == "worker" and not RECORDER.sent:
+        RECORDER.sent = True
+        environment.runner.send_message(RECORD_MESSAGE, RECORDER.data())
 
 
 @events.quitting.add_listener
-def _on_quitting(**_: Any) -> None:
-    RECORDER.dump()
+def _on_quitting(environment: Any, **_: Any) -> None:
+    if OUT_DIR and RECORDER.role != "worker":
+        options = environment.parsed_options
+        RECORDER.write(int(getattr(options, "expect_workers", 0) or 0) if options else 0)

@@ -1,11 +1,18 @@
-"""Shared pieces of the Locust files: body checks and manual request events."""
+"""Shared pieces of the Locust files: body checks, manual request events, streamed GETs.
+
+Imported by Locust files only: it imports locust, which patches its process with gevent.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
+
+import urllib3
+from locust import User, constant
+
+from asgi_bench.loadtests import split_host
 
 
 class WrongBody(Exception):
@@ -51,11 +58,51 @@ def fire(
     )
 
 
-def split_host(host: str) -> tuple[str, str, int, str]:
-    """``https://127.0.0.1:8000/app`` -> ``("https", "127.0.0.1", 8000, "/app")``.
+class Reported(Exception):
+    """The failure was already reported as a request event."""
 
-    The path is kept: under ``apps.combined`` each app lives under its own prefix.
-    """
-    parsed = urlsplit(host)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    return parsed.scheme, parsed.hostname or "127.0.0.1", port, parsed.path.rstrip("/")
+
+def connection_pool(host: str, size: int = 1) -> urllib3.HTTPConnectionPool:
+    scheme, hostname, port, _ = split_host(host)
+    if scheme == "https":
+        # The harness's certificate is self-signed and made at run time.
+        return urllib3.HTTPSConnectionPool(hostname, port, maxsize=size, cert_reqs="CERT_NONE")
+    return urllib3.HTTPConnectionPool(hostname, port, maxsize=size)
+
+
+class StreamUser(User):
+    """A user that GETs streamed bodies chunk by chunk and times them in three parts."""
+
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        urllib3.disable_warnings()
+        self.pool = connection_pool(self.host or "")
+        self.prefix = split_host(self.host or "")[3]
+
+    def on_stop(self) -> None:
+        self.pool.close()
+
+    def stream(self, name: str, url: str) -> bytes:
+        """GET ``url``: fire ``TTFB name`` and ``FIRST name``; return the body. A failure is
+        fired as ``GET name`` and raised as :class:`Reported`."""
+        started = time.perf_counter()
+        chunks: list[bytes] = []
+        try:
+            response: Any = self.pool.urlopen(
+                "GET", self.prefix + url, preload_content=False, retries=False
+            )
+            fire(self.environment, "TTFB", name, started)
+            if response.status != 200:
+                response.drain_conn()
+                raise BadStatus(response.status)
+            for chunk in response.read_chunked(decode_content=False):
+                if not chunks:
+                    fire(self.environment, "FIRST", name, started, len(chunk))
+                chunks.append(chunk)
+            response.release_conn()
+        except Exception as exc:
+            fire(self.environment, "GET", name, started, exception=exc)
+            raise Reported() from exc
+        return b"".join(chunks)

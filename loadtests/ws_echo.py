@@ -14,7 +14,8 @@ from typing import Any
 import websocket
 from locust import User, constant, task
 
-from asgi_bench.loadtests.support import WrongBody, fire, split_host
+from asgi_bench.loadtests import split_host
+from asgi_bench.loadtests.support import WrongBody, fire
 
 MESSAGE_BYTES = int(os.environ.get("WS_MESSAGE_BYTES", "64"))
 

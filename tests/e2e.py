@@ -27,9 +27,13 @@ def only_run(out: Path) -> Path:
     return runs[0]
 
 
-def cells(run_dir: Path) -> list[dict[str, Any]]:
-    summary: list[dict[str, Any]] = json.loads((run_dir / "summary.json").read_text())["cells"]
+def rows(run_dir: Path) -> list[dict[str, Any]]:
+    summary: list[dict[str, Any]] = json.loads((run_dir / "summary.json").read_text())["rows"]
     return summary
+
+
+def repeat_dir(run_dir: Path, server: str, app: str, step: str, repeat: int = 1) -> Path:
+    return run_dir / "cells" / f"{server}__{app}" / step / f"r{repeat}"
 
 
 def short_run(

@@ -6,14 +6,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from asgi_bench.cell import free_port
-from asgi_bench.servers import SERVERS, get_server
-from asgi_bench.serving import RunningServer, start_server
-from asgi_bench.tls import CertPair
-from asgi_bench.workloads import serve_workload
+import pytest
 
-ALL = list(SERVERS)
-MULTI_WORKER = ["uvicorn", "hypercorn", "granian"]
+from asgi_bench.config import RunConfig
+from asgi_bench.layout import RunLayout
+from asgi_bench.plan import Job
+from asgi_bench.resources import LocalResources, free_port
+from asgi_bench.results import Repeat
+from asgi_bench.runner import run_job
+from asgi_bench.servers import SERVERS, ServerSpec, get_server
+from asgi_bench.serving import LocalServer, start_server
+from asgi_bench.tls import CertPair
+from asgi_bench.workloads import Workload, serve_workload
+
+
+def installed(names: list[str]) -> list[object]:
+    """Server names as test parameters, each skipped when its server is not installed."""
+    return [
+        pytest.param(
+            name,
+            marks=pytest.mark.skipif(
+                not get_server(name).available, reason=f"{name} is not installed"
+            ),
+        )
+        for name in names
+    ]
+
+
+ALL = installed(list(SERVERS))
+MULTI_WORKER = installed(["uvicorn", "hypercorn", "granian"])
 
 
 @contextmanager
@@ -25,20 +46,24 @@ def running(
     metrics: bool = True,
     workers: int = 1,
     certs: CertPair | None = None,
-) -> Iterator[RunningServer]:
+) -> Iterator[LocalServer]:
     spec = get_server(server)
-    cell_dir = tmp / f"{server}-{app}-{'m' if metrics else 'bare'}"
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    proc = start_server(
+    work = tmp / f"{server}-{app}-{'m' if metrics else 'bare'}"
+    work.mkdir(parents=True, exist_ok=True)
+    with start_server(
         spec,
         serve_workload(app),
         free_port(),
-        cell_dir,
+        work,
         workers=workers,
         certs=certs,
         metrics=metrics,
-    )
-    try:
-        yield proc
-    finally:
-        proc.stop()
+    ) as server_:
+        yield server_
+
+
+def measure_one(config: RunConfig, spec: ServerSpec, workload: Workload) -> Repeat:
+    """One repeat of ``spec`` x ``workload`` through the real lifecycle, in ``config.out``."""
+    settings = config.load()
+    job = Job(spec, workload, settings.steps[0], 1, 0)
+    return run_job(settings, job, RunLayout(config.out), LocalResources(settings, None))

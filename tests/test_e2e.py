@@ -16,57 +16,60 @@ import pytest
 from asgi_bench.charts import CHARTS
 from asgi_bench.servers import SERVERS
 from tests.browser import render
-from tests.e2e import cells, cli, only_run, short_run
+from tests.e2e import cli, only_run, repeat_dir, rows, short_run
 from tests.servers import running
 
 pytestmark = pytest.mark.integration
 
 
 def test_tiny_matrix_all_six_configs(out):
-    proc = short_run(out, "--apps", "hello,streaming", users=8)
+    proc = short_run(out, "--apps", "hello,sse", users=8)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run_dir = only_run(out)
     for name in ("run.json", "summary.json", "summary.csv", "report.html"):
         assert (run_dir / name).stat().st_size > 0, name
     for chart in CHARTS:
-        assert (run_dir / "charts" / f"{chart}.png").exists()
-        assert (run_dir / "charts" / f"{chart}.svg").exists()
-    rows = cells(run_dir)
-    assert [(r["server"], r["app"]) for r in rows] == [
-        (s, a) for s in SERVERS for a in ("hello", "streaming")
+        assert (run_dir / "charts" / f"{chart}.png").exists(), chart
+        assert (run_dir / "charts" / f"{chart}.svg").exists(), chart
+    found = rows(run_dir)
+    assert [(r["server"], r["app"]) for r in found] == [
+        (s, a) for s in SERVERS for a in ("hello", "sse")
     ]
-    for row in rows:
+    for row in found:
         where = f"{row['server']}/{row['app']}: {row['reason']}"
         assert row["status"] == "ok", where
         assert row["requests"] > 0 and row["rps"] > 0, where
         assert row["errors"] == 0, where
-        # What Locust completed is exactly what the app served, once drained.
-        assert row["server_requests"] == row["total_requests"], where
-        assert row["count_match"] is True, where
+        # What the driver completed is what the app served, over the run and the window.
+        assert row["count_check"] == "ok", (where, row["count_detail"])
         assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"], where
-        assert row["cpu_us_per_request"] > 0 and row["peak_rss_mb"] > 0, where
-        cell_dir = run_dir / "cells" / f"{row['server']}__{row['app']}"
+        assert row["cpu_us_per_request"] > 0 and row["peak_rss_mib"] > 0, where
+        assert row["bound"] in ("server", "driver", "neither"), where
+        folder = repeat_dir(run_dir, row["server"], row["app"], row["step"])
         for raw in (
+            "repeat.json",
+            "recorder.json",
+            "window.json",
             "locust.json",
             "locust_stats_history.csv",
             "server.log",
             "client.json",
             "server-samples.jsonl",
-            "driver-samples.jsonl",
-            "scrapes.jsonl",
+            "server-state.jsonl",
         ):
-            assert (cell_dir / raw).exists(), (where, raw)
+            assert (folder / raw).exists(), (where, raw)
     with (run_dir / "summary.csv").open() as fh:
-        assert len(list(csv.DictReader(fh))) == len(rows)
+        assert len(list(csv.DictReader(fh))) == len(found)
     manifest = json.loads((run_dir / "run.json").read_text())
-    assert manifest["git"]["sha"] and manifest["host"]["cpu_count"]
+    assert manifest["schema"] == 1 and manifest["harness"]["git"]["sha"]
+    assert manifest["host"]["cpu_count"] and manifest["plan"]["seed"] is not None
     assert manifest["servers"]["granian"]["version"] and manifest["packages"]["locust"]
     assert manifest["cpu_split"]["server"] and not manifest["interrupted"]
     page = (run_dir / "report.html").read_text()
     assert "data:image/png;base64," in page and "Capabilities observed" in page
     # In a real browser: the page loads from disk and every chart is an image it decoded.
     dom = render(run_dir / "report.html", screenshot=run_dir / "report.png")
-    assert dom.count("data:image/png;base64,") == len(CHARTS)
+    assert dom.count("data:image/png;base64,") == len(list((run_dir / "charts").glob("*.png")))
     shot = matplotlib.image.imread(run_dir / "report.png")
     assert shot.shape[0] > 1000 and shot.std() > 0.05  # not a blank page
     # report re-renders from the raw cell folders
@@ -100,9 +103,7 @@ def test_ctrl_c_leaves_a_valid_partial_result(out):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if list(out.glob("*/cells/uvicorn__hello/driver-samples*")) or list(
-                out.glob("*/cells/uvicorn__hello/locust.log")
-            ):
+            if list(out.glob("*/cells/*/*/r1/window.json")):  # the first load has started
                 break
             time.sleep(0.2)
         time.sleep(3)  # well inside the load
@@ -116,18 +117,19 @@ def test_ctrl_c_leaves_a_valid_partial_result(out):
     run_dir = only_run(out)
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["interrupted"] is True and manifest["finished_at"]
-    rows = cells(run_dir)
-    assert rows and rows[0]["reason"] == "interrupted (Ctrl+C)"
+    found = rows(run_dir)
+    assert found and found[0]["reason"] == "interrupted (SIGINT)"
+    assert manifest["interrupted_by"] == "SIGINT"
     assert (run_dir / "report.html").exists()
 
 
 def test_known_latency_is_measured_accurately(out):
     proc = short_run(out, "--servers", "uvicorn", "--apps", "sleep", seconds=3)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    (row,) = cells(only_run(out))
+    (row,) = rows(only_run(out))
     # The app sleeps 20 ms; the client must see just above that, not a 1 ms bucket edge.
     assert 20.0 <= row["p50_ms"] < 26.0, row
-    assert 20.0 <= row["server_p50_ms"] < 26.0, row
+    assert 20.0 <= row["app_p50_ms"] < 26.0, row
 
 
 def test_two_driver_processes_and_the_users_own_app(out, tmp_path):
@@ -146,11 +148,15 @@ def test_two_driver_processes_and_the_users_own_app(out, tmp_path):
         out, "--servers", "uvicorn", "--app", "myapp:app", "--driver-processes", "2", cwd=project
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    (row,) = cells(only_run(out))
-    assert (row["app"], row["status"]) == ("myapp", "ok")
-    assert row["count_match"] is True and row["requests"] > 0
-    recorders = list((only_run(out) / "cells" / "uvicorn__myapp" / "driver").glob("hdr-*.json"))
-    assert len(recorders) == 3  # the master and two workers
+    (row,) = rows(only_run(out))
+    assert (row["app"], row["status"]) == ("myapp", "ok"), row["reason"]
+    assert row["count_check"] == "ok" and row["requests"] > 0
+    record = json.loads(
+        (repeat_dir(only_run(out), "uvicorn", "myapp", row["step"]) / "recorder.json").read_text()
+    )
+    # The master and two workers, whose data came over Locust's own messaging.
+    assert sorted(p["role"] for p in record["processes"]) == ["master", "worker", "worker"]
+    assert not record["missing_workers"]
 
 
 def test_targets_mode_drives_servers_it_did_not_start(out, tmp_path):
@@ -169,17 +175,17 @@ def test_targets_mode_drives_servers_it_did_not_start(out, tmp_path):
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert uvicorn.process.poll() is None  # left running: not the harness's to stop
-    rows = cells(only_run(out))
-    assert [(r["server"], r["app"]) for r in rows] == [
+    found = rows(only_run(out))
+    assert [(r["server"], r["app"]) for r in found] == [
         ("uvicorn", "hello"),
         ("uvicorn", "websocket"),
         ("granian", "hello"),
         ("granian", "websocket"),
     ]
-    for row in rows:
+    for row in found:
         assert row["status"] == "ok", row["reason"]
-        assert row["count_match"] is True, row
-        assert "no Docker API" in row["reason"] or "no container" in row["reason"]
+        assert row["count_check"] == "ok", row
+        assert any("no Docker API" in n or "no container" in n for n in row["notes"]), row
 
 
 def test_tls_run_through_locust(out):
@@ -187,9 +193,11 @@ def test_tls_run_through_locust(out):
         out, "--servers", "uvicorn,granian", "--apps", "hello,streaming,websocket", "--tls"
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for row in cells(only_run(out)):
+    for row in rows(only_run(out)):
         where = f"{row['server']}/{row['app']}: {row['reason']}"
         assert row["status"] == "ok" and row["tls"] is True, where
-        assert row["errors"] == 0 and row["count_match"] is True, where
+        assert row["errors"] == 0 and row["count_check"] == "ok", where
+        # Observed, not assumed: a handshake was seen, with its version.
         assert row["capabilities"]["tls"] is True, where
+        assert row["capability_details"]["tls"].startswith("TLSv1"), where
     assert not list(out.rglob("*.pem")), "the throwaway certificate must not be kept"

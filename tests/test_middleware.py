@@ -200,8 +200,8 @@ def test_dead_worker_live_gauges_are_removed(tmp_path):
 
 
 def test_metrics_on_a_separate_port():
-    from asgi_bench.cell import free_port
     from asgi_bench.http import get
+    from asgi_bench.resources import free_port
 
     port = free_port()
     mw = wrap(hello.app, routes=hello.ROUTES, metrics_path=None, metrics_port=port)

@@ -8,15 +8,16 @@ import socket
 import psutil
 import pytest
 
-from asgi_bench.cell import CellPlan, free_port, run_cell
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import ServerStartError
 from asgi_bench.http import get
+from asgi_bench.layout import read_json
+from asgi_bench.resources import free_port
 from asgi_bench.servers import ServerSpec, get_server
 from asgi_bench.serving import start_server
 from asgi_bench.tls import make_cert
 from asgi_bench.workloads import get_workload
-from tests.servers import ALL, running
+from tests.servers import ALL, measure_one, running
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +57,10 @@ def test_port_taken_is_a_clear_start_error(tmp_path):
             start_server(
                 get_server("uvicorn"), get_workload("hello"), port, tmp_path, ready_timeout=10
             )
+    # The reason quotes the log line that explains it, and the log stays on disk.
     assert "exited with code" in str(info.value)
-    assert "address already in use" in info.value.log_tail.lower()
+    assert "address already in use" in str(info.value).lower()
+    assert "address already in use" in (tmp_path / "server.log").read_text().lower()
 
 
 def test_a_port_answered_by_someone_else_is_not_ready(tmp_path):
@@ -85,12 +88,13 @@ def test_bad_flag_fails_the_cell_with_log_tail_and_the_run_goes_on(tmp_path):
         tls_bind=good.tls_bind,
         workers=good.workers,
     )
-    config = RunConfig(duration=1, warmup=0, out=tmp_path)
-    cell = run_cell(config, CellPlan(bad, get_workload("hello"), tmp_path / "cell"), None)
-    assert cell.status == "failed"
-    assert "exited with code" in cell.reason
-    assert "no-such-flag" in cell.log_tail
-    assert json.loads((tmp_path / "cell" / "cell.json").read_text())["status"] == "failed"
+    config = RunConfig(servers=("uvicorn",), apps=("hello",), duration=1, warmup=0, out=tmp_path)
+    repeat = measure_one(config, bad, get_workload("hello"))
+    assert repeat.status == "failed"
+    assert "exited with code" in repeat.reason
+    assert "no-such-flag" in repeat.log_tail
+    written = tmp_path / "cells" / "uvicorn-bad__hello" / "closed-32u" / "r1" / "repeat.json"
+    assert read_json(written, schema=True)["status"] == "failed"
 
 
 def test_missing_server_is_unsupported_with_install_hint(tmp_path):
@@ -103,10 +107,8 @@ def test_missing_server_is_unsupported_with_install_hint(tmp_path):
         tls_bind=(),
         workers=None,
     )
-    cell = run_cell(
-        RunConfig(out=tmp_path), CellPlan(ghost, get_workload("hello"), tmp_path / "c"), None
-    )
-    assert (cell.status, cell.reason) == ("unsupported", "not installed: pip install ghost")
+    repeat = measure_one(RunConfig(out=tmp_path), ghost, get_workload("hello"))
+    assert (repeat.status, repeat.reason) == ("unsupported", "not installed: pip install ghost")
 
 
 def test_free_port_is_on_loopback():
@@ -122,23 +124,39 @@ def test_a_server_answering_500_to_everything_is_failed_not_fast(tmp_path):
     del command[command.index("--interface") : command.index("--interface") + 2]
     rsgi = replace(granian, name="granian-rsgi", command=tuple(command))
     config = RunConfig(duration=2, warmup=1, users=4, out=tmp_path, metrics=False, ready_timeout=5)
-    plan = CellPlan(rsgi, get_workload("hello"), tmp_path / "cell")
-    # Readiness wants a 200, so the cell fails before any load, with the reason.
-    cell = run_cell(config, plan, None)
-    assert cell.status == "failed"
-    assert "HTTP 500" in cell.reason
+    # Readiness wants a 200, so the repeat fails before any load, with the reason.
+    repeat = measure_one(config, rsgi, get_workload("hello"))
+    assert repeat.status == "failed"
+    assert "HTTP 500" in repeat.reason
 
 
-def test_an_internal_error_fails_the_cell_and_keeps_the_traceback(tmp_path, monkeypatch):
-    import asgi_bench.cell as cell_module
+def test_an_internal_error_fails_the_repeat_and_keeps_the_traceback(tmp_path, monkeypatch):
+    from asgi_bench import resources
 
-    def broken(cell_dir):
+    def broken(layout):
         raise ValueError("analysis bug")
 
-    monkeypatch.setattr(cell_module, "load_client_stats", broken)
+    monkeypatch.setattr(resources, "load_client_stats", broken)
     config = RunConfig(duration=1, warmup=0, users=2, out=tmp_path)
-    cell = run_cell(
-        config, CellPlan(get_server("uvicorn"), get_workload("hello"), tmp_path / "c"), None
-    )
-    assert (cell.status, cell.reason) == ("failed", "internal error: ValueError: analysis bug")
-    assert "analysis bug" in (tmp_path / "c" / "traceback.txt").read_text()
+    repeat = measure_one(config, get_server("uvicorn"), get_workload("hello"))
+    assert (repeat.status, repeat.reason) == ("failed", "internal error: ValueError: analysis bug")
+    traceback = tmp_path / "cells" / "uvicorn__hello" / "closed-2u" / "r1" / "traceback.txt"
+    assert "analysis bug" in traceback.read_text()
+
+
+def test_a_failing_write_on_the_way_out_still_stops_server_and_locust(tmp_path, monkeypatch):
+    # The sampler raises as it stops (as a full disk would): the server and Locust must still
+    # be stopped, and the repeat says what happened. no_orphans checks the processes.
+    from asgi_bench.collectors.process import Sampler
+
+    real_stop = Sampler.stop
+
+    def stop_then_fail(self):
+        real_stop(self)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Sampler, "stop", stop_then_fail)
+    config = RunConfig(duration=1, warmup=0, users=2, out=tmp_path)
+    repeat = measure_one(config, get_server("uvicorn"), get_workload("hello"))
+    assert repeat.status == "failed"
+    assert "No space left on device" in repeat.reason

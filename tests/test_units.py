@@ -9,16 +9,18 @@ import sys
 import pytest
 
 from asgi_bench.collectors.scrape import parse, quantile
-from asgi_bench.config import QUICK_DURATION, RunConfig
+from asgi_bench.config import QUICK_DEFAULTS, RunConfig, target_urls
 from asgi_bench.cpus import available_cpus, parse_cpus
 from asgi_bench.errors import UsageError
-from asgi_bench.results import CSV_FIELDS, CellResult
+from asgi_bench.results import Repeat
 from asgi_bench.servers import SERVERS, LaunchOptions, get_server
+from asgi_bench.summary import CSV_FIELDS
 from asgi_bench.workloads import WORKLOADS, custom_workload, get_workload
 
 SUMMARY_FIELDS = [
     "server",
     "app",
+    "step",
     "status",
     "reason",
     "requests",
@@ -30,13 +32,16 @@ SUMMARY_FIELDS = [
     "max_ms",
     "errors",
     "cpu_us_per_request",
-    "peak_rss_mb",
-    "driver_bound",
-    "server_requests",
-    "server_p50_ms",
-    "server_p90_ms",
-    "server_p99_ms",
-    "server_ttfb_p50_ms",
+    "peak_rss_mib",
+    "bound",
+    "driver_busy",
+    "server_busy",
+    "count_check",
+    "app_p50_ms",
+    "app_p90_ms",
+    "app_p99_ms",
+    "ttfb_p50_ms",
+    "first_p50_ms",
 ]
 
 
@@ -52,7 +57,8 @@ def test_six_configs_in_the_registry():
 
 
 def test_granian_always_gets_the_asgi_interface():
-    argv = get_server("granian").argv(LaunchOptions("asgi_bench.apps.hello:app", "127.0.0.1", 8000))
+    options = LaunchOptions("asgi_bench.apps.hello:app", "127.0.0.1", 8000)
+    argv = get_server("granian").argv(options)
     assert argv[argv.index("--interface") + 1] == "asgi"
 
 
@@ -100,11 +106,54 @@ def test_custom_app_needs_module_and_attribute(tmp_path):
     assert custom_workload("mypkg.mod:app", None).locustfile.name == "default.py"
 
 
-def test_quick_shortens_only_unset_fields():
-    assert RunConfig(quick=True).resolved().duration == QUICK_DURATION
-    assert RunConfig(quick=True, duration=3).resolved().duration == 3
-    with pytest.raises(UsageError, match="--users must be at least 1"):
-        RunConfig(users=0).resolved()
+def test_an_explicit_duration_wins_over_quick():
+    assert RunConfig(quick=True).load().duration == QUICK_DEFAULTS["duration"]
+    # The default value given explicitly still wins (unset is None, not "equal to default").
+    assert RunConfig(quick=True, duration=30).load().duration == 30
+    assert RunConfig(quick=True, duration=3, warmup=1).load().warmup == 1
+    assert RunConfig().load().duration == 30
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (RunConfig(users=0), "--users must be at least 1, got 0"),
+        (RunConfig(duration=float("nan")), "--duration must be a finite number > 0, got nan"),
+        (RunConfig(duration=float("inf")), "--duration must be a finite number > 0, got inf"),
+        (RunConfig(warmup=-1), "--warmup must be a finite number >= 0, got -1"),
+        (RunConfig(max_error_rate=-1), "--max-error-rate must be a share between 0 and 1"),
+        (RunConfig(spawn_rate=0), "--spawn-rate must be a finite number > 0"),
+        (RunConfig(servers=("uvicorn", "uvicorn")), "--servers names 'uvicorn' twice"),
+        (RunConfig(apps=()), "--apps is empty; choose from: hello"),
+        (RunConfig(servers=()), "--servers is empty; choose from: uvicorn"),
+        (RunConfig(server_cpus="abc"), "bad --server-cpus 'abc'"),
+        (RunConfig(server_cpus="99"), "--server-cpus '99' is not within the CPUs available"),
+        (RunConfig(locustfile="x.py"), "--locustfile needs --app"),
+    ],
+)
+def test_bad_values_are_one_line_naming_the_value(config, message):
+    with pytest.raises(UsageError) as info:
+        config.load()
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_overlapping_cpu_sets_are_refused():
+    if len(available_cpus()) < 2:
+        pytest.skip("needs two CPUs")
+    first = available_cpus()[0]
+    with pytest.raises(UsageError, match="overlap"):
+        RunConfig(server_cpus=str(first), driver_cpus=str(first)).load()
+
+
+def test_an_app_that_does_not_import_is_refused_before_any_server(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match=r"cannot be imported.*module 'nosuchmod'"):
+        RunConfig(app="nosuchmod:app").load()
+    (tmp_path / "mine.py").write_text("app = None\n")
+    with pytest.raises(UsageError, match="has no attribute 'nope'"):
+        RunConfig(app="mine:nope").load()
+    assert RunConfig(app="mine:app").load().workloads[0].name == "mine"
 
 
 def test_cpu_lists():
@@ -114,22 +163,33 @@ def test_cpu_lists():
         parse_cpus("zero")
     with pytest.raises(UsageError, match="not within"):
         parse_cpus("4096")
+    with pytest.raises(UsageError, match="bad CPU list"):
+        parse_cpus("3-1")
 
 
-def test_every_builtin_workload_has_its_locustfile():
+def test_every_builtin_workload_has_its_locustfile_and_user_class():
     for workload in WORKLOADS.values():
         assert workload.locustfile.is_file(), workload.name
+        assert f"class {workload.user}(" in workload.locustfile.read_text(), workload.name
 
 
 def test_summary_has_the_documented_fields():
     assert set(SUMMARY_FIELDS) <= set(CSV_FIELDS)
 
 
-def test_cell_round_trips_through_json_with_nan():
-    cell = CellResult("uvicorn", "hello", status="ok", requests=10, capabilities={"sse": True})
-    again = CellResult.from_dict(cell.to_dict())
-    assert again.requests == 10 and again.capabilities == {"sse": True}
-    assert math.isnan(again.p50_ms)
+def test_repeat_round_trips_through_json_and_refuses_damage():
+    from asgi_bench.errors import ResultsError
+
+    repeat = Repeat("uvicorn", "hello", "closed-32u", status="ok", requests=10)
+    repeat.capabilities = {"sse": True}
+    again = Repeat.from_dict(repeat.to_dict())
+    assert again == repeat and again.p50_ms is None
+    with pytest.raises(ResultsError, match="unknown fields"):
+        Repeat.from_dict({**repeat.to_dict(), "surprise": 1})
+    with pytest.raises(ResultsError, match="requests should be int"):
+        Repeat.from_dict({**repeat.to_dict(), "requests": "ten"})
+    with pytest.raises(ResultsError, match="status"):
+        Repeat.from_dict({**repeat.to_dict(), "status": "great"})
 
 
 def test_histogram_quantile_from_deltas():
@@ -164,17 +224,23 @@ def test_the_harness_never_imports_locust():
 
 
 def test_targets_must_be_on_loopback():
+    urls = target_urls(("uvicorn=http://127.0.0.1:8001", "granian=http://localhost:8005"))
+    assert urls["uvicorn"] == "http://127.0.0.1:8001"
+    assert target_urls(("uvicorn=http://127.0.0.7:8001",))  # all of 127.0.0.0/8
     config = RunConfig(targets=("uvicorn=http://127.0.0.1:8001", "granian=http://localhost:8005"))
-    assert config.target_urls()["uvicorn"] == "http://127.0.0.1:8001"
-    assert config.resolved().servers == ("uvicorn", "granian")
+    assert [s.name for s in config.load().specs] == ["uvicorn", "granian"]
     with pytest.raises(UsageError, match="not on loopback"):
-        RunConfig(targets=("uvicorn=http://10.0.0.5:8001",)).target_urls()
+        target_urls(("uvicorn=http://10.0.0.5:8001",))
     with pytest.raises(UsageError, match="bad --targets entry"):
-        RunConfig(targets=("uvicorn",)).target_urls()
+        target_urls(("uvicorn",))
+    with pytest.raises(UsageError, match="names 'uvicorn' twice"):
+        target_urls(("uvicorn=http://127.0.0.1:1", "uvicorn=http://127.0.0.1:2"))
+    with pytest.raises(UsageError, match="unknown server 'nginx'"):
+        target_urls(("nginx=http://127.0.0.1:1",))
 
 
 def test_split_host_keeps_the_mount_prefix():
-    from asgi_bench.loadtests.support import split_host
+    from asgi_bench.loadtests import split_host
 
     assert split_host("https://127.0.0.1:8001/streaming/") == (
         "https",
@@ -208,14 +274,3 @@ def test_healthcheck_sees_only_its_own_listeners():
         port = sock.getsockname()[1]
         assert listening_here(port)
     assert not listening_here(port)
-
-
-def test_a_cell_with_failing_requests_is_failed_not_fast():
-    from asgi_bench.cell import _judge
-
-    cell = CellResult("granian", "hello", requests=50_000, errors=50_000, non_2xx=50_000)
-    status, reason = _judge(cell, RunConfig())
-    assert status == "failed"
-    assert reason.startswith("100% of requests failed (non-2xx 50000")
-    cell.errors = cell.non_2xx = 10  # 0.02%: within --max-error-rate
-    assert _judge(cell, RunConfig())[0] == "ok"

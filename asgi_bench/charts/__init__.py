@@ -1,15 +1,23 @@
 """Comparison charts: name -> ``module:function``, imported lazily.
 
-Each function takes the run's cells and its folder and returns a matplotlib Figure (or None
-when it has nothing to show); :func:`draw_all` saves every chart as PNG and SVG. To add a
-chart, write one small module beside this one and add one line here.
+Each function takes the run's summary rows and its layout and returns a matplotlib Figure
+(or None when it has nothing to show); :func:`draw_all` saves every chart as PNG and SVG.
+To add a chart, write one small module beside this one and add one line here.
+
+Example, a chart in one module::
+
+    def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
+        ok = [r for r in rows if r.status == "ok"]
+        if not ok:
+            return None
+        figure, ax = plt.subplots()
+        ax.bar([r.cell for r in ok], [r.get("rps") or 0 for r in ok])
+        return figure
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from pathlib import Path
 
 import matplotlib
 
@@ -18,32 +26,44 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from asgi_bench.results import CellResult
+from asgi_bench.errors import WriteError
+from asgi_bench.importer import import_from_string
+from asgi_bench.layout import RunLayout
+from asgi_bench.summary import Row
 
 CHARTS: dict[str, str] = {
     "throughput": "asgi_bench.charts.throughput:draw",
     "latency": "asgi_bench.charts.latency:draw",
+    "streaming": "asgi_bench.charts.streaming:draw",
     "latency_over_time": "asgi_bench.charts.timeline:draw",
     "cost": "asgi_bench.charts.cost:draw",
     "errors": "asgi_bench.charts.errors:draw",
 }
 
-ChartFunction = Callable[[list[CellResult], Path], Figure | None]
+ChartFunction = Callable[[list[Row], RunLayout], Figure | None]
 
 
-def draw_all(cells: list[CellResult], run_dir: Path) -> dict[str, Path]:
-    """Save every chart into ``run_dir/charts``; returns name -> PNG path."""
-    out = run_dir / "charts"
-    out.mkdir(exist_ok=True)
-    written = {}
+def draw_all(rows: list[Row], layout: RunLayout) -> tuple[dict[str, str], dict[str, str]]:
+    """Save every chart into the run's charts folder. Returns (name -> PNG path, name -> why
+    it could not be drawn): one broken chart does not stop the others or the report."""
+    layout.charts_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, str] = {}
+    failed: dict[str, str] = {}
     for name, target in CHARTS.items():
-        module, attribute = target.split(":")
-        draw: ChartFunction = getattr(importlib.import_module(module), attribute)
-        figure = draw(cells, run_dir)
-        if figure is None:
+        draw: ChartFunction = import_from_string(target)
+        try:
+            figure = draw(rows, layout)
+            if figure is None:
+                continue
+            try:
+                for suffix in ("png", "svg"):
+                    figure.savefig(layout.chart(name, suffix), dpi=110, bbox_inches="tight")
+            finally:
+                plt.close(figure)  # pyplot keeps every figure alive until closed
+        except OSError as exc:
+            raise WriteError(f"could not write chart {name}: {exc.strerror or exc}") from exc
+        except Exception as exc:  # a chart bug must not cost the report
+            failed[name] = f"{type(exc).__name__}: {exc}"
             continue
-        for suffix in ("png", "svg"):
-            figure.savefig(out / f"{name}.{suffix}", dpi=110, bbox_inches="tight")
-        written[name] = out / f"{name}.png"
-        plt.close(figure)  # pyplot keeps every figure alive until closed
-    return written
+        written[name] = str(layout.chart(name))
+    return written, failed

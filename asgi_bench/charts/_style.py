@@ -1,4 +1,4 @@
-"""What every chart shares: one colour per server, a grid of one panel per app."""
+"""What every chart shares: one colour per server, a grid of panels, the bound marks."""
 
 from __future__ import annotations
 
@@ -9,21 +9,37 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from asgi_bench.results import CellResult
+from asgi_bench.summary import Row
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+BOUND_NOTE = "hatched, ≥: Locust was ≥90% busy; the server may be faster (a lower bound)"
 
 
 def ordered(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def servers_of(cells: list[CellResult]) -> list[str]:
-    return ordered([c.server for c in cells])
+def servers_of(rows: list[Row]) -> list[str]:
+    return ordered([r.server for r in rows])
 
 
-def apps_of(cells: list[CellResult]) -> list[str]:
-    return ordered([c.app for c in cells])
+def apps_of(rows: list[Row]) -> list[str]:
+    return ordered([r.app for r in rows])
+
+
+def headline(rows: list[Row]) -> list[Row]:
+    """One row per cell for the bar charts: its closed-loop step if it has one, else its
+    highest offered rate."""
+    best: dict[str, Row] = {}
+    for row in rows:
+        current = best.get(row.cell)
+        if current is None or _rank(row) > _rank(current):
+            best[row.cell] = row
+    return list(best.values())
+
+
+def _rank(row: Row) -> tuple[int, float]:
+    return (1 if row.load == "closed" else 0, row.offered_rps or 0.0)
 
 
 def color(servers: list[str], server: str) -> str:
@@ -44,9 +60,9 @@ def panels(
     return figure, flat[:count]
 
 
-def status_mark(ax: Axes, x: float, cell: CellResult) -> None:
-    """Label a missing bar: failed cells in red, unsupported in grey."""
-    text, tint = ("failed", "#d62728") if cell.status == "failed" else ("n/a", "#7f7f7f")
+def status_mark(ax: Axes, x: float, row: Row) -> None:
+    """Label a missing bar: failed rows in red, unsupported in grey."""
+    text, tint = ("failed", "#d62728") if row.status == "failed" else ("n/a", "#7f7f7f")
     # x in data units, y in axes units: visible on linear and log scales alike.
     ax.text(
         x,
@@ -59,6 +75,15 @@ def status_mark(ax: Axes, x: float, cell: CellResult) -> None:
         fontsize=9,
         transform=ax.get_xaxis_transform(),
     )
+
+
+def hatch(row: Row) -> str | None:
+    return "//" if row.driver_bound else None
+
+
+def bound_note(figure: Figure, rows: list[Row]) -> None:
+    if any(r.driver_bound for r in rows):
+        figure.text(0.5, -0.02, BOUND_NOTE, ha="center", fontsize=9, style="italic")
 
 
 def plain_log_axis(ax: Axes) -> None:

@@ -1,21 +1,24 @@
 """Latency percentiles per app: client p50/p90/p99/p99.9 bars per server, log scale, with
-the middleware's server-side p50 and p99 as black markers."""
+the middleware's time inside the app (p50, p99) as black markers. Driver-bound rows are
+hatched: under a saturated driver, latency is the driver's queue as much as the server's."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from asgi_bench.charts._style import (
     apps_of,
+    bound_note,
     finite,
+    hatch,
+    headline,
     panels,
     plain_log_axis,
     servers_of,
     status_mark,
 )
-from asgi_bench.results import CellResult
+from asgi_bench.layout import RunLayout
+from asgi_bench.summary import Row
 
 CLIENT = (
     ("p50_ms", "p50", 0.35),
@@ -25,35 +28,47 @@ CLIENT = (
 )
 
 
-def draw(cells: list[CellResult], run_dir: Path) -> Figure | None:
-    if not cells:
+def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
+    rows = headline(rows)
+    if not rows:
         return None
-    servers, apps = servers_of(cells), apps_of(cells)
+    servers, apps = servers_of(rows), apps_of(rows)
     figure, axes = panels(len(apps), "Latency percentiles (ms, log scale)", width=5.6)
     width = 0.8 / len(CLIENT)
     for ax, app in zip(axes, apps, strict=True):
-        row = {c.server: c for c in cells if c.app == app}
+        row_of = {r.server: r for r in rows if r.app == app}
         for x, server in enumerate(servers):
-            cell = row.get(server)
-            if cell is None:
+            row = row_of.get(server)
+            if row is None:
                 continue
-            if cell.status != "ok":
-                status_mark(ax, x, cell)
+            if row.status != "ok":
+                status_mark(ax, x, row)
                 continue
-            for i, (field, _, alpha) in enumerate(CLIENT):
-                value = getattr(cell, field)
-                if finite(value) and value > 0:
-                    ax.bar(x - 0.4 + width * (i + 0.5), value, width, color="#1f77b4", alpha=alpha)
-            for field, marker in (("server_p50_ms", "o"), ("server_p99_ms", "D")):
-                value = getattr(cell, field)
-                if finite(value) and value > 0:
+            for i, (name, _, alpha) in enumerate(CLIENT):
+                value = row.get(name)
+                if finite(value) and value and value > 0:
+                    ax.bar(
+                        x - 0.4 + width * (i + 0.5),
+                        value,
+                        width,
+                        color="#1f77b4",
+                        alpha=alpha,
+                        hatch=hatch(row),
+                        edgecolor="black" if row.driver_bound else None,
+                        linewidth=0.3,
+                    )
+            for name, marker in (("app_p50_ms", "o"), ("app_p99_ms", "D")):
+                value = row.get(name)
+                if finite(value) and value and value > 0:
                     ax.plot(x, value, marker, color="black", markersize=4)
         plain_log_axis(ax)
-        ax.set_title(app)
+        title = {r.step for r in row_of.values()}
+        ax.set_title(f"{app} ({', '.join(sorted(title))})", fontsize=10)
         ax.set_xticks(range(len(servers)), servers, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("ms")
         ax.grid(axis="y", alpha=0.3, which="both")
     _legend(figure)
+    bound_note(figure, rows)
     figure.tight_layout()
     return figure
 
@@ -67,9 +82,9 @@ def _legend(figure: Figure) -> None:
         Patch(color="#1f77b4", alpha=alpha, label=f"client {label}") for _, label, alpha in CLIENT
     ]
     handles += [
-        Line2D([], [], marker="o", color="black", linestyle="", label="server p50"),
-        Line2D([], [], marker="D", color="black", linestyle="", label="server p99"),
+        Line2D([], [], marker="o", color="black", linestyle="", label="in-app p50"),
+        Line2D([], [], marker="D", color="black", linestyle="", label="in-app p99"),
     ]
     figure.legend(
-        handles=handles, loc="lower center", ncol=6, fontsize=8, bbox_to_anchor=(0.5, -0.04)
+        handles=handles, loc="lower center", ncol=6, fontsize=8, bbox_to_anchor=(0.5, -0.06)
     )

@@ -3,52 +3,55 @@ marked "≥": the driver, not the server, was the limit, so they are lower bound
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from matplotlib.figure import Figure
 
-from asgi_bench.charts._style import apps_of, color, finite, panels, servers_of, status_mark
-from asgi_bench.results import CellResult
+from asgi_bench.charts._style import (
+    apps_of,
+    bound_note,
+    color,
+    hatch,
+    headline,
+    panels,
+    servers_of,
+    status_mark,
+)
+from asgi_bench.layout import RunLayout
+from asgi_bench.summary import Row
 
 
-def draw(cells: list[CellResult], run_dir: Path) -> Figure | None:
-    if not cells:
+def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
+    rows = [r for r in headline(rows) if r.load == "closed"]
+    if not rows:
         return None
-    servers, apps = servers_of(cells), apps_of(cells)
-    figure, axes = panels(len(apps), "Throughput (requests/s, measured window)")
+    servers, apps = servers_of(rows), apps_of(rows)
+    figure, axes = panels(len(apps), "Peak throughput (requests/s, closed loop)")
     for ax, app in zip(axes, apps, strict=True):
-        row = {c.server: c for c in cells if c.app == app}
-        top = max((c.rps for c in row.values() if c.status == "ok" and finite(c.rps)), default=1)
+        row_of = {r.server: r for r in rows if r.app == app}
+        rates = [r.get("rps") for r in row_of.values() if r.status == "ok"]
+        top = max((v for v in rates if v is not None), default=1.0) or 1.0
         for x, server in enumerate(servers):
-            cell = row.get(server)
-            if cell is None:
+            row = row_of.get(server)
+            if row is None:
                 continue
-            if cell.status != "ok" or not finite(cell.rps):
-                status_mark(ax, x, cell)
+            rps = row.get("rps")
+            if row.status != "ok" or rps is None:
+                status_mark(ax, x, row)
                 continue
             ax.bar(
                 x,
-                cell.rps,
+                rps,
                 color=color(servers, server),
-                hatch="//" if cell.driver_bound else None,
+                hatch=hatch(row),
                 edgecolor="black",
                 linewidth=0.5,
             )
-            label = f"{'≥' if cell.driver_bound else ''}{cell.rps:,.0f}"
-            ax.text(x, cell.rps + top * 0.01, label, ha="center", va="bottom", fontsize=8)
+            label = f"{'≥' if row.driver_bound else ''}{rps:,.0f}"
+            ax.text(x, rps + top * 0.01, label, ha="center", va="bottom", fontsize=8)
         ax.set_title(app)
         ax.set_xticks(range(len(servers)), servers, rotation=30, ha="right", fontsize=8)
         ax.set_ylim(0, top * 1.15)
         ax.set_ylabel("req/s")
         ax.grid(axis="y", alpha=0.3)
-    if any(c.driver_bound for c in cells):
-        figure.text(
-            0.5,
-            -0.02,
-            "hatched, ≥: Locust was ≥90% busy; the server may be faster",
-            ha="center",
-            fontsize=9,
-            style="italic",
-        )
+    bound_note(figure, rows)
     figure.tight_layout()
     return figure

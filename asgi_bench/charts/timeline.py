@@ -1,40 +1,47 @@
-"""Latency over time per app: client p99 (solid) and p50 (dotted) per second, per server.
-The warm-up, excluded from every other number, is shaded."""
+"""Latency over time per app: client p99 (solid) and p50 (dotted) per second, per server,
+from each row's first ok repeat. The warm-up, excluded from every other number, is shaded."""
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from asgi_bench.charts._style import apps_of, color, panels, plain_log_axis, servers_of
-from asgi_bench.results import CellResult, cell_dir_for
+from asgi_bench.charts._style import apps_of, color, headline, panels, plain_log_axis, servers_of
+from asgi_bench.errors import ResultsError
+from asgi_bench.layout import RunLayout, read_json
+from asgi_bench.summary import Row
 
 
-def draw(cells: list[CellResult], run_dir: Path) -> Figure | None:
+def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
     series = {}
-    for cell in cells:
-        path = cell_dir_for(run_dir, cell.server, cell.app) / "client.json"
-        if cell.requests and path.exists():
-            series[cell.key] = json.loads(path.read_text())
+    for row in headline(rows):
+        if row.status != "ok":
+            continue
+        for repeat in range(1, row.planned + 1):
+            path = layout.repeat(row.server, row.app, row.step, repeat).client_json
+            try:
+                series[row.cell] = read_json(path)
+                break
+            except ResultsError:
+                continue
     if not series:
         return None
-    servers, apps = servers_of(cells), apps_of(cells)
+    servers, apps = servers_of(rows), apps_of(rows)
     figure, axes = panels(len(apps), "Client latency over time (ms, log scale)", width=5.6)
     for ax, app in zip(axes, apps, strict=True):
         warm_end = 0.0
         for server in servers:
             data = series.get(f"{server}/{app}")
-            if not data or not data["series"]:
+            points = [p for p in (data or {}).get("series", []) if p.get("p50_ms") is not None]
+            if not data or not points:
                 continue
             # Points sit mid-second: each is one wall-clock second of completed requests.
             origin = math.floor(data["test_start"])
-            t = [p["t"] + data["test_start"] - origin + 0.5 for p in data["series"]]
+            t = [p["t"] + data["test_start"] - origin + 0.5 for p in points]
             tint = color(servers, server)
-            ax.plot(t, [p["p99_ms"] for p in data["series"]], color=tint, label=server)
-            ax.plot(t, [p["p50_ms"] for p in data["series"]], color=tint, linestyle=":")
+            ax.plot(t, [p["p99_ms"] for p in points], color=tint, label=server)
+            ax.plot(t, [p["p50_ms"] for p in points], color=tint, linestyle=":")
             warm_end = max(warm_end, data["window"][0] - origin)
         ax.axvspan(0, warm_end, color="#cccccc", alpha=0.4, linewidth=0)
         plain_log_axis(ax)
@@ -47,7 +54,7 @@ def draw(cells: list[CellResult], run_dir: Path) -> Figure | None:
         handles,
         labels,
         loc="lower center",
-        ncol=len(servers),
+        ncol=max(1, len(servers)),
         fontsize=8,
         bbox_to_anchor=(0.5, -0.04),
         title="solid p99, dotted p50",

@@ -1,0 +1,273 @@
+"""Turn what a measurement saw into a :class:`Repeat`: every figure, and the status decided in
+one place.
+
+Rules, in order: a failure seen by a phase fails the repeat; so does a window in which no
+request succeeded, a share of failed requests above ``--max-error-rate``, a worker that
+stopped reporting, and a count check that found a mismatch. A workload needing what the
+server neither claims nor was seen to do is ``unsupported``. Everything else is ``ok``, with
+notes (driver-bound, a check that could not be made, a figure that could not be measured).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from asgi_bench.analysis import ClientStats
+from asgi_bench.collectors.process import Sampler
+from asgi_bench.collectors.scrape import Snapshot, quantile
+from asgi_bench.plan import Job
+from asgi_bench.probes import Observation
+from asgi_bench.results import Repeat
+
+BOUND_AT = 0.9  # a side this busy is the limit
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The run settings the judgement depends on."""
+
+    max_error_rate: float = 0.01
+    server_capacity: int = 1  # CPUs the server can use: min(workers, server CPUs)
+    workers: int = 1
+    tls: bool = False
+    metrics: bool = True
+    concurrency: int = 1  # most requests in flight at once: the window count's tolerance
+
+
+@dataclass
+class Facts:
+    """What the phases of one measurement saw."""
+
+    job: Job
+    failure: str | None = None
+    log_tail: str = ""
+    traceback: str | None = None
+    observations: list[Observation] = field(default_factory=list)
+    server_notes: list[str] = field(default_factory=list)
+    baseline: Snapshot | None = None
+    edges: tuple[Snapshot | None, Snapshot | None] | None = None
+    final: Snapshot | None = None
+    client: ClientStats | None = None
+    server_sampler: Sampler | None = None
+    shutdown_observed: bool | None = None
+
+    def fail(self, reason: str, log_tail: str = "") -> None:
+        if self.failure is None:  # the first failure is the cause; later ones follow from it
+            self.failure, self.log_tail = reason, log_tail
+
+
+def judge(facts: Facts, policy: Policy) -> Repeat:
+    job = facts.job
+    users = getattr(job.step, "users", None)
+    rate = getattr(job.step, "rate", None)
+    r = Repeat(
+        server=job.spec.name,
+        app=job.workload.name,
+        step=job.step.id,
+        repeat=job.repeat,
+        load=job.step.kind,
+        users=users,
+        offered_rps=rate,
+        order=job.order,
+        workers=policy.workers,
+        tls=policy.tls,
+        log_tail=facts.log_tail,
+    )
+    notes = list(facts.server_notes)
+    _capabilities(r, facts)
+    if facts.client is not None:
+        _client(r, facts.client)
+        _cost(r, facts, policy, notes)
+        _server_side(r, facts)
+        _count_check(r, facts, policy)
+        r.bound = _bound(r.driver_busy, r.server_busy)
+    r.status, r.reason = _decide(r, facts, policy)
+    if r.status == "ok":
+        r.notes = _notes(r, job, notes)
+    else:
+        r.notes = notes
+    return r
+
+
+def _client(r: Repeat, client: ClientStats) -> None:
+    r.window = [client.window.start, client.window.end]
+    r.window_s = client.window.seconds
+    r.requests = client.requests
+    r.rps = client.rps
+    r.non_2xx = client.failures.get("non_2xx", 0)
+    r.wrong_body = client.failures.get("wrong_body", 0)
+    r.exceptions = client.failures.get("exceptions", 0)
+    r.errors = client.errors
+    latency = client.latency_ms
+    r.p50_ms, r.p90_ms, r.p99_ms = latency["p50_ms"], latency["p90_ms"], latency["p99_ms"]
+    r.p999_ms, r.max_ms = latency["p999_ms"], latency["max_ms"]
+    for name, values in client.entries_ms.items():
+        if name.startswith("TTFB "):
+            r.ttfb_p50_ms, r.ttfb_p99_ms = values["p50_ms"], values["p99_ms"]
+        elif name.startswith("FIRST "):
+            r.first_p50_ms, r.first_p99_ms = values["p50_ms"], values["p99_ms"]
+    r.driver_busy = client.driver_busy
+    r.client_requests_total = client.counted_total
+
+
+def _cost(r: Repeat, facts: Facts, policy: Policy, notes: list[str]) -> None:
+    sampler, client = facts.server_sampler, facts.client
+    if sampler is None or client is None:
+        return
+    window = client.window
+    if not sampler.brackets(window.start, window.end):
+        notes.append("server CPU not measured: no samples on both sides of the window")
+    else:
+        cpu_s = sampler.cpu_between(window.start, window.end)
+        if r.requests:
+            r.cpu_us_per_request = cpu_s * 1e6 / r.requests
+        if window.seconds:
+            r.server_busy = cpu_s / window.seconds / max(1, policy.server_capacity)
+    peak = sampler.peak_memory()
+    if peak is not None:
+        r.peak_rss_mib = peak[0] / 2**20
+        r.memory_kind = peak[1]
+
+
+def _server_side(r: Repeat, facts: Facts) -> None:
+    if facts.edges is None:
+        return
+    first, last = facts.edges
+    if first is None or last is None:
+        return
+    for name, q in (("app_p50_ms", 0.5), ("app_p90_ms", 0.9), ("app_p99_ms", 0.99)):
+        value = quantile(q, first.duration, last.duration)
+        setattr(r, name, value * 1000 if value == value else None)
+    ttfb = quantile(0.5, first.ttfb, last.ttfb)
+    r.app_ttfb_p50_ms = ttfb * 1000 if ttfb == ttfb else None
+
+
+def _count(snapshot: Snapshot, unit: str) -> float:
+    return snapshot.ws_messages_in if unit == "ws_messages" else snapshot.requests
+
+
+def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
+    client = facts.client
+    assert client is not None
+    unit = facts.job.workload.count_unit
+    if client.counted_total != client.locust_total:
+        r.count_check = "mismatch"
+        r.count_detail = (
+            f"the recorder counted {client.counted_total} requests, Locust {client.locust_total}"
+        )
+        return
+    if not policy.metrics:
+        r.count_check, r.count_detail = "not made", "not made: served without metrics"
+        return
+    if facts.baseline is None or facts.final is None:
+        r.count_check = "not made"
+        r.count_detail = "not made: the server's counters could not be read"
+        return
+    server_total = round(_count(facts.final, unit) - _count(facts.baseline, unit))
+    r.server_requests_total = server_total
+    # A request that failed with an exception may never have reached the app.
+    slack = client.failures_total.get("exceptions", 0)
+    if abs(server_total - client.counted_total) > slack:
+        r.count_check = "mismatch"
+        r.count_detail = (
+            f"over the run the server counted {server_total}, the driver {client.counted_total}"
+        )
+        return
+    first, last = facts.edges or (None, None)
+    if first is None or last is None:
+        r.count_check = "ok"
+        r.count_detail = "whole run matched; window not checked: the edges could not be read"
+        return
+    server_window = round(_count(last, unit) - _count(first, unit))
+    r.server_requests_window = server_window
+    # Requests in flight at either edge are counted by one side and not yet by the other,
+    # and each edge read takes time: its counters are from some moment inside it.
+    rate = client.counted_window / client.window.seconds if client.window.seconds else 0.0
+    tolerance = (
+        policy.concurrency + (r.exceptions or 0) + math.ceil(rate * (first.span + last.span))
+    )
+    if abs(server_window - client.counted_window) > tolerance:
+        r.count_check = "mismatch"
+        r.count_detail = (
+            f"in the window the server counted {server_window}, the driver "
+            f"{client.counted_window} (tolerance {tolerance})"
+        )
+        return
+    r.count_check = "ok"
+    r.count_detail = (
+        f"run: {server_total} = {client.counted_total}; window: {server_window} vs "
+        f"{client.counted_window}"
+    )
+
+
+def _bound(driver_busy: float | None, server_busy: float | None) -> str | None:
+    if driver_busy is not None and driver_busy >= BOUND_AT:
+        return "driver"
+    if server_busy is not None and server_busy >= BOUND_AT:
+        return "server"
+    if driver_busy is None and server_busy is None:
+        return None
+    return "neither"
+
+
+def _capabilities(r: Repeat, facts: Facts) -> None:
+    observations = list(facts.observations)
+    if "lifespan_startup" in facts.job.workload.probes and facts.shutdown_observed is not None:
+        detail = "marker written" if facts.shutdown_observed else "no marker"
+        observations.append(Observation("lifespan_shutdown", facts.shutdown_observed, detail))
+    baseline = facts.baseline
+    if baseline is not None and baseline.lifespan_failed:
+        observations = [o for o in observations if o.capability != "lifespan_startup"]
+        observations.append(
+            Observation("lifespan_startup", False, "the middleware saw the app's startup fail")
+        )
+    r.capabilities = {o.capability: o.ok for o in observations}
+    r.capability_details = {o.capability: o.detail for o in observations}
+
+
+def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[str, str]:
+    if facts.failure is not None:
+        return "failed", facts.failure
+    client = facts.client
+    if client is None:
+        return "failed", "no client data"
+    if client.missing_workers:
+        return "failed", f"driver worker(s) {', '.join(client.missing_workers)} stopped reporting"
+    failed = r.errors or 0
+    if not r.requests:
+        kinds = _kinds(r)
+        return "failed", "no request succeeded in the measured window" + (
+            f" ({kinds})" if failed else ""
+        )
+    share = failed / (failed + r.requests)
+    if share > policy.max_error_rate:
+        return "failed", f"{share:.1%} of requests failed ({_kinds(r)})"
+    if r.count_check == "mismatch":
+        return "failed", f"count mismatch: {r.count_detail}"
+    needs = facts.job.workload.needs - facts.job.spec.supports
+    for need in sorted(needs):
+        seen = {c: ok for c, ok in r.capabilities.items() if c.startswith(need)}
+        if seen and not all(seen.values()):
+            broken = ", ".join(f"{c} {r.capability_details[c]}" for c, ok in seen.items() if not ok)
+            return "unsupported", f"{facts.job.spec.name} does not support {need}: {broken}"
+    return "ok", ""
+
+
+def _kinds(r: Repeat) -> str:
+    return (
+        f"non-2xx {r.non_2xx or 0}, wrong body {r.wrong_body or 0}, exceptions {r.exceptions or 0}"
+    )
+
+
+def _notes(r: Repeat, job: Job, notes: list[str]) -> list[str]:
+    out = []
+    if r.bound == "driver":
+        out.append(f"driver {r.driver_busy:.0%} busy: throughput is a lower bound")
+    if r.count_check == "not made":
+        out.append(f"count check {r.count_detail}")
+    if r.capabilities.get("lifespan_startup") is False:
+        out.append(f"lifespan startup: {r.capability_details['lifespan_startup']}")
+    if job.workload.note:
+        out.append(job.workload.note)
+    return [*out, *notes]

@@ -1,0 +1,34 @@
+"""Closed loop: N users, each sending its next request as soon as the last one is answered.
+
+At saturation the latency this shape reports is queue length (Little's law: p50 is about
+users / throughput), and a stall is recorded once per user instead of once per request that
+should have been sent. Use it for peak throughput; compare latency with ``open``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Closed:
+    users: int
+    spawn_rate: float
+
+    kind = "closed"
+
+    @property
+    def id(self) -> str:
+        return f"closed-{self.users}u"
+
+    def describe(self) -> str:
+        return f"{self.users} users, closed loop"
+
+    def locust_args(self, processes: int) -> list[str]:
+        return ["--users", str(self.users), "--spawn-rate", f"{self.spawn_rate:g}"]
+
+    def environment(self) -> dict[str, str]:
+        return {"ASGI_BENCH_LOAD": self.kind}
+
+    def concurrency(self, processes: int) -> int:
+        return self.users

@@ -1,0 +1,244 @@
+"""Summary rows: one per (cell, step), aggregated over its repeats; written as JSON and CSV.
+
+A row's figure is the median over its ok repeats; counts are summed. ``repeats`` says how
+many repeats the figures come from. A row is ``failed`` when any of its repeats failed (a
+server that fails one window in three is not published as fast), ``unsupported`` when all
+were, and its numbers from the ok repeats are kept beside the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgi_bench.layout import RunLayout, write_json, write_text
+from asgi_bench.results import Repeat
+
+# Figures that get a median (and, with repeats, an interval and a CV) per row.
+METRICS = (
+    "rps",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "ttfb_p50_ms",
+    "ttfb_p99_ms",
+    "first_p50_ms",
+    "first_p99_ms",
+    "achieved_rps",
+    "p99_uncorrected_ms",
+    "lag_p99_ms",
+    "cpu_us_per_request",
+    "server_busy",
+    "peak_rss_mib",
+    "driver_busy",
+    "app_p50_ms",
+    "app_p90_ms",
+    "app_p99_ms",
+    "app_ttfb_p50_ms",
+)
+COUNTS = ("requests", "errors", "non_2xx", "wrong_body", "exceptions", "late", "dropped")
+
+
+@dataclass
+class Row:
+    server: str
+    app: str
+    step: str
+    load: str
+    users: int | None
+    offered_rps: float | None
+    status: str
+    reason: str
+    repeats: int  # ok repeats the figures come from
+    planned: int  # repeats planned for this row
+    values: dict[str, float | None] = field(default_factory=dict)
+    counts: dict[str, int | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    bound: str | None = None
+    count_check: str = "not made"
+    count_detail: str = ""
+    memory_kind: str | None = None
+    workers: int = 1
+    tls: bool = False
+    capabilities: dict[str, bool] = field(default_factory=dict)
+    capability_details: dict[str, str] = field(default_factory=dict)
+    log_tail: str = ""
+
+    @property
+    def cell(self) -> str:
+        return f"{self.server}/{self.app}"
+
+    def get(self, name: str) -> float | None:
+        if name in self.values:
+            return self.values[name]
+        count = self.counts.get(name)
+        return None if count is None else float(count)
+
+    @property
+    def driver_bound(self) -> bool:
+        return self.bound == "driver"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "server": self.server,
+            "app": self.app,
+            "step": self.step,
+            "load": self.load,
+            "users": self.users,
+            "offered_rps": self.offered_rps,
+            "status": self.status,
+            "reason": self.reason,
+            "repeats": self.repeats,
+            "planned": self.planned,
+            "bound": self.bound,
+            "count_check": self.count_check,
+            "count_detail": self.count_detail,
+            "memory_kind": self.memory_kind,
+            "workers": self.workers,
+            "tls": self.tls,
+        }
+        out.update({name: self.values.get(name) for name in METRICS})
+        out.update({name: self.counts.get(name) for name in COUNTS})
+        out.update(
+            notes=self.notes,
+            capabilities=self.capabilities,
+            capability_details=self.capability_details,
+            log_tail=self.log_tail,
+        )
+        return out
+
+
+NESTED = ("notes", "capabilities", "capability_details", "log_tail")
+
+
+def aggregate(repeats: Iterable[Repeat]) -> list[Row]:
+    """Rows in the order their cells and steps first appear in ``repeats``."""
+    groups: dict[tuple[str, str, str], list[Repeat]] = {}
+    for repeat in repeats:
+        groups.setdefault((repeat.server, repeat.app, repeat.step), []).append(repeat)
+    return [_row(sorted(group, key=lambda r: r.repeat)) for group in groups.values()]
+
+
+def _row(group: list[Repeat]) -> Row:
+    first = group[0]
+    ok = [r for r in group if r.status == "ok"]
+    failed = [r for r in group if r.status == "failed"]
+    if failed:
+        status = "failed"
+        reason = "; ".join(f"repeat {r.repeat}: {r.reason}" for r in failed)
+        if len(group) == 1:
+            reason = failed[0].reason
+    elif not ok:
+        status, reason = "unsupported", first.reason
+    else:
+        status, reason = "ok", ""
+    basis = ok or group
+    row = Row(
+        server=first.server,
+        app=first.app,
+        step=first.step,
+        load=first.load,
+        users=first.users,
+        offered_rps=first.offered_rps,
+        status=status,
+        reason=reason,
+        repeats=len(ok),
+        planned=len(group),
+        workers=first.workers,
+        tls=first.tls,
+        log_tail=next((r.log_tail for r in failed if r.log_tail), ""),
+    )
+    for name in METRICS:
+        row.values[name] = _median([getattr(r, name) for r in ok])
+    for name in COUNTS:
+        found = [getattr(r, name) for r in ok if getattr(r, name) is not None]
+        row.counts[name] = sum(found) if found else None
+    row.notes = list(dict.fromkeys(note for r in basis for note in r.notes))
+    row.bound = _worst_bound([r.bound for r in ok])
+    row.count_check = _count_check([r.count_check for r in ok]) if ok else "not made"
+    row.count_detail = "; ".join(
+        dict.fromkeys(r.count_detail for r in ok if r.count_detail and r.count_check != "ok")
+    ) or (ok[0].count_detail if ok else "")
+    row.memory_kind = next((r.memory_kind for r in ok if r.memory_kind), None)
+    for r in group:
+        for capability, seen in r.capabilities.items():
+            # A capability seen failing once is not a capability.
+            row.capabilities[capability] = row.capabilities.get(capability, True) and seen
+            if not seen or capability not in row.capability_details:
+                row.capability_details[capability] = r.capability_details.get(capability, "")
+    return row
+
+
+def _median(values: list[float | None]) -> float | None:
+    found = [v for v in values if v is not None]
+    return statistics.median(found) if found else None
+
+
+def _worst_bound(bounds: list[str | None]) -> str | None:
+    for bound in ("driver", "server", "neither"):
+        if bound in bounds:
+            return bound
+    return None
+
+
+def _count_check(checks: list[str]) -> str:
+    if "mismatch" in checks:
+        return "mismatch"
+    if "not made" in checks:
+        return "not made"
+    return "ok"
+
+
+CSV_FIELDS = [k for k in Row("", "", "", "", None, None, "", "", 0, 0).to_dict() if k not in NESTED]
+
+
+def csv_text(rows: list[Row]) -> str:
+    buffer = io.StringIO()
+    flat = [row.to_dict() for row in rows]
+    fields = CSV_FIELDS
+    writer = csv.DictWriter(buffer, fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for item in flat:
+        writer.writerow({k: ("" if v is None else v) for k, v in item.items() if k in fields})
+    return buffer.getvalue()
+
+
+def write_summary(layout: RunLayout, rows: list[Row], extra: dict[str, Any] | None = None) -> None:
+    errors = [
+        {"server": r.server, "app": r.app, "step": r.step, "status": r.status, "reason": r.reason}
+        for r in rows
+        if r.status != "ok"
+    ]
+    payload = {"rows": [r.to_dict() for r in rows], "errors": errors, **(extra or {})}
+    write_json(layout.summary_json, payload, schema=True)
+    write_text(layout.summary_csv, csv_text(rows))
+
+
+def sort_rows(rows: list[Row], manifest: dict[str, Any]) -> list[Row]:
+    """Rows in the run's own order of servers, apps and steps (the run itself is shuffled)."""
+    settings = manifest.get("settings") or {}
+    rank = {
+        "server": {name: i for i, name in enumerate(settings.get("servers") or [])},
+        "app": {name: i for i, name in enumerate(settings.get("apps") or [])},
+        "step": {name: i for i, name in enumerate(settings.get("steps") or [])},
+    }
+
+    def key(row: Row) -> tuple[int, str, int, str, int, float, str]:
+        big = 1 << 30
+        return (
+            rank["server"].get(row.server, big),
+            row.server,
+            rank["app"].get(row.app, big),
+            row.app,
+            rank["step"].get(row.step, big),
+            row.offered_rps or 0.0,
+            row.step,
+        )
+
+    return sorted(rows, key=key)

@@ -1,0 +1,108 @@
+"""The analysis, the summary, every chart and the report, rebuilt from a checked-in run.
+
+``tests/data/run`` is the real output of a tiny run (``scripts/make-fixture``), pruned to the
+files they read. Nothing here starts a server; the whole file runs in a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from asgi_bench.analysis import load_client_stats
+from asgi_bench.charts import CHARTS
+from asgi_bench.importer import import_from_string
+from asgi_bench.layout import RepeatLayout, RunLayout, read_json
+from asgi_bench.reading import load_run
+from asgi_bench.report import render_report
+from asgi_bench.summary import aggregate, sort_rows
+
+FIXTURE = Path(__file__).parent / "data" / "run"
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    copy = tmp_path / "run"
+    shutil.copytree(FIXTURE, copy)
+    return copy
+
+
+def repeat_folders(run_dir: Path) -> list[Path]:
+    return sorted(p.parent for p in run_dir.glob("cells/*/*/r*/repeat.json"))
+
+
+def test_the_analysis_gives_back_what_the_run_recorded(run_dir):
+    folders = repeat_folders(run_dir)
+    assert folders
+    for folder in folders:
+        recorded = read_json(folder / "repeat.json", schema=True)
+        if recorded["status"] != "ok":
+            continue
+        stats = load_client_stats(RepeatLayout(folder))
+        assert stats.requests == recorded["requests"], folder
+        assert stats.errors == recorded["errors"], folder
+        assert stats.rps == pytest.approx(recorded["rps"]), folder
+        for name in ("p50_ms", "p99_ms", "max_ms"):
+            assert stats.latency_ms[name] == pytest.approx(recorded[name]), (folder, name)
+        assert stats.counted_total == stats.locust_total == recorded["client_requests_total"]
+
+
+def test_the_summary_has_one_row_per_cell_and_step(run_dir):
+    loaded = load_run(run_dir)
+    rows = sort_rows(aggregate(loaded.repeats), loaded.manifest)
+    keys = [(r.server, r.app) for r in rows]
+    assert keys == [(s, a) for s in ("uvicorn", "granian") for a in ("hello", "sse")]
+    assert all(r.status == "ok" and r.repeats == r.planned for r in rows)
+    assert not loaded.damaged
+
+
+@pytest.mark.parametrize("name", list(CHARTS))
+def test_every_chart_draws_from_the_fixture(run_dir, name):
+    loaded = load_run(run_dir)
+    rows = aggregate(loaded.repeats)
+    figure = import_from_string(CHARTS[name])(rows, RunLayout(run_dir))
+    assert figure is not None, f"chart {name} had nothing to draw"
+    assert figure.axes
+
+
+def test_the_report_is_rebuilt_with_every_chart(run_dir):
+    page = render_report(run_dir).read_text()
+    pngs = sorted(p.stem for p in (run_dir / "charts").glob("*.png"))
+    assert pngs == sorted(CHARTS)
+    assert page.count("data:image/png;base64,") == len(CHARTS)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["schema"] == 1 and len(summary["rows"]) == 4
+    assert (run_dir / "summary.csv").read_text().count("\n") == 5
+
+
+DAMAGE = {
+    "truncated": lambda text: text[: len(text) // 2],
+    "random bytes": lambda text: "\x00\xff garbage",
+    "wrong types": lambda text: text.replace('"requests": ', '"requests": "many", "x": '),
+    "another schema": lambda text: text.replace('"schema": 1', '"schema": 99'),
+}
+
+
+@pytest.mark.parametrize("kind", list(DAMAGE))
+def test_a_damaged_repeat_is_listed_and_the_rest_read(run_dir, kind):
+    victim = repeat_folders(run_dir)[0] / "repeat.json"
+    victim.write_text(DAMAGE[kind](victim.read_text()))
+    loaded = load_run(run_dir)
+    assert [path for path, _ in loaded.damaged] == [str(victim.relative_to(run_dir))]
+    assert len(loaded.repeats) == len(repeat_folders(run_dir)) - 1
+
+
+def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir):
+    victims = [folder / "repeat.json" for folder in repeat_folders(run_dir)[:2]]
+    for victim, kind in zip(victims, ("truncated", "wrong types"), strict=True):
+        victim.write_text(DAMAGE[kind](victim.read_text()))
+    manifest = run_dir / "run.json"
+    manifest.write_text(manifest.read_text()[:100])  # a truncated run.json too
+    page = render_report(run_dir).read_text()
+    assert "Damaged results" in page and "run.json" in page
+    assert all(str(v.relative_to(run_dir)) in page for v in victims)
+    assert page.count("data:image/png;base64,") >= 1  # the other rows are still charted
+    assert len(json.loads((run_dir / "summary.json").read_text())["rows"]) == 2

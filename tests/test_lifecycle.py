@@ -1,0 +1,142 @@
+"""One repeat's lifecycle with fake resources: every resource is released whatever fails,
+in reverse order, and the status is decided in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asgi_bench.errors import DriverError, Interrupted, ServerStartError
+from asgi_bench.judge import Policy, judge
+from asgi_bench.layout import RepeatLayout
+from asgi_bench.measure import measure
+from tests.fakes import FakeResources, Script, client, job
+
+RELEASED = ["driver stop", "sampler stop", "server stop"]
+
+
+def run(script: Script, tmp_path: Path, users: int = 4):
+    measurement = measure(job(users=users), RepeatLayout(tmp_path), FakeResources(script))
+    return measurement, judge(measurement.facts, Policy(concurrency=users))
+
+
+def test_the_phases_run_in_order_and_release_in_reverse(tmp_path):
+    script = Script()
+    _, repeat = run(script, tmp_path)
+    assert script.log == [
+        "server start",
+        "probe",
+        "sampler start",
+        "counters read",
+        "mark load start",
+        "driver start",
+        "window",
+        "driver wait",
+        "counters drained",
+        *RELEASED,
+        "client stats",
+    ]
+    assert repeat.status == "ok", repeat.reason
+    assert (repeat.requests, repeat.rps) == (200, 100.0)
+    assert repeat.count_check == "ok"
+
+
+@pytest.mark.parametrize(
+    "point", ["probe", "sampler start", "counters read", "driver start", "window", "driver wait"]
+)
+def test_a_failure_at_any_phase_releases_everything_started(tmp_path, point):
+    script = Script(fail_at=point)
+    _, repeat = run(script, tmp_path)
+    assert repeat.status == "failed"
+    assert repeat.reason == f"internal error: Boom: boom at {point}"
+    assert script.log[-1] == "server stop"
+    started = {"driver start": "driver stop", "sampler start": "sampler stop"}
+    for opened, closed in started.items():
+        if opened in script.log[: script.log.index(point) + 1] and opened != point:
+            assert closed in script.log, (opened, script.log)
+
+
+def test_a_failing_release_still_releases_the_rest(tmp_path):
+    # The sampler raises on the way out (say, its file could not be written): the server is
+    # stopped anyway, and the repeat says why it failed.
+    script = Script(fail_at="sampler stop")
+    measurement, repeat = run(script, tmp_path)
+    assert script.log[-2:] == ["sampler stop", "server stop"]
+    assert repeat.status == "failed" and "boom at sampler stop" in repeat.reason
+    assert measurement.facts.traceback and "Boom" in measurement.facts.traceback
+
+
+def test_a_server_that_died_under_load_fails_the_repeat(tmp_path):
+    script = Script(problem="hypercorn was killed by SIGKILL under load")
+    _, repeat = run(script, tmp_path)
+    assert (repeat.status, repeat.reason) == (
+        "failed",
+        "hypercorn was killed by SIGKILL under load",
+    )
+    assert repeat.cpu_us_per_request is None  # no figure from a server that was not there
+    assert script.log[-1] == "server stop"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (ServerStartError("uvicorn exited with code 1 before it was ready: bad"), "uvicorn exited"),
+        (DriverError("Locust exited with code 2: no module"), "Locust exited with code 2"),
+    ],
+)
+def test_expected_errors_become_reasons(tmp_path, monkeypatch, error, reason):
+    script = Script()
+
+    def wait() -> None:
+        raise error
+
+    resources = FakeResources(script)
+    real = resources.driver
+
+    def driver(*args):
+        fake = real(*args)
+        fake.wait = wait  # type: ignore[method-assign]
+        return fake
+
+    monkeypatch.setattr(resources, "driver", driver)
+    measurement = measure(job(), RepeatLayout(tmp_path), resources)
+    repeat = judge(measurement.facts, Policy())
+    assert repeat.status == "failed" and repeat.reason.startswith(reason)
+    assert measurement.facts.traceback is None  # not a bug: no traceback kept
+    assert script.log[-3:] == RELEASED
+
+
+def test_an_interrupt_releases_everything_and_is_handed_back(tmp_path, monkeypatch):
+    script = Script()
+    resources = FakeResources(script)
+
+    def counters(*args):
+        class Interrupting:
+            def read(self):
+                return None
+
+            def read_at(self, t):
+                raise Interrupted(15, "SIGTERM")
+
+            def drained(self):
+                return None
+
+        return Interrupting()
+
+    monkeypatch.setattr(resources, "counters", counters)
+    measurement = measure(job(), RepeatLayout(tmp_path), resources)
+    assert measurement.interrupted is not None and measurement.interrupted.name == "SIGTERM"
+    assert script.log[-3:] == RELEASED
+    assert judge(measurement.facts, Policy()).reason == "interrupted (SIGTERM)"
+
+
+def test_failed_requests_are_not_requests(tmp_path):
+    # 90 successes and 10 failures: rps counts the 90; the share failed is 10 / 100.
+    script = Script(
+        client=client(requests=90, failures={"non_2xx": 10, "wrong_body": 0, "exceptions": 0})
+    )
+    _, repeat = run(script, tmp_path)
+    assert (repeat.requests, repeat.errors, repeat.rps) == (90, 10, 45.0)
+    assert repeat.status == "failed"
+    assert repeat.reason == "10.0% of requests failed (non-2xx 10, wrong body 0, exceptions 0)"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from asgi_bench.analysis import ClientStats
 from asgi_bench.collectors.process import Sampler
-from asgi_bench.collectors.scrape import Snapshot, quantile
+from asgi_bench.collectors.state import ServerState, quantile
 from asgi_bench.plan import Job
 from asgi_bench.probes import Observation
 from asgi_bench.results import Repeat
@@ -45,9 +45,10 @@ class Facts:
     traceback: str | None = None
     observations: list[Observation] = field(default_factory=list)
     server_notes: list[str] = field(default_factory=list)
-    baseline: Snapshot | None = None
-    edges: tuple[Snapshot | None, Snapshot | None] | None = None
-    final: Snapshot | None = None
+    baseline: ServerState | None = None
+    edges: tuple[ServerState | None, ServerState | None] | None = None
+    final: ServerState | None = None
+    read_failures: list[str] = field(default_factory=list)  # server state reads that failed
     client: ClientStats | None = None
     server_sampler: Sampler | None = None
     shutdown_observed: bool | None = None
@@ -78,10 +79,15 @@ def judge(facts: Facts, policy: Policy) -> Repeat:
     _capabilities(r, facts)
     if facts.client is not None:
         _client(r, facts.client)
-        _cost(r, facts, policy, notes)
         _server_side(r, facts)
+        _cost(r, facts, policy, notes)
         _count_check(r, facts, policy)
         r.bound = _bound(r.driver_busy, r.server_busy)
+    if facts.read_failures:
+        failures = "; ".join(dict.fromkeys(facts.read_failures))
+        notes.append(
+            f"{len(facts.read_failures)} read(s) of the server's counters failed: {failures}"
+        )
     r.status, r.reason = _decide(r, facts, policy)
     if r.status == "ok":
         r.notes = _notes(r, job, notes)
@@ -112,39 +118,63 @@ def _client(r: Repeat, client: ClientStats) -> None:
 
 
 def _cost(r: Repeat, facts: Facts, policy: Policy, notes: list[str]) -> None:
-    sampler, client = facts.server_sampler, facts.client
-    if sampler is None or client is None:
-        return
+    """CPU of the server over the window, per request the server itself completed with
+    success in that window (the driver's count when the server's is not known)."""
+    client = facts.client
+    assert client is not None
     window = client.window
-    if not sampler.brackets(window.start, window.end):
-        notes.append("server CPU not measured: no samples on both sides of the window")
-    else:
-        cpu_s = sampler.cpu_between(window.start, window.end)
-        if r.requests:
-            r.cpu_us_per_request = cpu_s * 1e6 / r.requests
+    served = r.server_ok_window if r.server_ok_window is not None else r.requests
+    cpu_s = _cpu_in_window(facts, notes)
+    if cpu_s is not None:
+        if served:
+            r.cpu_us_per_request = cpu_s * 1e6 / served
         if window.seconds:
             r.server_busy = cpu_s / window.seconds / max(1, policy.server_capacity)
-    peak = sampler.peak_memory()
+    sampler = facts.server_sampler
+    peak = sampler.peak_memory(window.start, window.end) if sampler is not None else None
     if peak is not None:
         r.peak_rss_mib = peak[0] / 2**20
         r.memory_kind = peak[1]
 
 
+def _cpu_in_window(facts: Facts, notes: list[str]) -> float | None:
+    client, sampler = facts.client, facts.server_sampler
+    assert client is not None
+    window = client.window
+    if sampler is not None:
+        if sampler.brackets(window.start, window.end):
+            return sampler.cpu_between(window.start, window.end)
+        notes.append("server CPU not measured: no samples on both sides of the window")
+        return None
+    first, last = facts.edges or (None, None)
+    if first is not None and last is not None and None not in (first.cpu_s, last.cpu_s):
+        # No view of the server's processes (it runs elsewhere): its workers' own account.
+        notes.append(f"server CPU from the server's own workers on {last.host or 'its host'}")
+        return float(last.cpu_s or 0) - float(first.cpu_s or 0)
+    return None
+
+
 def _server_side(r: Repeat, facts: Facts) -> None:
-    if facts.edges is None:
-        return
-    first, last = facts.edges
+    """Time inside the app over the window, from the middleware's fine histograms (WebSocket:
+    from a message in to the app's next message out)."""
+    first, last = facts.edges or (None, None)
     if first is None or last is None:
         return
+    websocket = facts.job.workload.count_unit == "ws_messages"
+    start, end = (first.ws_echo, last.ws_echo) if websocket else (first.duration, last.duration)
     for name, q in (("app_p50_ms", 0.5), ("app_p90_ms", 0.9), ("app_p99_ms", 0.99)):
-        value = quantile(q, first.duration, last.duration)
-        setattr(r, name, value * 1000 if value == value else None)
-    ttfb = quantile(0.5, first.ttfb, last.ttfb)
-    r.app_ttfb_p50_ms = ttfb * 1000 if ttfb == ttfb else None
+        setattr(r, name, _ms(quantile(q, start, end)))
+    if not websocket:
+        r.app_ttfb_p50_ms = _ms(quantile(0.5, first.ttfb, last.ttfb))
+        r.server_ok_window = last.ok_requests - first.ok_requests
 
 
-def _count(snapshot: Snapshot, unit: str) -> float:
-    return snapshot.ws_messages_in if unit == "ws_messages" else snapshot.requests
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
+def _count(state: ServerState, unit: str) -> int:
+    return state.ws_messages_in if unit == "ws_messages" else state.requests
 
 
 def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
@@ -164,7 +194,7 @@ def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
         r.count_check = "not made"
         r.count_detail = "not made: the server's counters could not be read"
         return
-    server_total = round(_count(facts.final, unit) - _count(facts.baseline, unit))
+    server_total = _count(facts.final, unit) - _count(facts.baseline, unit)
     r.server_requests_total = server_total
     # A request that failed with an exception may never have reached the app.
     slack = client.failures_total.get("exceptions", 0)
@@ -179,7 +209,7 @@ def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
         r.count_check = "ok"
         r.count_detail = "whole run matched; window not checked: the edges could not be read"
         return
-    server_window = round(_count(last, unit) - _count(first, unit))
+    server_window = _count(last, unit) - _count(first, unit)
     r.server_requests_window = server_window
     # Requests in flight at either edge are counted by one side and not yet by the other,
     # and each edge read takes time: its counters are from some moment inside it.

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from asgi_bench.analysis import ClientStats, Window
 from asgi_bench.collectors.process import Sample, Sampler
-from asgi_bench.collectors.scrape import Snapshot
+from asgi_bench.collectors.state import ServerState
 from asgi_bench.errors import (
     DriverError,
     Interrupted,
@@ -48,11 +48,13 @@ class Driver(Protocol):
 class Counters(Protocol):
     """The server's own counters (the middleware), read at chosen moments."""
 
-    def read(self) -> Snapshot | None: ...
+    failures: list[str]
 
-    def read_at(self, t: float) -> Snapshot | None: ...
+    def read(self) -> ServerState | None: ...
 
-    def drained(self) -> Snapshot | None: ...
+    def read_at(self, t: float) -> ServerState | None: ...
+
+    def drained(self) -> ServerState | None: ...
 
 
 class Resources(Protocol):
@@ -106,6 +108,7 @@ def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement
             if problem:
                 raise ServerDiedError(problem)
             facts.final = counters.drained() if counters else None
+            facts.read_failures = list(counters.failures) if counters else []
         # Every process is stopped here; what follows reads files and memory only.
         facts.client = resources.client_stats(layout)
     except ServerStartError as exc:

@@ -7,7 +7,7 @@ import socket
 from contextlib import AbstractContextManager
 
 from asgi_bench.analysis import ClientStats, load_client_stats
-from asgi_bench.collectors.scrape import EdgeReader
+from asgi_bench.collectors.state import StateReader
 from asgi_bench.config import Settings
 from asgi_bench.driver import DriverSettings, LocustRun
 from asgi_bench.layout import RepeatLayout
@@ -62,10 +62,10 @@ class LocalResources:
         names = job.workload.probes + (("tls",) if self.config.tls else ())
         return run_probes(names, server.base_url)
 
-    def counters(self, server: Server, layout: RepeatLayout) -> EdgeReader | None:
+    def counters(self, server: Server, layout: RepeatLayout) -> StateReader | None:
         if not self.config.metrics:
             return None
-        return EdgeReader(server.metrics_url, server.route_prefix)
+        return StateReader(server.metrics_url + "/state", server.route_prefix)
 
     def driver(self, job: Job, layout: RepeatLayout, server: Server) -> LocustRun:
         return LocustRun(job.workload, job.step, server.base_url, layout, self.driver_settings)

@@ -66,6 +66,7 @@ class Repeat:
     app_p90_ms: float | None = None
     app_p99_ms: float | None = None
     app_ttfb_p50_ms: float | None = None
+    server_ok_window: int | None = None  # successful requests the server completed
     server_requests_window: int | None = None
     server_requests_total: int | None = None
     client_requests_total: int | None = None

@@ -1,28 +1,42 @@
-"""Render metrics for a scrape: text or OpenMetrics, gzip when asked, single or multiprocess."""
+"""What a scrape returns: Prometheus text (or OpenMetrics, gzip when asked) for Grafana and
+Prometheus, and the JSON state the harness reads at a window's edges."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
+import socket
+import time
+from typing import Any
 
 import psutil
 from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.exposition import choose_encoder
 
+from asgi_bench.collectors.store import LocalStore, SharedStore
+
 _LIVE_GAUGE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db\Z")
+STATE_SCHEMA = 1
+
+
+def registry_for_scrape(
+    registry: CollectorRegistry, multiproc_dir: str | None, store_collector: Any
+) -> CollectorRegistry:
+    """The registry to render: this process's, or every worker's in multiprocess mode."""
+    if not multiproc_dir:
+        return registry
+    remove_dead_workers(multiproc_dir)
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged, path=multiproc_dir)  # type: ignore[no-untyped-call]
+    merged.register(store_collector)
+    return merged
 
 
 def render(
-    registry: CollectorRegistry,
-    multiproc_dir: str | None,
-    accept: str,
-    accept_encoding: str,
+    registry: CollectorRegistry, accept: str, accept_encoding: str
 ) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    if multiproc_dir:
-        remove_dead_workers(multiproc_dir)
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=multiproc_dir)  # type: ignore[no-untyped-call]
     encoder, content_type = choose_encoder(accept)
     body: bytes = encoder(registry)
     headers = [(b"content-type", content_type.encode())]
@@ -31,6 +45,42 @@ def render(
         headers.append((b"content-encoding", b"gzip"))
     headers.append((b"content-length", str(len(body)).encode()))
     return body, headers
+
+
+def render_state(
+    store: LocalStore | SharedStore, registry: CollectorRegistry, labels: tuple[str, str]
+) -> bytes:
+    """The harness's view: totals and fine histograms per series, requests in progress,
+    lifespan failures, and the CPU seconds of every worker process, read now."""
+    cpu = 0.0
+    pids = store.worker_pids()
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        cpu += times.user + times.system
+    failed = 0.0
+    for family in registry.collect():
+        if family.name == "asgi_lifespan_events":
+            failed += sum(
+                s.value
+                for s in family.samples
+                if s.name.endswith("_total") and s.labels.get("outcome") != "complete"
+            )
+    state = {
+        "schema": STATE_SCHEMA,
+        "t": time.time(),
+        "host": socket.gethostname(),
+        "server": labels[0],
+        "app": labels[1],
+        "workers": pids,
+        "cpu_s": cpu,
+        "in_progress": store.in_progress(),
+        "lifespan_failed": failed,
+        "series": [s.to_json() for s in store.series()],
+    }
+    return json.dumps(state).encode()
 
 
 def remove_dead_workers(multiproc_dir: str) -> list[int]:

@@ -9,8 +9,16 @@ Example::
 
 It observes ``send`` and ``receive`` and never buffers a body, so streams, uploads,
 WebSockets and lifespan pass through unchanged. When the app raises, a 500 is recorded and
-the exception re-raised. ``GET /metrics`` (``metrics_path``) is answered by the middleware
-itself, rendered in a thread so the event loop keeps serving. Under several workers, set
+the exception re-raised. The per-request path takes three clock readings and bumps a few
+integers in a preallocated block (see :mod:`asgi_bench.collectors.store`); everything else
+(Prometheus families, buckets, labels) is built only when scraped.
+
+It answers two paths itself: ``GET /metrics`` (``metrics_path``), Prometheus text rendered
+in a thread so the event loop keeps serving, and ``GET /metrics/state`` (``state_path``),
+the JSON the harness reads at a window's edges. Route labels: a framework's matched route
+template (Starlette and FastAPI put the route in ``scope["route"]``), else the ``routes``
+table, else the raw path up to ``max_routes`` values (``raw_paths=False``: ``<unmatched>``
+instead, for paths that carry secrets). Under several workers, set
 ``PROMETHEUS_MULTIPROC_DIR`` to a fresh directory before the workers start.
 """
 
@@ -20,72 +28,73 @@ import asyncio
 import os
 from collections.abc import Iterable
 from time import perf_counter
-from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
 
-from asgi_bench.collectors.exposition import render
+from asgi_bench.collectors.exposition import registry_for_scrape, render, render_state
+from asgi_bench.collectors.families import StoreCollector
 from asgi_bench.collectors.metrics import LATENCY_BUCKETS, Metrics
-from asgi_bench.collectors.requests import (
-    LocalRequestMetrics,
-    MultiprocessRequestMetrics,
-    RequestMetrics,
-)
 from asgi_bench.collectors.routes import RouteLabeler
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
+from asgi_bench.collectors.store import (
+    COUNT,
+    HIST_A,
+    HIST_B,
+    MAX_NS,
+    SUM_A,
+    SUM_B,
+    UNITS_IN,
+    UNITS_OUT,
+    LocalStore,
+    SharedStore,
+)
+from asgi_bench.types import ASGIApp, Message, Receive, Scope, Send
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-class _Exchange:
-    """What one HTTP request did, filled in by the wrapped send/receive."""
-
-    __slots__ = ("bytes_in", "bytes_out", "complete", "end", "status", "ttfb")
-
-    def __init__(self) -> None:
-        self.status = 0
-        self.ttfb = 0.0
-        self.end = 0.0
-        self.bytes_in = 0
-        self.bytes_out = 0
-        self.complete = False
 
 
 class PrometheusMiddleware:
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         *,
         server: str = "",
         app_name: str = "",
         routes: Iterable[str] | None = None,
         max_routes: int = 100,
+        raw_paths: bool = True,
         metrics_path: str | None = "/metrics",
+        state_path: str | None = "/metrics/state",
         metrics_port: int | None = None,
         registry: CollectorRegistry | None = None,
         buckets: tuple[float, ...] = LATENCY_BUCKETS,
     ) -> None:
         self.app = app
         self.metrics_path = metrics_path
+        self.state_path = state_path
         self.multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = Metrics(self.registry)
-        self.routes = RouteLabeler(routes, max_routes)
+        self.routes = RouteLabeler(routes, max_routes, raw_paths)
         self.labels = (server, app_name)
-        backend = MultiprocessRequestMetrics if self.multiproc_dir else LocalRequestMetrics
-        self.requests: RequestMetrics = backend(self.registry, self.labels, buckets)
+        self.store: LocalStore | SharedStore = (
+            SharedStore(self.multiproc_dir) if self.multiproc_dir else LocalStore()
+        )
+        self.collector = StoreCollector(self.store, self.labels, buckets)
+        if not self.multiproc_dir:
+            self.registry.register(self.collector)  # type: ignore[arg-type]
         self._ws_active = self.metrics.ws_active.labels(*self.labels)
         if metrics_port is not None:
             # One listener per process: use with a single worker only.
             start_http_server(metrics_port, addr="127.0.0.1", registry=self.registry)
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"] == self.metrics_path:
+            path = scope["path"]
+            if path == self.metrics_path:
                 await self._serve_metrics(scope, send)
+            elif path == self.state_path:
+                await self._serve_state(send)
             else:
                 await self._http(scope, receive, send)
         elif kind == "websocket":
@@ -95,73 +104,99 @@ class PrometheusMiddleware:
         else:
             await self.app(scope, receive, send)
 
-    async def _http(self, scope: Scope, receive: Any, send: Any) -> None:
-        route = self.routes.label(scope["path"])
-        method = scope["method"]
-        if method not in KNOWN_METHODS:
-            method = "OTHER"
-        exchange = _Exchange()
-        start = perf_counter()
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status = 0
+        first = last = 0.0
+        bytes_in = bytes_out = 0
 
         async def observed_send(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.start":
-                exchange.status = message["status"]
-                exchange.ttfb = perf_counter() - start
-            elif kind == "http.response.body":
-                exchange.bytes_out += len(message.get("body", b""))
+            nonlocal status, first, last, bytes_out
+            if message["type"] == "http.response.body":
+                body = message.get("body")
+                if body:
+                    bytes_out += len(body)
                 if not message.get("more_body", False):
                     await send(message)
-                    exchange.end = perf_counter()
-                    exchange.complete = True
+                    last = perf_counter()
                     return
+            elif message["type"] == "http.response.start":
+                status = message["status"]
+                first = perf_counter()
             await send(message)
 
         async def observed_receive() -> Message:
-            message: Message = await receive()
-            kind = message["type"]
-            if kind == "http.request":
-                exchange.bytes_in += len(message.get("body", b""))
-            elif kind == "http.disconnect" and not exchange.complete:
-                self.metrics.disconnects.labels(*self.labels, route).inc()
+            nonlocal bytes_in
+            message = await receive()
+            if message["type"] == "http.request":
+                bytes_in += len(message.get("body", b""))
+            elif message["type"] == "http.disconnect" and not last:
+                self.metrics.disconnects.labels(*self.labels, self._label(scope)).inc()
             return message
 
-        self.requests.started()
+        header = self.store.header
+        header[0] += 1
+        start = perf_counter()
         try:
             await self.app(scope, observed_receive, observed_send)
         except Exception as exc:
-            exchange.status = 500
-            self.metrics.exceptions.labels(*self.labels, route, type(exc).__name__).inc()
+            status = 500
+            self.metrics.exceptions.labels(
+                *self.labels, self._label(scope), type(exc).__name__
+            ).inc()
             raise
         finally:
-            duration = (exchange.end or perf_counter()) - start
-            self.requests.finished(
-                (route, method, exchange.status),
-                duration,
-                exchange.ttfb or duration,
-                exchange.bytes_in,
-                exchange.bytes_out,
-            )
+            end = last or perf_counter()
+            header[1] += 1
+            method = scope["method"]
+            if method not in KNOWN_METHODS:
+                method = "OTHER"
+            block = self.store.block((self._label(scope), method, status))
+            duration = int((end - start) * 1e9)
+            ttfb = int((first - start) * 1e9) if first else duration
+            block[COUNT] += 1
+            block[SUM_A] += duration
+            block[SUM_B] += ttfb
+            block[UNITS_IN] += bytes_in
+            block[UNITS_OUT] += bytes_out
+            block[HIST_A + _bucket(duration)] += 1
+            block[HIST_B + _bucket(ttfb)] += 1
 
-    async def _websocket(self, scope: Scope, receive: Any, send: Any) -> None:
+    def _label(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is not None:  # a framework matched one: its template, not the raw path
+            template = getattr(route, "path_format", None) or getattr(route, "path", None)
+            if isinstance(template, str):
+                return self.routes.template(template)
+        return self.routes.label(scope["path"])
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         m = self.metrics
         route = self.routes.label(scope["path"])
-        messages_in = m.ws_messages.labels(*self.labels, route, "in")
-        messages_out = m.ws_messages.labels(*self.labels, route, "out")
+        block = self.store.block((route, "WS", 0))
         accepted = False
+        waiting = 0.0  # when the message the app has not answered yet came in
         start = perf_counter()
 
         async def observed_receive() -> Message:
-            message: Message = await receive()
+            nonlocal waiting
+            message = await receive()
             if message["type"] == "websocket.receive":
-                messages_in.inc()
+                waiting = perf_counter()
+                block[COUNT] += 1
+                data = message.get("bytes") or message.get("text") or b""
+                block[UNITS_IN] += len(data)
             return message
 
         async def observed_send(message: Message) -> None:
-            nonlocal accepted
+            nonlocal accepted, waiting
             kind = message["type"]
             if kind == "websocket.send":
-                messages_out.inc()
+                block[UNITS_OUT] += 1
+                if waiting:
+                    took = int((perf_counter() - waiting) * 1e9)
+                    block[SUM_A] += took
+                    block[HIST_A + _bucket(took)] += 1
+                    waiting = 0.0
             elif kind == "websocket.accept":
                 accepted = True
                 self._ws_active.inc()
@@ -180,13 +215,13 @@ class PrometheusMiddleware:
                 self._ws_active.dec()
                 m.ws_session.labels(*self.labels, route).observe(perf_counter() - start)
 
-    async def _lifespan(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         m = self.metrics
         started: dict[str, float] = {}
         pending: list[str] = []
 
         async def observed_receive() -> Message:
-            message: Message = await receive()
+            message = await receive()
             phase = message["type"].removeprefix("lifespan.")
             started[phase] = perf_counter()
             pending.append(phase)
@@ -208,14 +243,37 @@ class PrometheusMiddleware:
                 m.lifespan.labels(*self.labels, phase, "error").inc()
             raise
 
-    async def _serve_metrics(self, scope: Scope, send: Any) -> None:
+    def _scrape_registry(self) -> CollectorRegistry:
+        return registry_for_scrape(self.registry, self.multiproc_dir, self.collector)
+
+    async def _serve_metrics(self, scope: Scope, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
         accept = headers.get(b"accept", b"").decode("latin-1")
         accept_encoding = headers.get(b"accept-encoding", b"").decode("latin-1")
         loop = asyncio.get_running_loop()
-        # Rendering ~150 series takes milliseconds: keep it off the event loop.
+        # Rendering every family takes milliseconds: keep it off the event loop.
         body, response_headers = await loop.run_in_executor(
-            None, render, self.registry, self.multiproc_dir, accept, accept_encoding
+            None, lambda: render(self._scrape_registry(), accept, accept_encoding)
         )
         await send({"type": "http.response.start", "status": 200, "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _serve_state(self, send: Send) -> None:
+        # Small (sparse histograms) and read twice per window: answered inline.
+        body = render_state(self.store, self._scrape_registry(), self.labels)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _bucket(ns: int) -> int:
+    """The fine histogram bucket of ``ns`` (see :func:`asgi_bench.collectors.store.bucket`)."""
+    if ns < 128:
+        return ns if ns > 0 else 0
+    if ns > MAX_NS:
+        ns = MAX_NS
+    shift = ns.bit_length() - 7
+    return (shift << 6) + (ns >> shift)

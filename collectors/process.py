@@ -99,11 +99,14 @@ class Sampler:
         times = [s.t for s in self.samples]
         return bool(times) and times[0] <= start and times[-1] >= end
 
-    def peak_memory(self) -> tuple[int, str] | None:
-        """The highest memory reading, and what kind of reading it is."""
-        if not self.samples:
+    def peak_memory(
+        self, start: float = float("-inf"), end: float = float("inf")
+    ) -> tuple[int, str] | None:
+        """The highest memory reading within ``[start, end]``, and what kind it is."""
+        inside = [s for s in self.samples if start <= s.t <= end]
+        if not inside:
             return None
-        peak = max(self.samples, key=lambda s: s.memory_bytes)
+        peak = max(inside, key=lambda s: s.memory_bytes)
         return peak.memory_bytes, peak.memory_kind
 
     def write(self, path: Path) -> None:

@@ -7,8 +7,10 @@ Example::
     routes.label("/nope")       # "<unmatched>"
 
 Without a table, raw paths are used until ``max_labels`` distinct values have been seen;
-every later new path becomes ``<overflow>``. Either way the number of label values, and so
-of series, stays bounded however many distinct paths clients send.
+every later new path becomes ``<overflow>``. Raw paths can carry secrets (tokens in reset
+links): ``raw_paths=False`` labels every path outside the table ``<unmatched>``. Either way
+the number of label values, and so of series, stays bounded however many distinct paths
+clients send.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ _CACHE_LIMIT = 10_000
 
 
 class RouteLabeler:
-    def __init__(self, routes: Iterable[str] | None = None, max_labels: int = 100) -> None:
+    def __init__(
+        self, routes: Iterable[str] | None = None, max_labels: int = 100, raw_paths: bool = True
+    ) -> None:
         self.templated = routes is not None
         self.max_labels = max_labels
+        self.raw_paths = raw_paths
         self._exact: set[str] = set()
         self._patterns: list[tuple[re.Pattern[str], str]] = []
         for route in routes or ():
@@ -44,6 +49,10 @@ class RouteLabeler:
                 self._cache[path] = label
         return label
 
+    def template(self, template: str) -> str:
+        """A route template a framework matched (``/items/{item_id}``), under the same cap."""
+        return self._admit(template)
+
     def _resolve(self, path: str) -> str:
         if self.templated:
             if path in self._exact:
@@ -51,7 +60,10 @@ class RouteLabeler:
             else:
                 label = next((t for p, t in self._patterns if p.match(path)), UNMATCHED)
         else:
-            label = path
+            label = path if self.raw_paths else UNMATCHED
+        return self._admit(label)
+
+    def _admit(self, label: str) -> str:
         if label in self._labels:
             return label
         if len(self._labels) >= self.max_labels:

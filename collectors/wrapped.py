@@ -1,8 +1,10 @@
-"""The app a server imports when the harness runs with metrics: ``collectors.wrapped:app``.
+"""The app a server imports when the harness runs with metrics:
+``asgi_bench.collectors.wrapped:app``.
 
 The target app and the label values come from the environment, set by the harness:
-``ASGI_BENCH_TARGET`` (``pkg.module:app``), ``ASGI_BENCH_SERVER``, ``ASGI_BENCH_APP``.
-The target module's ``ROUTES`` table, if it has one, gives the route labels.
+``ASGI_BENCH_TARGET`` (``pkg.module:app``), ``ASGI_BENCH_SERVER``, ``ASGI_BENCH_APP``, and
+``ASGI_BENCH_RAW_PATHS=0`` to keep raw paths out of the labels. The target module's
+``ROUTES`` table, if it has one, gives the route labels.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import importlib
 import os
 
 from asgi_bench.collectors.middleware import PrometheusMiddleware
+from asgi_bench.importer import import_from_string, split_import_string
 
-_module_name, _, _attribute = os.environ["ASGI_BENCH_TARGET"].partition(":")
-_module = importlib.import_module(_module_name)
+_target = os.environ["ASGI_BENCH_TARGET"]
+_module = importlib.import_module(split_import_string(_target)[0])
 
 app = PrometheusMiddleware(
-    getattr(_module, _attribute),
+    import_from_string(_target),
     server=os.environ.get("ASGI_BENCH_SERVER", ""),
     app_name=os.environ.get("ASGI_BENCH_APP", ""),
     routes=getattr(_module, "ROUTES", None),
+    raw_paths=os.environ.get("ASGI_BENCH_RAW_PATHS", "1") != "0",
 )

@@ -11,7 +11,7 @@ from types import TracebackType
 
 from asgi_bench.analysis import ClientStats, DriverProcess, Window
 from asgi_bench.collectors.process import Sampler
-from asgi_bench.collectors.scrape import Snapshot
+from asgi_bench.collectors.state import ServerState
 from asgi_bench.layout import RepeatLayout
 from asgi_bench.plan import Job
 from asgi_bench.probes import Observation
@@ -114,17 +114,19 @@ class FakeCounters:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.raw: list[dict[str, object]] = []
+        self.failures: list[str] = []
 
-    def read(self) -> Snapshot | None:
+    def read(self) -> ServerState | None:
         self.script.point("counters read")
-        return Snapshot(0.0)
+        return ServerState(0.0)
 
-    def read_at(self, t: float) -> Snapshot | None:
-        return Snapshot(t, requests=100.0 * (t - WINDOW.start))
+    def read_at(self, t: float) -> ServerState | None:
+        served = round(100 * (t - WINDOW.start))
+        return ServerState(t, requests=served, ok_requests=served)
 
-    def drained(self) -> Snapshot | None:
+    def drained(self) -> ServerState | None:
         self.script.point("counters drained")
-        return Snapshot(0.0, requests=200.0)
+        return ServerState(0.0, requests=200, ok_requests=200)
 
 
 class FakeResources:

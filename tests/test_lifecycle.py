@@ -113,6 +113,8 @@ def test_an_interrupt_releases_everything_and_is_handed_back(tmp_path, monkeypat
 
     def counters(*args):
         class Interrupting:
+            failures: tuple[str, ...] = ()
+
             def read(self):
                 return None
 

@@ -15,6 +15,7 @@ from asgi_bench.collectors.exposition import remove_dead_workers
 from asgi_bench.collectors.metrics import LATENCY_BUCKETS
 from asgi_bench.collectors.middleware import PrometheusMiddleware
 from asgi_bench.collectors.routes import OVERFLOW, UNMATCHED, RouteLabeler
+from asgi_bench.collectors.store import COUNT, HIST_A, HIST_B, SUM_A, bucket
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
 
@@ -46,13 +47,18 @@ def test_counts_duration_ttfb_and_bytes():
     )
 
 
-def test_buckets_resolve_sub_millisecond_latency():
+def test_prometheus_buckets_come_from_the_fine_histogram():
     assert LATENCY_BUCKETS[0] <= 50e-6 and LATENCY_BUCKETS[-1] == 10.0
     mw = wrap(hello.app)
-    mw.requests.finished(("/", "GET", 200), 40e-6, 30e-6, 0, 11)
+    block = mw.store.block(("/", "GET", 200))
+    block[COUNT] += 1
+    block[SUM_A] += 40_000
+    block[HIST_A + bucket(40_000)] += 1  # 40 us
+    block[HIST_B + bucket(30_000)] += 1  # 30 us
     labels = {"route": "/", "method": "GET", "status": "200"}
     assert value(mw, "asgi_request_duration_seconds_bucket", le="2.5e-05", **labels) == 0
     assert value(mw, "asgi_request_duration_seconds_bucket", le="5e-05", **labels) == 1
+    assert value(mw, "asgi_time_to_first_byte_seconds_bucket", le="2.5e-05", **labels) == 0
     assert value(mw, "asgi_time_to_first_byte_seconds_bucket", le="5e-05", **labels) == 1
     assert value(mw, "asgi_request_duration_seconds_sum", **labels) == pytest.approx(40e-6)
 

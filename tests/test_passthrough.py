@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import urllib.request
@@ -9,8 +10,9 @@ import urllib.request
 import pytest
 import websocket
 
-from asgi_bench.collectors.scrape import parse
+from asgi_bench.collectors.state import parse_state
 from asgi_bench.http import get
+from tests.prom import prom_sum
 from tests.servers import ALL, running
 
 pytestmark = pytest.mark.integration
@@ -59,12 +61,17 @@ def test_streaming_sse_upload_and_websocket_identical(server, tmp_path):
         expected = streaming_exchange(bare.base_url)
     with running(server, "streaming", tmp_path, metrics=True) as wrapped:
         assert streaming_exchange(wrapped.base_url) == expected
-        snap = parse(get(wrapped.base_url + "/metrics").body.decode(), 0)
-    assert snap.requests == 3 + 1  # the three requests above, plus the readiness GET
+        text = get(wrapped.base_url + "/metrics").body.decode()
+        state = parse_state(json.loads(get(wrapped.base_url + "/metrics/state").body), 0.0)
+    # The three requests above, plus the readiness GET; in Prometheus and in the state.
+    assert prom_sum(text, "asgi_requests_total") == 3 + 1
+    assert state.requests == 3 + 1
     with running(server, "websocket", tmp_path, metrics=False) as bare:
         expected_ws = ws_exchange(bare.base_url)
     with running(server, "websocket", tmp_path, metrics=True) as wrapped:
         assert ws_exchange(wrapped.base_url) == expected_ws
         text = get(wrapped.base_url + "/metrics").body.decode()
-    assert parse(text, 0).ws_messages_in == 3
+        state = parse_state(json.loads(get(wrapped.base_url + "/metrics/state").body), 0.0)
+    assert prom_sum(text, "asgi_websocket_messages_total", direction="in") == 3
+    assert state.ws_messages_in == 3 and sum(state.ws_echo.values()) == 3
     assert 'asgi_websocket_connections_total{app="websocket",outcome="accepted"' in text

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 
 import pytest
 
-from asgi_bench.collectors.scrape import parse, quantile
 from asgi_bench.config import QUICK_DEFAULTS, RunConfig, target_urls
 from asgi_bench.cpus import available_cpus, parse_cpus
 from asgi_bench.errors import UsageError
@@ -192,31 +190,11 @@ def test_repeat_round_trips_through_json_and_refuses_damage():
         Repeat.from_dict({**repeat.to_dict(), "status": "great"})
 
 
-def test_histogram_quantile_from_deltas():
-    start = {0.001: 10.0, 0.01: 10.0, float("inf"): 10.0}
-    end = {0.001: 10.0, 0.01: 110.0, float("inf"): 110.0}
-    # All 100 new observations fall in (1 ms, 10 ms]: the median is interpolated to 5.5 ms.
-    assert quantile(0.5, start, end) == pytest.approx(0.0055)
-    assert math.isnan(quantile(0.5, end, end))
-
-
-def test_parse_sums_series_across_labels():
-    text = (
-        'asgi_requests_total{route="/",status="200"} 3\n'
-        'asgi_requests_total{route="/x",status="404"} 2\n'
-        'asgi_websocket_messages_total{direction="in"} 7\n'
-        'asgi_websocket_messages_total{direction="out"} 7\n'
-    )
-    snap = parse(text, 0.0)
-    assert snap.requests == 5
-    assert snap.ws_messages_in == 7
-
-
 def test_the_harness_never_imports_locust():
     # locust monkey-patches its process with gevent: it must only run in its own processes.
     code = (
         "import sys, asgi_bench.cli, asgi_bench.runner, asgi_bench.report, "
-        "asgi_bench.analysis, asgi_bench.probes, collectors.scrape; "
+        "asgi_bench.analysis, asgi_bench.probes, asgi_bench.collectors.state; "
         "print('locust' in sys.modules, 'gevent' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -249,18 +227,6 @@ def test_split_host_keeps_the_mount_prefix():
         "/streaming",
     )
     assert split_host("http://127.0.0.1:8000") == ("http", "127.0.0.1", 8000, "")
-
-
-def test_parse_can_keep_one_mounted_app():
-    text = (
-        'asgi_requests_total{route="/hello/",status="200"} 3\n'
-        'asgi_requests_total{route="/streaming/chunked",status="200"} 2\n'
-        'asgi_requests_in_progress{server="uvicorn"} 1\n'
-    )
-    snap = parse(text, 0.0, "/hello")
-    assert snap.requests == 3
-    # Without a route label, in-progress is server-wide: draining must still see it.
-    assert snap.in_progress == 1
 
 
 def test_healthcheck_sees_only_its_own_listeners():

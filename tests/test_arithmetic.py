@@ -1,0 +1,220 @@
+"""Every step a number passes through, on constructed data whose expected value is worked out
+by hand in the comments: the window cut, warm-up exclusion, the HDR merge, percentiles,
+driver and server busy, the cost per request, the count check and the fine histogram."""
+
+from __future__ import annotations
+
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from asgi_bench.analysis import Window, client_stats
+from asgi_bench.collectors.process import Sample, Sampler
+from asgi_bench.collectors.state import ServerState, quantile
+from asgi_bench.collectors.store import bucket, bucket_range
+from asgi_bench.judge import Facts, Policy, judge
+from asgi_bench.loadtests import HIGHEST_US, LOWEST_US
+from tests.fakes import job
+
+
+def hdr(*values_us: int) -> str:
+    hist = HdrHistogram(LOWEST_US, HIGHEST_US, 3)
+    for value in values_us:
+        hist.record_value(value)
+    encoded: bytes = hist.encode()
+    return encoded.decode("ascii")
+
+
+def process(role: str, ok: str, cpu: list[float], **extra: object) -> dict[str, object]:
+    return {
+        "id": role,
+        "role": role,
+        "host": "h",
+        "pid": 1,
+        "cpu_edges": cpu,
+        "counted_total": 0,
+        "counted_window": 0,
+        "ok": ok,
+        "entries": {},
+        "series": {},
+        "series_failed": {},
+        "errors": {},
+        "window_errors": {},
+        **extra,
+    }
+
+
+# A window of three seconds, [1000, 1003). Two workers and a master that sends nothing.
+RECORD = {
+    "window": [1000.0, 1003.0],
+    "test_start": 998.5,
+    "test_stop": 1003.0,
+    "missing_workers": [],
+    "processes": [
+        process("master", hdr(), [0.0, 3.0]),  # busy 100%, but it sends no load
+        process(
+            "worker",
+            hdr(500, 500, 500, 1500),  # in the window: 4 successes
+            [10.0, 12.4],  # 2.4 CPU seconds in 3 s: busy 0.8
+            counted_total=60,
+            counted_window=5,
+            errors={"non_2xx": 2},
+            window_errors={"non_2xx": 1},  # one failure in the window, one in the warm-up
+        ),
+        process(
+            "worker",
+            hdr(1000, 1000, 1000, 1000),
+            [5.0, 5.6],  # busy 0.2
+            counted_total=40,
+            counted_window=4,
+        ),
+    ],
+}
+# Locust's own per-second counters: 50 in the warm-up (second 999), 9 in the window
+# (seconds 1000-1002), 7 after it.
+LOCUST = [
+    {
+        "method": "GET",
+        "name": "/",
+        "num_requests": 100,
+        "num_reqs_per_sec": {"999": 50, "1000": 3, "1001": 4, "1002": 2, "1003": 7},
+    },
+    {"method": "TTFB", "name": "/", "num_requests": 100, "num_reqs_per_sec": {"1000": 100}},
+]
+
+
+def test_the_window_cut_excludes_the_warm_up_and_the_tail():
+    stats = client_stats(RECORD, LOCUST)
+    assert stats.window == Window(1000.0, 1003.0) and stats.window.seconds == 3.0
+    # 8 successes in the window; the failure in the window is beside them, not among them.
+    assert stats.requests == 8 and stats.failures["non_2xx"] == 1 and stats.errors == 1
+    assert stats.rps == pytest.approx(8 / 3)
+    # Locust: seconds 1000, 1001, 1002 -> 3 + 4 + 2 = 9 (auxiliary TTFB events not counted).
+    assert stats.locust_window == 9 and stats.locust_total == 100
+    assert stats.counted_window == 9 and stats.counted_total == 100
+    assert stats.failures_total["non_2xx"] == 2
+
+
+def test_histograms_merge_over_processes_before_percentiles():
+    stats = client_stats(RECORD, LOCUST)
+    # Merged and sorted: 500 500 500 1000 1000 1000 1000 1500 (us). HDR takes the value at
+    # rank round(q x n): p50 -> round(4.0) = 4th = 1000 us; p90 -> round(7.2) = 7th =
+    # 1000 us; p99 -> round(7.92) = 8th = 1500 us; max 1500 us.
+    assert stats.latency_ms["p50_ms"] == 1.0
+    assert stats.latency_ms["p90_ms"] == 1.0
+    assert stats.latency_ms["p99_ms"] == 1.5
+    assert stats.latency_ms["max_ms"] == 1.5
+
+
+def test_driver_busy_is_the_busiest_process_that_sends_load():
+    stats = client_stats(RECORD, LOCUST)
+    # Workers: 2.4 / 3 = 0.8 and 0.6 / 3 = 0.2; the master (1.0) sends no load.
+    assert stats.driver_busy == pytest.approx(0.8)
+
+
+class Samples(Sampler):
+    def __init__(self, *samples: tuple[float, float]) -> None:
+        super().__init__()
+        self.samples = [Sample(t, cpu, 100 * 2**20, 1) for t, cpu in samples]
+
+
+# The constructed window has 1 failure in 9 requests: let it pass the error-share rule so the
+# rules under test decide.
+LENIENT = Policy(concurrency=4, max_error_rate=0.5, server_capacity=1)
+
+
+def facts_for(**edges: ServerState | None) -> Facts:
+    facts = Facts(job(users=4))
+    facts.client = client_stats(RECORD, LOCUST)
+    facts.baseline = ServerState(0.0, requests=10)
+    facts.final = ServerState(0.0, requests=110)
+    facts.edges = (
+        edges.get("first", ServerState(1000.0, span=0.05, requests=20, ok_requests=20)),
+        edges.get("last", ServerState(1003.0, span=0.05, requests=29, ok_requests=28)),
+    )
+    return facts
+
+
+def test_cost_divides_window_cpu_by_what_the_server_itself_served():
+    facts = facts_for()
+    # CPU samples at 999 s (1.0 s) and 1003.5 s (1.9 s), interpolated at the edges:
+    # 1000 -> 1.0 + 0.9 * 1/4.5 = 1.2; 1003 -> 1.0 + 0.9 * 4/4.5 = 1.8; 0.6 s in the window.
+    facts.server_sampler = Samples((999.0, 1.0), (1003.5, 1.9))
+    repeat = judge(facts, LENIENT)
+    # The server completed 28 - 20 = 8 successful requests in the window: 0.6 s / 8.
+    assert repeat.server_ok_window == 8
+    assert repeat.cpu_us_per_request == pytest.approx(0.6e6 / 8)
+    # Busy: 0.6 s of 3 s on one usable CPU.
+    assert repeat.server_busy == pytest.approx(0.2)
+    assert repeat.peak_rss_mib is None  # no sample inside [1000, 1003]
+
+
+def test_no_cpu_figure_without_samples_on_both_sides_of_the_window():
+    facts = facts_for()
+    facts.server_sampler = Samples((1000.5, 1.0), (1003.5, 1.9))  # starts inside the window
+    repeat = judge(facts, LENIENT)
+    assert repeat.cpu_us_per_request is None and repeat.server_busy is None
+    assert any("server CPU not measured" in note for note in repeat.notes)
+
+
+def test_the_count_check_has_teeth():
+    # Whole run: the server counted 110 - 10 = 100 = the driver's 100. Window: the server
+    # counted 29 - 20 = 9, the driver 9.
+    repeat = judge(facts_for(), LENIENT)
+    assert repeat.count_check == "ok", repeat.count_detail
+    assert (repeat.server_requests_total, repeat.server_requests_window) == (100, 9)
+    # One request the driver saw and the server did not, with no exception to explain it.
+    facts = facts_for()
+    facts.final = ServerState(0.0, requests=109)
+    repeat = judge(facts, LENIENT)
+    assert repeat.count_check == "mismatch" and repeat.status == "failed"
+    assert "the server counted 99, the driver 100" in repeat.reason
+
+
+def test_the_window_count_tolerance_is_in_flight_plus_the_reads_own_time():
+    # Tolerance: 4 users in flight + 1 failure (an exception may not reach the app, and a
+    # non-2xx does) ... here exceptions are 0, so 4 + ceil(3 req/s x (0.05 + 0.05) s) = 5.
+    within = facts_for(last=ServerState(1003.0, span=0.05, requests=34, ok_requests=33))
+    assert judge(within, LENIENT).count_check == "ok"  # |14 - 9| = 5 <= 5
+    beyond = facts_for(last=ServerState(1003.0, span=0.05, requests=35, ok_requests=34))
+    repeat = judge(beyond, LENIENT)  # |15 - 9| = 6 > 5
+    assert repeat.count_check == "mismatch"
+    assert "in the window the server counted 15, the driver 9 (tolerance 5)" in repeat.reason
+
+
+def test_a_count_check_that_could_not_be_made_says_why():
+    facts = facts_for()
+    facts.final = None
+    repeat = judge(facts, LENIENT)
+    assert repeat.count_check == "not made" and repeat.status == "ok"
+    assert "count check not made: the server's counters could not be read" in repeat.notes
+    assert judge(facts_for(), Policy(metrics=False)).count_check == "not made"
+
+
+@pytest.mark.parametrize(
+    ("driver", "server", "bound"),
+    [(0.95, 0.3, "driver"), (0.5, 0.92, "server"), (0.5, 0.5, "neither"), (None, None, None)],
+)
+def test_who_was_the_bottleneck(driver, server, bound):
+    from asgi_bench.judge import _bound
+
+    assert _bound(driver, server) == bound
+
+
+def test_the_fine_histogram_holds_every_value_within_1_6_percent():
+    for ns in (1, 127, 128, 1_000, 25_000, 20_000_000, 59_000_000_000):
+        low, high = bucket_range(bucket(ns))
+        assert low <= ns < high
+        assert (high - low) / max(low, 1) <= 1 / 64 or ns < 128
+
+
+def test_server_percentiles_from_fine_histogram_deltas():
+    twenty, twenty_five = bucket(20_000_000), bucket(25_000_000)
+    start = {twenty: 5}
+    end = {twenty: 95, twenty_five: 10}
+    # Between the two states: 90 at 20 ms, 10 at 25 ms. p50 and p90 lie in the 20 ms
+    # bucket [19.922944, 20.185088) ms: its middle, 20.054016 ms, within 0.3% of 20 ms.
+    assert quantile(0.5, start, end) == pytest.approx(0.020054016)
+    assert quantile(0.9, start, end) == pytest.approx(0.020054016)
+    # p99 lies in the 25 ms bucket [24.903680, 25.165824) ms: 25.034752 ms.
+    assert quantile(0.99, start, end) == pytest.approx(0.025034752)
+    assert quantile(0.5, end, end) is None  # nothing in between

@@ -119,6 +119,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="servers already running, as server=http://127.0.0.1:PORT,... "
         "(docker-compose): no process management",
     )
+    run.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a server gets to answer 200 after it starts (default 30)",
+    )
+    run.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=5.0,
+        help="seconds Locust users get to finish their request at the end (default 5)",
+    )
+    run.add_argument(
+        "--remote-targets",
+        action="store_true",
+        help="allow --targets on other machines (a multi-host setup); default: loopback only",
+    )
+    run.add_argument(
+        "--no-raw-paths",
+        dest="raw_paths",
+        action="store_false",
+        help="label paths outside your app's route table <unmatched>, not by their raw value",
+    )
 
     commands.add_parser("list", help="server configs and apps, and whether each is available")
 
@@ -129,10 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("server")
         sub.add_argument("app")
+        sub.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a cluster)"
+        )
         sub.add_argument("--port", type=_port, default=8000)
         sub.add_argument("--workers", type=_at_least_one, default=1)
         sub.add_argument("--tls", action="store_true")
         sub.add_argument("--no-metrics", dest="metrics", action="store_false")
+        sub.add_argument("--no-raw-paths", dest="raw_paths", action="store_false")
         sub.add_argument("--cpus", default="", help="pin the server to these CPUs, e.g. 0-1")
         if name == "ui":
             sub.add_argument("--web-host", default="127.0.0.1")

@@ -71,13 +71,19 @@ class RunConfig:
     # Targets mode: ``server=url`` of servers already running (docker-compose); no process
     # management, each app is reached under its apps.combined prefix.
     targets: tuple[str, ...] = ()
+    # Targets on other hosts (a real multi-machine setup, e.g. Kubernetes). Never needed on
+    # one machine: without it, every target must be on loopback.
+    remote_targets: bool = False
+    raw_paths: bool = True  # label paths outside an app's route table by their raw value
     ready_timeout: float = 30.0
     stop_timeout: float = 5.0  # Locust users get this long to finish their current request
 
     def load(self) -> Settings:
         """Resolve and check everything; raises :class:`UsageError` with one line."""
         _check_numbers(self)
-        targets = target_urls(self.targets)
+        targets = target_urls(self.targets, self.remote_targets)
+        if self.tls and any(url.startswith("http://") for url in targets.values()):
+            raise UsageError("--tls needs https:// targets; these are plain http://")
         if targets:
             if self.servers is not None and set(self.servers) != set(targets):
                 raise UsageError("with --targets, the servers are the targets' names")
@@ -217,8 +223,8 @@ def _check_numbers(config: RunConfig) -> None:
         raise UsageError(f"--max-error-rate must be a share between 0 and 1, got {rate}")
 
 
-def target_urls(entries: tuple[str, ...]) -> dict[str, str]:
-    """``--targets`` as server -> base URL; every URL must be on loopback."""
+def target_urls(entries: tuple[str, ...], remote: bool = False) -> dict[str, str]:
+    """``--targets`` as server -> base URL; every URL must be on loopback unless ``remote``."""
     urls: dict[str, str] = {}
     for entry in entries:
         name, sep, url = entry.partition("=")
@@ -231,9 +237,10 @@ def target_urls(entries: tuple[str, ...]) -> dict[str, str]:
             raise UsageError(
                 f"bad --targets entry {entry!r}; expected server=http://127.0.0.1:PORT"
             )
-        if not is_loopback(parsed.hostname):
+        if not remote and not is_loopback(parsed.hostname):
             raise UsageError(
-                f"target {url!r} is not on loopback; use 127.0.0.0/8, ::1 or localhost"
+                f"target {url!r} is not on loopback; use 127.0.0.0/8, ::1 or localhost "
+                "(or --remote-targets, for servers on other machines)"
             )
         if name in urls:
             raise UsageError(f"--targets names {name!r} twice; name each once")

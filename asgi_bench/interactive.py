@@ -39,6 +39,8 @@ def serve(args: argparse.Namespace, console: Console) -> int:
                 certs=certs,
                 metrics=args.metrics,
                 cpus=cpus,
+                host=args.host,
+                raw_paths=args.raw_paths,
             ) as server:
                 console.print(
                     f"{spec.name} serving {workload.app} at {server.base_url}; Ctrl+C stops"

@@ -56,6 +56,7 @@ class LocalResources:
             ready_timeout=self.config.ready_timeout,
             host=self.settings.host,
             log_path=layout.server_log,
+            raw_paths=self.config.raw_paths,
         )
 
     def probe(self, server: Server, job: Job) -> list[Observation]:

@@ -11,6 +11,7 @@ ends the run with one line; what was written before stays valid.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
             exit_code = 128 + exc.signum
         except WriteError as exc:
             manifest["error"] = str(exc)
-            console.print(f"[red]asgi-bench: {exc}[/]")
+            _error(str(exc))
             exit_code = 1
         manifest["finished_at"] = _now()
         exit_code = _finish(layout, manifest, repeats, console) or exit_code
@@ -192,14 +193,18 @@ def _finish(
         write_json(layout.run_json, manifest, schema=True)
         write_summary(layout, sort_rows(aggregate(repeats), manifest))
     except WriteError as exc:
-        console.print(f"[red]asgi-bench: {exc}[/]")
+        _error(str(exc))
         return 1
     try:
         render_report(layout.root)
     except WriteError as exc:
-        console.print(f"[red]asgi-bench: the report was not written: {exc}[/]")
+        _error(f"the report was not written: {exc}")
         return 1
     return 0
+
+
+def _error(message: str) -> None:
+    print(f"asgi-bench: {message}", file=sys.stderr)
 
 
 def _progress(console: Console) -> Progress:

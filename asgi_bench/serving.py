@@ -220,6 +220,7 @@ def start_server(
     ready_timeout: float = 30.0,
     host: str = "127.0.0.1",
     log_path: Path | None = None,
+    raw_paths: bool = True,
 ) -> LocalServer:
     """Start ``spec`` serving ``workload`` and wait until it is ready; on failure nothing is
     left running and :class:`ServerStartError` quotes the log line that explains it."""
@@ -239,6 +240,7 @@ def start_server(
             "ASGI_BENCH_TARGET": workload.app,
             "ASGI_BENCH_SERVER": spec.name,
             "ASGI_BENCH_APP": workload.name,
+            "ASGI_BENCH_RAW_PATHS": "1" if raw_paths else "0",
         }
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -251,7 +253,9 @@ def start_server(
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc_dir)
     scheme = "https" if certs else "http"
     process = ManagedProcess(spec.argv(options), log_path or work_dir / "server.log", env, cpus)
-    url_host = f"[{host}]" if ":" in host else host
+    # A server listening on every interface is still reached (and checked) on loopback.
+    reach = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    url_host = f"[{reach}]" if ":" in reach else reach
     server = LocalServer(
         spec, workload, process, f"{scheme}://{url_host}:{port}", port, marker, multiproc_dir
     )

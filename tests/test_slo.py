@@ -1,0 +1,190 @@
+"""asgi_bench.slo: parsing (units converted to the row field's unit, one-line errors) and
+checks (pass, fail with the measured value, not measured)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from asgi_bench.errors import UsageError
+from asgi_bench.slo import DEFAULT, DEFAULT_SLO, Condition, Slo, parse_slo
+from asgi_bench.summary import Row
+
+METRICS = "choose from p50, p90, p99, p999, max, errors, rps, cpu"
+OPERATORS = "choose from <, <=, >, >="
+
+
+def test_parse() -> None:
+    slo = parse_slo("p99<10ms,errors<0.1%")
+    assert slo == Slo(
+        (Condition("p99", "<", 10.0, "p99<10ms"), Condition("errors", "<", 0.1, "errors<0.1%")),
+        "p99<10ms,errors<0.1%",
+    )
+    assert [c.field for c in slo.conditions] == ["p99_ms", "errors"]
+    # errors reads two counts.
+    assert slo.fields == ("p99_ms", "errors", "requests")
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "op", "value"),
+    [
+        ("p50<=500us", "p50", "<=", 0.5),  # 500 us = 0.5 ms
+        ("p90>=3", "p90", ">=", 3.0),  # a bare number means ms
+        ("p999<1.5ms", "p999", "<", 1.5),
+        ("max<2s", "max", "<", 2000.0),  # 2 s = 2000 ms
+        ("rps>1000", "rps", ">", 1000.0),
+        ("cpu<50us", "cpu", "<", 50.0),
+        ("cpu<0.1ms", "cpu", "<", 100.0),  # 0.1 ms = 100 us
+        ("errors<=0%", "errors", "<=", 0.0),
+        (" P99 < 10 MS ", "p99", "<", 10.0),  # spaces and case do not matter
+    ],
+)
+def test_parse_units(text: str, metric: str, op: str, value: float) -> None:
+    (condition,) = parse_slo(text).conditions
+    assert (condition.metric, condition.op) == (metric, op)
+    assert condition.value == pytest.approx(value)
+    assert condition.text == text.strip()
+
+
+def test_default() -> None:
+    assert parse_slo(DEFAULT_SLO) == DEFAULT
+    assert [(c.metric, c.op, c.value) for c in DEFAULT.conditions] == [
+        ("p99", "<", 100.0),
+        ("errors", "<", 1.0),
+    ]
+    assert str(DEFAULT) == "p99<100ms,errors<1%"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("p98<1ms", f"bad --slo part 'p98<1ms': unknown metric 'p98'; {METRICS}"),
+        (
+            "p99<1ms,latency<5ms",
+            f"bad --slo part 'latency<5ms': unknown metric 'latency'; {METRICS}",
+        ),
+        ("<5ms", f"bad --slo part '<5ms': no metric before '<'; {METRICS}"),
+        ("p99=<1ms", f"bad --slo part 'p99=<1ms': unknown operator '=<'; {OPERATORS}"),
+        ("p99==1ms", f"bad --slo part 'p99==1ms': unknown operator '=='; {OPERATORS}"),
+        ("p99!=1ms", f"bad --slo part 'p99!=1ms': unknown operator '!='; {OPERATORS}"),
+        (
+            "errors<1",
+            "bad --slo part 'errors<1': errors needs a unit; it takes a percentage, "
+            "e.g. errors<0.1%",
+        ),
+        (
+            "errors<1ms",
+            "bad --slo part 'errors<1ms': errors does not take unit 'ms'; it takes a "
+            "percentage, e.g. errors<0.1%",
+        ),
+        (
+            "errors<200%",
+            "bad --slo part 'errors<200%': errors is a share of requests: at most 100%",
+        ),
+        (
+            "p99<10xs",
+            "bad --slo part 'p99<10xs': p99 does not take unit 'xs'; it takes a number with "
+            "unit us, ms or s (a bare number means ms)",
+        ),
+        (
+            "rps>10ms",
+            "bad --slo part 'rps>10ms': rps does not take unit 'ms'; it takes a bare number, "
+            "e.g. rps>1000",
+        ),
+        (
+            "p99<",
+            "bad --slo part 'p99<': no value after '<'; it takes a number with unit us, ms or s "
+            "(a bare number means ms)",
+        ),
+        (
+            "p99<fast",
+            "bad --slo part 'p99<fast': value 'fast' is not a number with unit us, ms or s "
+            "(a bare number means ms)",
+        ),
+        (
+            "garbage",
+            "bad --slo part 'garbage': no operator; write METRIC OP VALUE with OP one of "
+            "<, <=, >, >=",
+        ),
+        (
+            "p99<10ms,,errors<1%",
+            "bad --slo 'p99<10ms,,errors<1%': an empty condition between commas",
+        ),
+        ("p99<10ms,", "bad --slo 'p99<10ms,': an empty condition between commas"),
+        ("  ", "empty --slo; write conditions like p99<100ms,errors<1%"),
+    ],
+)
+def test_parse_errors(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=f"^{re.escape(message)}$") as caught:
+        parse_slo(text)
+    assert "\n" not in str(caught.value)
+
+
+SLO = parse_slo("p99<10ms,errors<0.1%")
+
+
+def test_check_pass() -> None:
+    # p99 9.9 < 10; errors 0 / (1000 + 0) = 0% < 0.1%.
+    assert SLO.check({"p99_ms": 9.9, "errors": 0, "requests": 1000}) == (True, [])
+
+
+def test_check_fail_names_each_failure() -> None:
+    # p99 12.34 >= 10 (shown with 3 significant digits); errors 2 / (998 + 2) = 0.2% >= 0.1%.
+    values = {"p99_ms": 12.34, "errors": 2, "requests": 998}
+    assert SLO.check(values) == (False, ["p99 12.3ms >= 10ms", "errors 0.200% >= 0.1%"])
+    # Only the failing one is named.
+    values["p99_ms"] = 5.0
+    assert SLO.check(values) == (False, ["errors 0.200% >= 0.1%"])
+
+
+def test_check_boundaries() -> None:
+    # Exactly at the threshold: < fails, <= passes.
+    assert parse_slo("p99<10ms").check({"p99_ms": 10.0}) == (False, ["p99 10.0ms >= 10ms"])
+    assert parse_slo("p99<=10ms").check({"p99_ms": 10.0}) == (True, [])
+    assert parse_slo("rps>1000").check({"rps": 1000.0}) == (False, ["rps 1000 <= 1000"])
+    # The threshold is shown as written: 0.01 s, not 10 ms.
+    assert parse_slo("p99<0.01s").check({"p99_ms": 12.34}) == (False, ["p99 12.3ms >= 0.01s"])
+    assert parse_slo("cpu<50us").check({"cpu_us_per_request": 52.14}) == (
+        False,
+        ["cpu 52.1us >= 50us"],
+    )
+
+
+def test_check_failure_not_hidden_by_rounding() -> None:
+    # 999.6 to 3 significant digits is "1000", which would read "rps 1000 < 1000".
+    assert parse_slo("rps>=1000").check({"rps": 999.6}) == (False, ["rps 999.6 < 1000"])
+
+
+def test_check_not_measured() -> None:
+    assert SLO.check({"p99_ms": None, "errors": 0, "requests": 1000}) == (
+        None,
+        ["p99 not measured"],
+    )
+    # A missing count, a missing key, or no requests at all: no error share.
+    assert SLO.check({"p99_ms": 1.0, "errors": 0, "requests": None}) == (
+        None,
+        ["errors not measured"],
+    )
+    assert SLO.check({"p99_ms": 1.0}) == (None, ["errors not measured"])
+    assert SLO.check({"p99_ms": 1.0, "errors": 0, "requests": 0}) == (
+        None,
+        ["errors not measured"],
+    )
+
+
+def test_check_failure_beats_not_measured() -> None:
+    # Whatever p99 would be, errors 1 / (1 + 1) = 50% already fails.
+    assert SLO.check({"p99_ms": None, "errors": 1, "requests": 1}) == (
+        False,
+        ["p99 not measured", "errors 50.0% >= 0.1%"],
+    )
+
+
+def test_check_summary_row() -> None:
+    # A summary row supplies the fields through Row.get: 5 errors in 5 + 9995 = 0.05%.
+    row = Row("uvicorn", "hello", "closed-32u", "closed", 32, None, "ok", "", 3, 3)
+    row.values["p99_ms"] = 8.0
+    row.counts.update(errors=5, requests=9995)
+    slo = parse_slo("p99<10ms,errors<0.1%")
+    assert slo.check({name: row.get(name) for name in slo.fields}) == (True, [])

@@ -22,7 +22,7 @@ from asgi_bench.layout import RepeatLayout, read_json
 from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
 
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p99_ms": 99.0, "p999_ms": 99.9}
-FAILURE_KINDS = ("non_2xx", "wrong_body", "exceptions")
+FAILURE_KINDS = ("non_2xx", "wrong_body", "exceptions", "unfinished")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class ClientStats:
     latency_ms: dict[str, float | None]  # p50_ms ... p999_ms, max_ms, of the successes
     samples: int
     counted_window: int  # recorder: successes + failures in the window
+    completed_window: int  # recorder: ... that completed inside it (open model: may differ)
     counted_total: int  # recorder: every counted request of the run, warm-up included
     locust_total: int  # Locust's own count of the same
     locust_window: int  # Locust's per-second counters over the window
@@ -66,6 +67,12 @@ class ClientStats:
     entries_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
     series: list[dict[str, float | None]] = field(default_factory=list)
     histogram: str = ""  # HDR histogram of the successes in the window, base64
+    # Open model: arrivals sent in the window, sent late, dropped; latency from actual send.
+    sent_window: int = 0
+    late: int = 0
+    dropped: int = 0
+    uncorrected_ms: dict[str, float | None] = field(default_factory=dict)
+    lag_ms: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -123,6 +130,7 @@ def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> Client
             failures[kind] = failures.get(kind, 0) + n
         for kind, n in proc["errors"].items():
             failures_total[kind] = failures_total.get(kind, 0) + n
+        failures["unfinished"] += proc.get("unfinished", 0)
     ok = merge([p["ok"] for p in processes])
     names = sorted({name for p in processes for name in p["entries"]})
     entries = {
@@ -143,7 +151,8 @@ def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> Client
         failures=failures,
         latency_ms=percentiles_ms(ok),
         samples=ok.get_total_count(),
-        counted_window=sum(p["counted_window"] for p in processes),
+        counted_window=sum(p["counted_window"] for p in processes) + failures["unfinished"],
+        completed_window=sum(p.get("completed_window", p["counted_window"]) for p in processes),
         counted_total=sum(p["counted_total"] for p in processes),
         locust_total=locust_total,
         locust_window=locust_window,
@@ -153,6 +162,13 @@ def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> Client
         entries_ms=entries,
         series=_series(processes, record["test_start"]),
         histogram=ok.encode().decode("ascii"),
+        sent_window=sum(p.get("sent_window", 0) for p in processes),
+        late=sum(p.get("late", 0) for p in processes),
+        dropped=sum(p.get("dropped", 0) for p in processes),
+        uncorrected_ms=percentiles_ms(
+            merge([p["uncorrected"] for p in processes if "uncorrected" in p])
+        ),
+        lag_ms=percentiles_ms(merge([p["lag"] for p in processes if "lag" in p])),
     )
 
 

@@ -1,4 +1,4 @@
-"""``asgi-bench``: run, list, serve, ui, report, overhead.
+"""``asgi-bench``: run, list, serve, ui, report, driver-check, overhead.
 
 The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields; a flag not
 given stays ``None`` there, so an explicit value always wins over ``--quick``.
@@ -120,6 +120,38 @@ def build_parser() -> argparse.ArgumentParser:
         "(docker-compose): no process management",
     )
     run.add_argument(
+        "--rates",
+        help="open model: offered rates per step, e.g. 300,1200; 'auto' searches the highest "
+        "rate that meets --slo",
+    )
+    run.add_argument(
+        "--load",
+        dest="load_shape",
+        help="closed, open or both (default: open with --rates, else closed)",
+    )
+    run.add_argument(
+        "--arrival",
+        default="constant",
+        help="open model: constant spacing or poisson arrivals (default constant)",
+    )
+    run.add_argument(
+        "--slots",
+        type=int,
+        default=0,
+        help="open model: connection slots per driver process (default: enough for 100 ms at "
+        "the rate)",
+    )
+    run.add_argument(
+        "--slo",
+        help="service-level objective per row, e.g. 'p99<10ms,errors<0.1%%' "
+        "(also what --rates auto searches against)",
+    )
+    run.add_argument(
+        "--fail-on-slo",
+        action="store_true",
+        help="exit 3 when a row fails its --slo (for CI gates)",
+    )
+    run.add_argument(
         "--ready-timeout",
         type=float,
         default=30.0,
@@ -168,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render summary, charts and report")
     report.add_argument("run_dir", type=Path)
 
+    check = commands.add_parser(
+        "driver-check", help="the highest rate one driver process can offer open-loop here"
+    )
+    check.add_argument("--server", default="granian", help="a fast server to drive (granian)")
+    check.add_argument("--start", type=float, default=1000.0, help="first rate, req/s")
+    check.add_argument("--limit", type=float, default=40000.0, help="highest rate to try")
+    check.add_argument("--duration", type=float, default=3.0, help="measured seconds per step")
+
     overhead = commands.add_parser("overhead", help="measure the middleware's cost")
     overhead.add_argument("--requests", type=_at_least_one, default=200_000)
     overhead.add_argument("--rate", type=_at_least_one, default=2000, help="fixed load, req/s")
@@ -213,6 +253,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
         console.print(f"report: {render_report(args.run_dir)}")
         return 0
+    if args.command == "driver-check":
+        from asgi_bench.drivercheck import driver_check
+
+        return driver_check(args, console)
     if args.command == "overhead":
         from asgi_bench.overhead import run_overhead
 

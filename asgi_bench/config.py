@@ -30,8 +30,10 @@ from asgi_bench.cpus import (
 from asgi_bench.errors import UsageError
 from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
+from asgi_bench.load.open import ARRIVALS, Open
 from asgi_bench.procs import user_env
 from asgi_bench.servers import SERVERS, ServerSpec, get_server
+from asgi_bench.slo import Slo, parse_slo
 from asgi_bench.workloads import QUICK, Workload, custom_workload, get_workload
 
 HOST = "127.0.0.1"  # all load stays on loopback (127.0.0.0/8 or ::1); see is_loopback()
@@ -68,6 +70,12 @@ class RunConfig:
     driver_cpus: str | None = None
     metrics: bool = True  # serve apps wrapped in collectors.middleware.PrometheusMiddleware
     max_error_rate: float = 0.01  # above this share of failed requests a cell is "failed"
+    rates: str | None = None  # "300,1200": open-model steps at these offered rates; "auto"
+    load_shape: str | None = None  # --load: closed, open or both; default open with --rates
+    arrival: str = "constant"  # open model: constant spacing or poisson arrivals
+    slots: int = 0  # open model: connection slots per driver process; 0: from the rate
+    slo: str | None = None  # e.g. "p99<10ms,errors<0.1%": each row passes or fails
+    fail_on_slo: bool = False  # exit 3 when a row fails its SLO
     # Targets mode: ``server=url`` of servers already running (docker-compose); no process
     # management, each app is reached under its apps.combined prefix.
     targets: tuple[str, ...] = ()
@@ -98,19 +106,51 @@ class RunConfig:
         users = int(_pick(self.users, None, DEFAULTS["users"]))
         spawn_rate = _pick(self.spawn_rate, None, DEFAULTS["spawn_rate"])
         server_cpus, driver_cpus = self._cpus()
-        steps: tuple[Step, ...] = (Closed(users, spawn_rate),)
+        steps = {w.name: self._steps(w, users, spawn_rate) for w in workloads}
+        slo = parse_slo(self.slo) if self.slo else None
         return Settings(
             config=self,
             specs=specs,
             workloads=workloads,
             targets=targets,
             steps=steps,
+            search=self.rates == "auto",
+            slo=slo,
             duration=duration,
             warmup=warmup,
             server_cpus=server_cpus,
             driver_cpus=driver_cpus,
             seed=random.SystemRandom().randrange(2**32),
         )
+
+    def _steps(self, workload: Workload, users: int, spawn_rate: float) -> tuple[Step, ...]:
+        """The steps of one workload: its open-model ladder and/or a closed-loop step."""
+        rates = _rates(self.rates) if self.rates and self.rates != "auto" else ()
+        if self.quick and self.rates is None:
+            rates = workload.rates
+        load = self.load_shape or ("open" if rates or self.rates == "auto" else "closed")
+        if load not in ("closed", "open", "both"):
+            raise UsageError(f"unknown --load {load!r}; choose from: closed, open, both")
+        if load != "closed" and not rates and self.rates != "auto":
+            raise UsageError(f"--load {load} needs --rates (e.g. --rates 300,1200 or auto)")
+        if load == "closed" and self.rates:
+            raise UsageError("--rates sets open-model steps; it does not go with --load closed")
+        if self.arrival not in ARRIVALS:
+            raise UsageError(
+                f"unknown --arrival {self.arrival!r}; choose from: {', '.join(ARRIVALS)}"
+            )
+        if load != "closed" and workload.open_user is None:
+            raise UsageError(
+                f"{workload.name} has no open-model user (a custom --locustfile runs closed "
+                "loop only): drop --rates, or write an OpenUser subclass (see loadtests/default.py)"
+            )
+        opens = tuple(Open(rate, self.arrival, self.slots) for rate in rates)
+        closed = (Closed(users, spawn_rate),)
+        if load == "closed":
+            return closed
+        if load == "both" or (self.quick and self.load_shape is None and workload.peak):
+            return (*opens, *closed)
+        return opens
 
     def _workloads(self) -> tuple[Workload, ...]:
         if self.locustfile and not self.app:
@@ -152,7 +192,9 @@ class Settings:
     specs: tuple[ServerSpec, ...]
     workloads: tuple[Workload, ...]
     targets: Mapping[str, str]
-    steps: tuple[Step, ...]
+    steps: Mapping[str, tuple[Step, ...]]  # workload name -> its steps, in order
+    search: bool  # --rates auto: each cell searches its capacity at the SLO
+    slo: Slo | None
     duration: float
     warmup: float
     server_cpus: tuple[int, ...]
@@ -165,18 +207,41 @@ class Settings:
     def out(self) -> Path:
         return self.config.out
 
+    def slo_for(self, workload: Workload) -> Slo:
+        """The SLO a row of ``workload`` is judged by: --slo, else the workload's default."""
+        return self.slo or parse_slo(workload.slo)
+
     def describe(self) -> dict[str, object]:
         """What run.json records as the effective settings."""
         return {
             "servers": [spec.name for spec in self.specs],
             "apps": [w.name for w in self.workloads],
-            "steps": [step.id for step in self.steps],
+            "steps": {name: [step.id for step in steps] for name, steps in self.steps.items()},
+            "search": self.search,
+            "slo": {w.name: self.slo_for(w).text for w in self.workloads},
             "duration": self.duration,
             "warmup": self.warmup,
             "server_cpus": list(self.server_cpus),
             "driver_cpus": list(self.driver_cpus),
             "seed": self.seed,
         }
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    rates = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            rate = float(part)
+        except ValueError:
+            rate = math.nan
+        if not math.isfinite(rate) or rate <= 0:
+            raise UsageError(f"bad --rates entry {part!r}; expected rates such as 300,1200 or auto")
+        rates.append(rate)
+    if not rates:
+        raise UsageError("--rates is empty; expected rates such as 300,1200 or auto")
+    if len(set(rates)) != len(rates):
+        raise UsageError(f"--rates names a rate twice: {text}")
+    return tuple(rates)
 
 
 def _pick(given: float | None, quick: float | None, default: float) -> float:

@@ -76,8 +76,9 @@ def locust_argv(
     ]
     if settings.processes > 1:
         argv += ["--processes", str(settings.processes), "--master-bind-host", settings.bind]
-    if workload.user:
-        argv.append(workload.user)  # select the user class by name (not by --tags)
+    user = workload.open_user if step.kind == "open" else workload.user
+    if user:
+        argv.append(user)  # select the user class by name (not by --tags)
     return argv
 
 

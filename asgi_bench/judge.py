@@ -21,6 +21,8 @@ from asgi_bench.probes import Observation
 from asgi_bench.results import Repeat
 
 BOUND_AT = 0.9  # a side this busy is the limit
+ACHIEVED_AT = 0.99  # an open step whose driver sent less of the offered rate is driver-limited
+LATE_AT = 0.01  # ... or sent more than this share of its arrivals late
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ def judge(facts: Facts, policy: Policy) -> Repeat:
         _cost(r, facts, policy, notes)
         _count_check(r, facts, policy)
         r.bound = _bound(r.driver_busy, r.server_busy)
+        if r.load == "open":
+            _open(r, facts.client, notes)
     if facts.read_failures:
         failures = "; ".join(dict.fromkeys(facts.read_failures))
         notes.append(
@@ -104,6 +108,7 @@ def _client(r: Repeat, client: ClientStats) -> None:
     r.non_2xx = client.failures.get("non_2xx", 0)
     r.wrong_body = client.failures.get("wrong_body", 0)
     r.exceptions = client.failures.get("exceptions", 0)
+    r.unfinished = client.failures.get("unfinished", 0)
     r.errors = client.errors
     latency = client.latency_ms
     r.p50_ms, r.p90_ms, r.p99_ms = latency["p50_ms"], latency["p90_ms"], latency["p99_ms"]
@@ -115,6 +120,33 @@ def _client(r: Repeat, client: ClientStats) -> None:
             r.first_p50_ms, r.first_p99_ms = values["p50_ms"], values["p99_ms"]
     r.driver_busy = client.driver_busy
     r.client_requests_total = client.counted_total
+
+
+def _open(r: Repeat, client: ClientStats, notes: list[str]) -> None:
+    """The open model's own figures, and whether the driver kept the schedule. A step the
+    driver could not offer in full is driver-limited: its latency is not the server's."""
+    seconds = client.window.seconds
+    r.achieved_rps = client.sent_window / seconds if seconds else None
+    r.late, r.dropped = client.late, client.dropped
+    r.p90_uncorrected_ms = client.uncorrected_ms.get("p90_ms")
+    r.p99_uncorrected_ms = client.uncorrected_ms.get("p99_ms")
+    r.lag_p99_ms = client.lag_ms.get("p99_ms")
+    offered = r.offered_rps or 0.0
+    arrivals = max(1, client.counted_window + client.dropped)
+    limited = []
+    if r.achieved_rps is not None and offered and r.achieved_rps < ACHIEVED_AT * offered:
+        limited.append(f"sent {r.achieved_rps:.0f} of {offered:g} req/s offered")
+    if client.late / arrivals > LATE_AT:
+        limited.append(f"{client.late / arrivals:.1%} of arrivals sent late")
+    if limited:
+        r.bound = "driver"
+        notes.append("driver-limited: " + "; ".join(limited))
+    if client.dropped:
+        # The server was too slow for the queue of arrivals waiting for a connection.
+        notes.append(
+            f"{client.dropped} arrivals dropped (too many waiting for a connection): "
+            "latency covers only the arrivals sent"
+        )
 
 
 def _cost(r: Repeat, facts: Facts, policy: Policy, notes: list[str]) -> None:
@@ -213,21 +245,21 @@ def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
     r.server_requests_window = server_window
     # Requests in flight at either edge are counted by one side and not yet by the other,
     # and each edge read takes time: its counters are from some moment inside it.
-    rate = client.counted_window / client.window.seconds if client.window.seconds else 0.0
+    rate = client.completed_window / client.window.seconds if client.window.seconds else 0.0
     tolerance = (
         policy.concurrency + (r.exceptions or 0) + math.ceil(rate * (first.span + last.span))
     )
-    if abs(server_window - client.counted_window) > tolerance:
+    if abs(server_window - client.completed_window) > tolerance:
         r.count_check = "mismatch"
         r.count_detail = (
             f"in the window the server counted {server_window}, the driver "
-            f"{client.counted_window} (tolerance {tolerance})"
+            f"{client.completed_window} (tolerance {tolerance})"
         )
         return
     r.count_check = "ok"
     r.count_detail = (
         f"run: {server_total} = {client.counted_total}; window: {server_window} vs "
-        f"{client.counted_window}"
+        f"{client.completed_window}"
     )
 
 
@@ -285,15 +317,17 @@ def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[str, str]:
 
 
 def _kinds(r: Repeat) -> str:
-    return (
-        f"non-2xx {r.non_2xx or 0}, wrong body {r.wrong_body or 0}, exceptions {r.exceptions or 0}"
-    )
+    kinds = f"non-2xx {r.non_2xx or 0}, wrong body {r.wrong_body or 0}"
+    kinds += f", exceptions {r.exceptions or 0}"
+    return kinds + (f", unfinished {r.unfinished}" if r.unfinished else "")
 
 
 def _notes(r: Repeat, job: Job, notes: list[str]) -> list[str]:
     out = []
-    if r.bound == "driver":
+    if r.bound == "driver" and r.load == "closed" and r.driver_busy is not None:
         out.append(f"driver {r.driver_busy:.0%} busy: throughput is a lower bound")
+    elif r.bound == "neither" and r.load == "closed":
+        out.append("latency-limited: neither side saturated (users x latency set the rate)")
     if r.count_check == "not made":
         out.append(f"count check {r.count_detail}")
     if r.capabilities.get("lifespan_startup") is False:

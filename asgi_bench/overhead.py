@@ -122,7 +122,7 @@ def under_server(server: str, rate: int, seconds: float, out: Path) -> dict[str,
                 metrics=mode == "instrumented",
             )
             settings = config.load()
-            job = Job(settings.specs[0], workload, settings.steps[0], pair + 1, 0)
+            job = Job(settings.specs[0], workload, settings.steps["hello"][0], pair + 1, 0)
             repeat = run_job(
                 settings, replace(job), _mode_layout(layout, mode), LocalResources(settings, None)
             )

@@ -9,6 +9,7 @@ reproduced.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from asgi_bench.load import Step
@@ -38,12 +39,12 @@ class Job:
 def plan(
     specs: tuple[ServerSpec, ...],
     workloads: tuple[Workload, ...],
-    steps: tuple[Step, ...],
+    steps: Mapping[str, tuple[Step, ...]],
     repeats: int,
     seed: int,
 ) -> list[Job]:
     rng = random.Random(seed)
-    units = [(spec, w, step) for spec in specs for w in workloads for step in steps]
+    units = [(spec, w, step) for spec in specs for w in workloads for step in steps[w.name]]
     jobs: list[Job] = []
     for repeat in range(1, repeats + 1):
         round_ = list(units)

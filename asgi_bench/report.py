@@ -13,11 +13,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from asgi_bench.capacity import capacities
 from asgi_bench.charts import draw_all
 from asgi_bench.layout import write_text
 from asgi_bench.probes import CAPABILITY_NAMES
 from asgi_bench.reading import load_run
-from asgi_bench.summary import Row, aggregate, sort_rows, write_summary
+from asgi_bench.summary import Row, rows_of, write_summary
 
 COLUMNS = (
     ("rps", "req/s", "{:,.0f}"),
@@ -57,8 +58,8 @@ pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}
 def render_report(run_dir: Path) -> Path:
     loaded = load_run(run_dir)
     layout, manifest = loaded.layout, loaded.manifest
-    rows = sort_rows(aggregate(loaded.repeats), manifest)
-    write_summary(layout, rows)
+    rows = rows_of(loaded.repeats, manifest)
+    write_summary(layout, rows, {"capacity": [c.to_dict() for c in capacities(rows)]})
     charts, chart_failures = draw_all(rows, layout)
     run_id = str(manifest.get("run_id", run_dir.name))
     parts = [

@@ -39,6 +39,7 @@ class Repeat:
     non_2xx: int | None = None
     wrong_body: int | None = None
     exceptions: int | None = None
+    unfinished: int | None = None  # open model: still in flight after the stop timeout
     p50_ms: float | None = None
     p90_ms: float | None = None
     p99_ms: float | None = None
@@ -52,7 +53,8 @@ class Repeat:
     achieved_rps: float | None = None  # requests actually sent per second of the window
     late: int | None = None  # sent more than the lag threshold after their intended time
     dropped: int | None = None  # never sent: the cap on requests in flight was reached
-    p99_uncorrected_ms: float | None = None  # from the actual send, not the intended one
+    p90_uncorrected_ms: float | None = None  # from the actual send, not the intended one
+    p99_uncorrected_ms: float | None = None
     lag_p99_ms: float | None = None  # intended -> actual send
     # Cost, over the same window.
     cpu_us_per_request: float | None = None

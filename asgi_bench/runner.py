@@ -11,6 +11,7 @@ ends the run with one line; what was written before stays valid.
 from __future__ import annotations
 
 import json
+import random
 import sys
 import tempfile
 import time
@@ -23,19 +24,22 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from asgi_bench.analysis import client_json
+from asgi_bench.capacity import capacities, driver_figure, search_cell
 from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
 from asgi_bench.judge import Policy, judge
 from asgi_bench.layout import RepeatLayout, RunLayout, write_json, write_text
+from asgi_bench.load.open import Open
 from asgi_bench.manifest import build_manifest
 from asgi_bench.measure import Measurement, Resources, measure
 from asgi_bench.plan import Job, plan
 from asgi_bench.resources import LocalResources
 from asgi_bench.results import Repeat
-from asgi_bench.servers import LaunchOptions
+from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.signals import stop_signals
-from asgi_bench.summary import aggregate, sort_rows, write_summary
+from asgi_bench.summary import rows_of, write_summary
 from asgi_bench.tls import make_cert
+from asgi_bench.workloads import Workload
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,21 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
     """Run everything ``settings`` asks for; see the module docstring for exit codes."""
     console = console or Console()
     layout = prepare_run_dir(settings.out)
-    jobs = plan(settings.specs, settings.workloads, settings.steps, 1, settings.seed)
+    jobs = (
+        []
+        if settings.search
+        else plan(settings.specs, settings.workloads, settings.steps, 1, settings.seed)
+    )
     manifest = build_manifest(settings, layout.run_id, [job.key for job in jobs])
     manifest["started_at"] = _now()
     write_json(layout.run_json, manifest, schema=True)
     console.print(
         f"asgi-bench run {layout.run_id}: {len(settings.specs)} servers x "
-        f"{len(settings.workloads)} apps x {len(settings.steps)} steps, "
+        f"{len(settings.workloads)} apps, {len(jobs)} repeats, "
         f"{settings.warmup:g}s warm-up + {settings.duration:g}s each, "
         f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}"
     )
+    _warn_about_the_driver(settings, console)
     repeats: list[Repeat] = []
     exit_code = 0
 
@@ -113,9 +122,11 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
                     started = time.monotonic()
                     repeat = run_job(settings, job, layout, resources)
                     repeats.append(repeat)
-                    write_summary(layout, sort_rows(aggregate(repeats), manifest))
+                    _summarise(layout, repeats, manifest)
                     progress.console.print(_line(repeat, time.monotonic() - started))
                     progress.advance(task)
+            if settings.search:
+                _search_all(settings, layout, resources, repeats, manifest, console)
             manifest["completed"] = True
         except Interrupted as exc:
             if exc.result is not None:
@@ -131,6 +142,69 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
         exit_code = _finish(layout, manifest, repeats, console) or exit_code
     console.print(f"results: {layout.root}  report: {layout.report_html}")
     return Outcome(layout.root, exit_code)
+
+
+def _summarise(layout: RunLayout, repeats: list[Repeat], manifest: dict[str, Any]) -> None:
+    rows = rows_of(repeats, manifest)
+    write_summary(layout, rows, {"capacity": [c.to_dict() for c in capacities(rows)]})
+
+
+def _search_all(
+    settings: Settings,
+    layout: RunLayout,
+    resources: Resources,
+    repeats: list[Repeat],
+    manifest: dict[str, Any],
+    console: Console,
+) -> None:
+    """--rates auto: each cell, in a seeded shuffled order, searches its capacity."""
+    cells = [(spec, w) for spec in settings.specs for w in settings.workloads]
+    random.Random(settings.seed).shuffle(cells)
+    processes = settings.config.driver_processes
+    limit = driver_figure().rps_per_process * processes
+    config = settings.config
+    for spec, workload in cells:
+
+        def measure_step(
+            step: Open, spec: ServerSpec = spec, workload: Workload = workload
+        ) -> Repeat:
+            job = Job(spec, workload, step, 1, len(repeats))
+            started = time.monotonic()
+            repeat = run_job(settings, job, layout, resources)
+            repeats.append(repeat)
+            _summarise(layout, repeats, manifest)
+            console.print(_line(repeat, time.monotonic() - started))
+            return repeat
+
+        slo = settings.slo_for(workload)
+        start = workload.rates[0] if workload.rates else 100.0
+        found = search_cell(
+            measure_step, slo, start, limit, Open(start, config.arrival, config.slots)
+        )
+        bound = "≥" if found.lower_bound else ""
+        capacity = "none" if found.capacity is None else f"{bound}{found.capacity:g} req/s"
+        console.print(
+            f"[bold]capacity[/] {spec.name} / {workload.name} at {slo.text}: {capacity} "
+            f"(stopped by {found.stopped_by}, {len(found.probes)} steps)"
+        )
+
+
+def _warn_about_the_driver(settings: Settings, console: Console) -> None:
+    """Open steps above what the configured driver processes can offer will be driver-limited:
+    say so before the run, with where the figure comes from."""
+    figure = driver_figure()
+    processes = settings.config.driver_processes
+    rates = {
+        step.rate for steps in settings.steps.values() for step in steps if isinstance(step, Open)
+    }
+    above = sorted(rate for rate in rates if rate / processes > figure.rps_per_process)
+    if above:
+        console.print(
+            f"[yellow]warning: {', '.join(f'{r:g}' for r in above)} req/s is more than "
+            f"{processes} driver process(es) can offer here (~{figure.rps_per_process:,.0f} "
+            f"req/s each, {figure.source}): those steps will likely be driver-limited; "
+            "add --driver-processes or driver cores[/]"
+        )
 
 
 def run_job(settings: Settings, job: Job, layout: RunLayout, resources: Resources) -> Repeat:
@@ -191,7 +265,7 @@ def _finish(
 
     try:
         write_json(layout.run_json, manifest, schema=True)
-        write_summary(layout, sort_rows(aggregate(repeats), manifest))
+        _summarise(layout, repeats, manifest)
     except WriteError as exc:
         _error(str(exc))
         return 1

@@ -31,6 +31,7 @@ METRICS = (
     "first_p50_ms",
     "first_p99_ms",
     "achieved_rps",
+    "p90_uncorrected_ms",
     "p99_uncorrected_ms",
     "lag_p99_ms",
     "cpu_us_per_request",
@@ -42,7 +43,16 @@ METRICS = (
     "app_p99_ms",
     "app_ttfb_p50_ms",
 )
-COUNTS = ("requests", "errors", "non_2xx", "wrong_body", "exceptions", "late", "dropped")
+COUNTS = (
+    "requests",
+    "errors",
+    "non_2xx",
+    "wrong_body",
+    "exceptions",
+    "unfinished",
+    "late",
+    "dropped",
+)
 
 
 @dataclass
@@ -64,6 +74,9 @@ class Row:
     count_check: str = "not made"
     count_detail: str = ""
     memory_kind: str | None = None
+    slo: str | None = None  # the objective this row was judged by
+    slo_pass: bool | None = None  # None: not judged, or a figure it needs is missing
+    slo_detail: str = ""
     workers: int = 1
     tls: bool = False
     capabilities: dict[str, bool] = field(default_factory=dict)
@@ -100,6 +113,9 @@ class Row:
             "count_check": self.count_check,
             "count_detail": self.count_detail,
             "memory_kind": self.memory_kind,
+            "slo": self.slo,
+            "slo_pass": self.slo_pass,
+            "slo_detail": self.slo_detail,
             "workers": self.workers,
             "tls": self.tls,
         }
@@ -160,7 +176,7 @@ def _row(group: list[Repeat]) -> Row:
         found = [getattr(r, name) for r in ok if getattr(r, name) is not None]
         row.counts[name] = sum(found) if found else None
     row.notes = list(dict.fromkeys(note for r in basis for note in r.notes))
-    row.bound = _worst_bound([r.bound for r in ok])
+    row.bound = _worst_bound([r.bound for r in basis])
     row.count_check = _count_check([r.count_check for r in ok]) if ok else "not made"
     row.count_detail = "; ".join(
         dict.fromkeys(r.count_detail for r in ok if r.count_detail and r.count_check != "ok")
@@ -220,13 +236,41 @@ def write_summary(layout: RunLayout, rows: list[Row], extra: dict[str, Any] | No
     write_text(layout.summary_csv, csv_text(rows))
 
 
+def apply_slo(rows: list[Row], objectives: dict[str, str]) -> None:
+    """Judge each ok row by its app's objective (``app -> "p99<10ms,errors<0.1%"``)."""
+    from asgi_bench.slo import parse_slo
+
+    for row in rows:
+        text = objectives.get(row.app)
+        if not text or row.status != "ok":
+            continue
+        slo = parse_slo(text)
+        values = {name: row.get(name) for name in slo.fields}
+        row.slo = slo.text
+        row.slo_pass, failures = slo.check(values)
+        row.slo_detail = "; ".join(failures)
+
+
+def rows_of(repeats: Iterable[Repeat], manifest: dict[str, Any]) -> list[Row]:
+    """The summary rows of a run: aggregated, in the run's order, judged by their SLOs."""
+    rows = sort_rows(aggregate(repeats), manifest)
+    objectives = (manifest.get("settings") or {}).get("slo") or {}
+    if isinstance(objectives, dict):
+        apply_slo(rows, objectives)
+    return rows
+
+
 def sort_rows(rows: list[Row], manifest: dict[str, Any]) -> list[Row]:
     """Rows in the run's own order of servers, apps and steps (the run itself is shuffled)."""
     settings = manifest.get("settings") or {}
     rank = {
         "server": {name: i for i, name in enumerate(settings.get("servers") or [])},
         "app": {name: i for i, name in enumerate(settings.get("apps") or [])},
-        "step": {name: i for i, name in enumerate(settings.get("steps") or [])},
+        "step": {
+            name: i
+            for steps in (settings.get("steps") or {}).values()
+            for i, name in enumerate(steps)
+        },
     }
 
     def key(row: Row) -> tuple[int, str, int, str, int, float, str]:

@@ -24,6 +24,7 @@ class Workload:
     description: str
     # The Locust user class for closed-loop steps; None runs every class in the file.
     user: str | None = None
+    open_user: str | None = None  # ... for open-model steps; None: closed loop only
     needs: frozenset[str] = frozenset()  # server capabilities, see asgi_bench.servers.base
     # What the server-side count is compared with: HTTP requests or WebSocket messages.
     count_unit: str = "requests"
@@ -31,6 +32,8 @@ class Workload:
     ready_path: str = "/"  # answers 200 once the app is up
     note: str = ""  # what a reader must know to read this workload's latency
     rates: tuple[float, ...] = field(default=(300.0, 1200.0))  # the quick run's ladder
+    peak: bool = False  # the quick run also measures its closed-loop peak throughput
+    slo: str = "p99<10ms,errors<0.1%"  # what --rates auto searches against by default
 
     @property
     def mount(self) -> str:
@@ -48,29 +51,41 @@ def _builtin(
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
-        _builtin("hello", "hello:app", "Hello World, GET /", user="HelloUser"),
+        _builtin(
+            "hello",
+            "hello:app",
+            "Hello World, GET /",
+            user="HelloUser",
+            open_user="HelloOpen",
+            peak=True,
+        ),
         _builtin(
             "streaming",
             "streaming:app",
             "chunked body, 100 x 1 KiB; TTFB, first chunk and full body timed",
             user="ChunkedUser",
+            open_user="ChunkedOpen",
             probes=("streaming",),
             rates=(100.0, 400.0),
+            slo="p99<50ms,errors<0.1%",
         ),
         _builtin(
             "sse",
             "streaming:app",
             "Server-Sent Events, 10 events 5 ms apart; TTFB, first event and full stream timed",
             user="SseUser",
+            open_user="SseOpen",
             probes=("sse",),
             note="latency is dominated by the app's own 45 ms of event intervals",
             rates=(100.0, 400.0),
+            slo="p99<100ms,errors<0.1%",
         ),
         _builtin(
             "lifespan",
             "lifespan:app",
             "state built at startup, read per request",
             user="LifespanUser",
+            open_user="LifespanOpen",
             needs=frozenset({"lifespan"}),
             probes=("lifespan_startup",),
         ),
@@ -81,6 +96,7 @@ WORKLOADS: dict[str, Workload] = {
             # Not websocket.py: that name would shadow the websocket-client library.
             locustfile="ws_echo.py",
             user="WebSocketUser",
+            open_user="WebSocketOpen",
             needs=frozenset({"websocket"}),
             count_unit="ws_messages",
             probes=("websocket",),
@@ -90,14 +106,18 @@ WORKLOADS: dict[str, Workload] = {
             "streaming:app",
             "POST 256 KiB, checked byte count and SHA-256",
             user="UploadUser",
+            open_user="UploadOpen",
             rates=(100.0, 400.0),
+            slo="p99<50ms,errors<0.1%",
         ),
         _builtin(
             "sleep",
             "hello:app",
             "known latency: GET /sleep?ms=20",
             user="SleepUser",
+            open_user="SleepOpen",
             rates=(100.0, 400.0),
+            slo="p99<40ms,errors<0.1%",
         ),
     )
 }
@@ -143,7 +163,8 @@ def custom_workload(app: str, locustfile: str | None) -> Workload:
         raise UsageError(f"bad --app {app!r}; expected 'package.module:attribute'") from None
     if locustfile is None:
         default = LOADTESTS_DIR / "default.py"
-        return Workload(module.rsplit(".", 1)[-1], app, default, f"user app {app}", "DefaultUser")
+        name = module.rsplit(".", 1)[-1]
+        return Workload(name, app, default, f"user app {app}", "DefaultUser", "DefaultOpen")
     path = Path(locustfile)
     if not path.is_file():
         raise UsageError(f"--locustfile {str(path)!r} does not exist")

@@ -1,8 +1,13 @@
-"""The default Locust file for a user's own app: GET / and expect a 2xx."""
+"""The default Locust file for a user's own app: GET / and expect a 2xx; closed loop
+(``DefaultUser``) or open model (``DefaultOpen``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from locust import FastHttpUser, constant, task
+
+from asgi_bench.loadtests.openloop import OpenUser
 
 
 class DefaultUser(FastHttpUser):
@@ -11,3 +16,8 @@ class DefaultUser(FastHttpUser):
     @task
     def index(self) -> None:
         self.client.get("/", name="/")
+
+
+class DefaultOpen(OpenUser):
+    def call(self, client: Any) -> int:
+        return len(self.get(client, "/"))

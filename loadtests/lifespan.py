@@ -7,9 +7,13 @@ the missing lifespan support in its capability table, not as failed requests.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from locust import FastHttpUser, constant, task
 
 from asgi_bench.apps.lifespan import EXPECTED_CHECKSUM, ITEMS
+from asgi_bench.loadtests.openloop import OpenUser
 from asgi_bench.loadtests.support import WrongBody, json_answer
 
 
@@ -22,7 +26,28 @@ class LifespanUser(FastHttpUser):
             state = json_answer(response)
             if state is None:
                 return
-            if state.get("checksum") != EXPECTED_CHECKSUM or state.get("items") != ITEMS:
-                response.failure(WrongBody(f"bad state {state!r:.80}"))
-            elif state.get("startup_complete") != (state.get("state_source") != "lazy"):
-                response.failure(WrongBody(f"inconsistent startup flag {state!r:.80}"))
+            problem = check(state)
+            if problem:
+                response.failure(WrongBody(problem))
+
+
+def check(state: Any) -> str:
+    """Why a state answer is wrong, or ``""``."""
+    if state.get("checksum") != EXPECTED_CHECKSUM or state.get("items") != ITEMS:
+        return f"bad state {state!r:.80}"
+    if state.get("startup_complete") != (state.get("state_source") != "lazy"):
+        return f"inconsistent startup flag {state!r:.80}"
+    return ""
+
+
+class LifespanOpen(OpenUser):
+    def call(self, client: Any) -> int:
+        body = self.get(client, "/")
+        try:
+            state = json.loads(body)
+        except ValueError:
+            raise WrongBody("not JSON") from None
+        problem = check(state)
+        if problem:
+            raise WrongBody(problem)
+        return len(body)

@@ -12,7 +12,16 @@ start as ``ceil(start + ASGI_BENCH_WARMUP)`` plus ``ASGI_BENCH_DURATION``):
 * ``series``: per wall-clock second, warm-up included: a histogram of successes and a count
   of failures;
 * totals over the whole run, to reconcile with Locust's own counters;
-* the process's own CPU seconds at the window's edges, so each process says how busy it was.
+* the process's own CPU seconds at the window's edges, so each process says how busy it was;
+* for the open model (:mod:`asgi_bench.loadtests.openloop`, whose events carry their intended
+  and actual send times): an arrival belongs to the window by its *intended* time, ``ok``
+  holds the corrected latencies, ``uncorrected`` the same requests from their actual send,
+  ``lag`` the delay from intended to actual send; arrivals sent late, dropped (never sent)
+  and unfinished at the end are counted, and so are the sends inside the window (the rate
+  the driver achieved).
+
+``completed_window`` counts requests by the time they completed, whatever the model: that
+is what the server's own counters are compared with.
 
 The leader (a local run, or the master) writes ``window.json`` into
 ``ASGI_BENCH_RECORD_DIR`` as soon as the window is known, so the harness can read the
@@ -30,6 +39,7 @@ name, so the listeners are registered once, whoever else imports it.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -44,6 +54,7 @@ from hdrh.histogram import HdrHistogram
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
+from asgi_bench.collectors.store import BUCKETS, bucket, bucket_range
 from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
 from asgi_bench.loadtests.support import BadStatus, WrongBody
 
@@ -56,21 +67,51 @@ STOP_MESSAGE = "asgi_bench_stop"
 RECORD_MESSAGE = "asgi_bench_record"
 
 
-def _hist(digits: int = 3) -> HdrHistogram:
-    return HdrHistogram(LOWEST_US, HIGHEST_US, digits)
+class LogHist:
+    """Microseconds counted per log-linear bucket (64 per power of two, 1.6% wide): one list
+    increment per value, where HdrHistogram's pure-Python ``record_value`` costs about 8 µs
+    and would cap the rate one driver process can offer. Turned into an HDR histogram (each
+    bucket's values at its middle, within 0.8%) only when reported."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts = [0] * BUCKETS
+
+    def record(self, us: int) -> None:
+        self.counts[bucket(us)] += 1
+
+    def hdr(self, digits: int = 3) -> HdrHistogram:
+        hist = HdrHistogram(LOWEST_US, HIGHEST_US, digits)
+        for index, count in enumerate(self.counts):
+            if count:
+                low, high = bucket_range(index)
+                hist.record_value(min(max((low + high - 1) // 2, LOWEST_US), HIGHEST_US), count)
+        return hist
+
+
+def _hist() -> LogHist:
+    return LogHist()
 
 
 class Recorder:
     def __init__(self) -> None:
         self.role = "local"
         self.ok = _hist()
-        self.entries: dict[str, HdrHistogram] = {}
-        self.series: dict[int, HdrHistogram] = {}
+        self.entries: dict[str, LogHist] = {}
+        self.series: dict[int, LogHist] = {}
         self.series_failed: Counter[int] = Counter()
         self.window_errors: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.counted_total = 0
-        self.counted_window = 0
+        self.counted_window = 0  # by intended time (open model) or completion (closed)
+        self.completed_window = 0
+        self.uncorrected = _hist()
+        self.lag = _hist()
+        self.late = 0
+        self.dropped_window = 0
+        self.unfinished_count = 0
+        self.sent_window = 0
         self.test_start: float | None = None
         self.test_stop: float | None = None
         self.window: tuple[float, float] = (math.inf, math.inf)
@@ -95,37 +136,64 @@ class Recorder:
         self.cpu_edges[index] = times.user + times.system
 
     def record(
-        self, request_type: str, name: str, response_time: float, exception: Any, response: Any
+        self,
+        request_type: str,
+        name: str,
+        response_time: float,
+        exception: Any,
+        response: Any,
+        context: dict[str, Any],
     ) -> None:
         now = time.time()
         start, end = self.window
-        in_window = start <= now < end
-        value = min(max(int(response_time * 1000), LOWEST_US), HIGHEST_US)
+        intended = context.get("intended")
+        completed = start <= now < end
+        in_window = start <= intended < end if intended is not None else completed
+        value = _us(response_time)
         if request_type not in COUNTED_TYPES:
-            if in_window and exception is None:
+            if completed and exception is None:
                 key = f"{request_type} {name}"
                 hist = self.entries.get(key)
                 if hist is None:
                     hist = self.entries[key] = _hist()
-                hist.record_value(value)
+                hist.record(value)
             return
         self.counted_total += 1
+        self.completed_window += completed
+        self.counted_window += in_window
+        if intended is not None:
+            self.sent_window += start <= context["sent"] < end
+            if in_window:
+                self.lag.record(_us(context["lag_ms"]))
+                self.late += bool(context["late"])
         second = int(now)
         if exception is not None:
             kind = _classify(exception, response)
             self.errors[kind] += 1
             self.series_failed[second] += 1
             if in_window:
-                self.counted_window += 1
                 self.window_errors[kind] += 1
             return
         hist = self.series.get(second)
         if hist is None:
-            hist = self.series[second] = _hist(2)
-        hist.record_value(value)
+            hist = self.series[second] = _hist()
+        hist.record(value)
         if in_window:
-            self.counted_window += 1
-            self.ok.record_value(value)
+            self.ok.record(value)
+            if intended is not None:
+                self.uncorrected.record(_us(context["uncorrected_ms"]))
+
+    def dropped(self, intended: float) -> None:
+        """An arrival the open model could not send: too many were waiting for a slot."""
+        self.dropped_window += self.window[0] <= intended < self.window[1]
+
+    def unfinished(self, count: int) -> None:
+        """Requests sent and still unanswered when the test stopped, after the stop timeout."""
+        self.unfinished_count += count
+
+    def never_sent(self, count: int) -> None:
+        """Arrivals still waiting for a connection when the test stopped: never offered."""
+        self.dropped_window += count
 
     def data(self) -> dict[str, Any]:
         return {
@@ -137,9 +205,16 @@ class Recorder:
             "cpu_edges": self.cpu_edges,
             "counted_total": self.counted_total,
             "counted_window": self.counted_window,
+            "completed_window": self.completed_window,
+            "sent_window": self.sent_window,
+            "late": self.late,
+            "dropped": self.dropped_window,
+            "unfinished": self.unfinished_count,
+            "uncorrected": _encode(self.uncorrected),
+            "lag": _encode(self.lag),
             "ok": _encode(self.ok),
             "entries": {key: _encode(h) for key, h in self.entries.items()},
-            "series": {str(sec): _encode(h) for sec, h in sorted(self.series.items())},
+            "series": {str(sec): _encode(h, 2) for sec, h in sorted(self.series.items())},
             "series_failed": {str(sec): n for sec, n in sorted(self.series_failed.items())},
             "errors": dict(self.errors),
             "window_errors": dict(self.window_errors),
@@ -174,8 +249,12 @@ def _write(path: str, payload: dict[str, Any]) -> None:
     os.replace(path + ".tmp", path)
 
 
-def _encode(hist: HdrHistogram) -> str:
-    encoded: bytes = hist.encode()
+def _us(ms: float) -> int:
+    return min(max(int(ms * 1000), LOWEST_US), HIGHEST_US)
+
+
+def _encode(hist: LogHist, digits: int = 3) -> str:
+    encoded: bytes = hist.hdr(digits).encode()
     return encoded.decode("ascii")
 
 
@@ -222,6 +301,10 @@ def _on_worker_record(environment: Any, msg: Any, **_: Any) -> None:
 def _on_test_start(environment: Any, **_: Any) -> None:
     if not OUT_DIR:
         return
+    # Everything made at start-up moves out of the collector's way: fewer, shorter pauses
+    # of the driver while it keeps a schedule.
+    gc.collect()
+    gc.freeze()
     RECORDER.test_start = time.time()
     if RECORDER.role == "worker":
         return  # the master decides the window and sends it
@@ -240,9 +323,11 @@ def _on_request(
     response_time: float,
     exception: Any = None,
     response: Any = None,
+    context: Any = None,
     **_: Any,
 ) -> None:
-    RECORDER.record(request_type, name, response_time, exception, response)
+    ctx = context if isinstance(context, dict) else {}
+    RECORDER.record(request_type, name, response_time, exception, response, ctx)
 
 
 @events.test_stop.add_listener

@@ -6,8 +6,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from locust import FastHttpUser, constant, task
+
+from asgi_bench.loadtests.openloop import OpenUser
 
 SLEEP_MS = int(os.environ.get("ASGI_BENCH_SLEEP_MS", "20"))
 
@@ -18,3 +21,10 @@ class SleepUser(FastHttpUser):
     @task
     def sleep(self) -> None:
         self.client.get(f"/sleep?ms={SLEEP_MS}", name="/sleep")
+
+
+class SleepOpen(OpenUser):
+    name = "/sleep"
+
+    def call(self, client: Any) -> int:
+        return len(self.get(client, f"/sleep?ms={SLEEP_MS}"))

@@ -70,8 +70,27 @@ def connection_pool(host: str, size: int = 1) -> urllib3.HTTPConnectionPool:
     return urllib3.HTTPConnectionPool(hostname, port, maxsize=size)
 
 
+def stream_get(environment: Any, pool: urllib3.HTTPConnectionPool, path: str, name: str) -> bytes:
+    """GET ``path`` chunk by chunk (urllib3's ``read_chunked``, not 1 KiB blocks), firing
+    ``TTFB name`` at the headers and ``FIRST name`` at the first chunk; returns the body.
+    A non-2xx answer raises :class:`BadStatus`."""
+    started = time.perf_counter()
+    chunks: list[bytes] = []
+    response: Any = pool.urlopen("GET", path, preload_content=False, retries=False)
+    fire(environment, "TTFB", name, started)
+    if response.status != 200:
+        response.drain_conn()
+        raise BadStatus(response.status)
+    for chunk in response.read_chunked(decode_content=False):
+        if not chunks:
+            fire(environment, "FIRST", name, started, len(chunk))
+        chunks.append(chunk)
+    response.release_conn()
+    return b"".join(chunks)
+
+
 class StreamUser(User):
-    """A user that GETs streamed bodies chunk by chunk and times them in three parts."""
+    """A closed-loop user that GETs streamed bodies (see :func:`stream_get`)."""
 
     abstract = True
     wait_time = constant(0)
@@ -85,24 +104,11 @@ class StreamUser(User):
         self.pool.close()
 
     def stream(self, name: str, url: str) -> bytes:
-        """GET ``url``: fire ``TTFB name`` and ``FIRST name``; return the body. A failure is
-        fired as ``GET name`` and raised as :class:`Reported`."""
+        """:func:`stream_get`; a failure is fired as ``GET name`` and raised as
+        :class:`Reported`."""
         started = time.perf_counter()
-        chunks: list[bytes] = []
         try:
-            response: Any = self.pool.urlopen(
-                "GET", self.prefix + url, preload_content=False, retries=False
-            )
-            fire(self.environment, "TTFB", name, started)
-            if response.status != 200:
-                response.drain_conn()
-                raise BadStatus(response.status)
-            for chunk in response.read_chunked(decode_content=False):
-                if not chunks:
-                    fire(self.environment, "FIRST", name, started, len(chunk))
-                chunks.append(chunk)
-            response.release_conn()
+            return stream_get(self.environment, self.pool, self.prefix + url, name)
         except Exception as exc:
             fire(self.environment, "GET", name, started, exception=exc)
             raise Reported() from exc
-        return b"".join(chunks)

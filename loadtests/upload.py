@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from typing import Any
 
 from locust import FastHttpUser, constant, task
 
-from asgi_bench.loadtests.support import WrongBody, json_answer
+from asgi_bench.loadtests.openloop import OpenUser
+from asgi_bench.loadtests.support import BadStatus, WrongBody, json_answer
 
 SIZE = int(os.environ.get("UPLOAD_BYTES", str(256 * 1024)))
 BODY = os.urandom(SIZE)
@@ -31,3 +34,16 @@ class UploadUser(FastHttpUser):
             answer = json_answer(r)
             if answer is not None and answer != {"bytes": SIZE, "sha256": DIGEST}:
                 r.failure(WrongBody(f"server saw {answer!r:.100}"))
+
+
+class UploadOpen(OpenUser):
+    name = "/upload"
+    request_type = "POST"
+
+    def call(self, client: Any) -> int:
+        status, body = client.request(b"POST", f"{self.prefix}/upload".encode(), BODY)
+        if not 200 <= status < 300:
+            raise BadStatus(status)
+        if json.loads(body) != {"bytes": SIZE, "sha256": DIGEST}:
+            raise WrongBody(f"server saw {body[:100]!r}")
+        return SIZE

@@ -15,6 +15,7 @@ import websocket
 from locust import User, constant, task
 
 from asgi_bench.loadtests import split_host
+from asgi_bench.loadtests.openloop import OpenUser
 from asgi_bench.loadtests.support import WrongBody, fire
 
 MESSAGE_BYTES = int(os.environ.get("WS_MESSAGE_BYTES", "64"))
@@ -65,3 +66,30 @@ class WebSocketUser(User):
             return
         error = None if answer == message else WrongBody(f"echo mismatch: {answer!r:.40}")
         fire(self.environment, "WS", "/ws echo", started, len(message), error)
+
+
+class WebSocketOpen(OpenUser):
+    """Echo round trips at a fixed rate over one WebSocket connection per slot."""
+
+    name = "/ws echo"
+    request_type = "WS"
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.counter = 0
+
+    def connect(self) -> Any:
+        scheme, hostname, port, prefix = split_host(self.host or "")
+        url = f"{'wss' if scheme == 'https' else 'ws'}://{hostname}:{port}{prefix}/ws"
+        return websocket.create_connection(
+            url, timeout=30, sslopt={"cert_reqs": ssl.CERT_NONE}, enable_multithread=False
+        )
+
+    def call(self, client: Any) -> int:
+        self.counter += 1
+        message = f"{self.counter:08d}".ljust(MESSAGE_BYTES, "x")
+        client.send(message)
+        answer = client.recv()
+        if answer != message:
+            raise WrongBody(f"echo mismatch: {answer!r:.40}")
+        return len(message)

@@ -162,6 +162,7 @@ def client(requests: int = 200, failures: dict[str, int] | None = None) -> Clien
         latency_ms={"p50_ms": 1.0, "p90_ms": 2.0, "p99_ms": 3.0, "p999_ms": 4.0, "max_ms": 5.0},
         samples=requests,
         counted_window=total,
+        completed_window=total,
         counted_total=total,
         locust_total=total,
         locust_window=total,

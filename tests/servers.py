@@ -65,5 +65,5 @@ def running(
 def measure_one(config: RunConfig, spec: ServerSpec, workload: Workload) -> Repeat:
     """One repeat of ``spec`` x ``workload`` through the real lifecycle, in ``config.out``."""
     settings = config.load()
-    job = Job(spec, workload, settings.steps[0], 1, 0)
+    job = Job(spec, workload, next(iter(settings.steps.values()))[0], 1, 0)
     return run_job(settings, job, RunLayout(config.out), LocalResources(settings, None))

@@ -57,6 +57,7 @@ RECORD = {
             [10.0, 12.4],  # 2.4 CPU seconds in 3 s: busy 0.8
             counted_total=60,
             counted_window=5,
+            completed_window=5,
             errors={"non_2xx": 2},
             window_errors={"non_2xx": 1},  # one failure in the window, one in the warm-up
         ),
@@ -66,6 +67,7 @@ RECORD = {
             [5.0, 5.6],  # busy 0.2
             counted_total=40,
             counted_window=4,
+            completed_window=4,
         ),
     ],
 }

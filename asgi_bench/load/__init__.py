@@ -14,6 +14,7 @@ from asgi_bench.importer import import_from_string
 
 LOADS: dict[str, str] = {
     "closed": "asgi_bench.load.closed:Closed",
+    "open": "asgi_bench.load.open:Open",
 }
 
 

@@ -1,0 +1,176 @@
+"""Open-model load inside Locust: requests start on a schedule, whatever the server does.
+
+One :class:`OpenUser` runs per Locust process (the harness sets ``--users`` to the number of
+processes) and offers ``--asgi-bench-rate`` requests per second, at constant spacing or as
+Poisson arrivals (``--asgi-bench-arrival``). Each arrival is *dispatched* by the scheduler
+at (or, if the driver falls behind, after) its intended time, then waits for one of the
+``--asgi-bench-concurrency`` connection slots of its process, and is timed twice:
+
+* **corrected**: from its *intended* time; this is the latency a real client arriving at
+  that moment would see, stalls and queueing for a connection included (no coordinated
+  omission), and it is what Locust's own stats and the recorder's headline histogram get;
+* **uncorrected**: from the moment it actually went out on a connection.
+
+The driver's own lag is the time from intended to dispatched: an arrival dispatched more
+than ``--asgi-bench-late-ms`` after its intended time is *late* (the driver could not keep
+the schedule). Waiting for a slot is not lateness: a slow server causes it, and it stays in
+the corrected latency. An arrival that finds ``--asgi-bench-max-pending`` others waiting is
+*dropped* (never sent). The recorder counts all of these and decides the window by intended
+time; the achieved rate counts dispatches. The settings are custom Locust arguments, which
+a master forwards to its workers.
+
+A workload's Locust file adds an open user by subclassing and writing :meth:`OpenUser.call`
+(one request on one slot's client) and, when its client is not plain HTTP,
+:meth:`OpenUser.connect`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from typing import Any
+
+import gevent
+from gevent.pool import Group
+from gevent.queue import Queue
+from locust import User, constant, events, task
+from locust.user.task import LOCUST_STATE_RUNNING
+
+from asgi_bench.loadtests import split_host
+from asgi_bench.loadtests.rawhttp import Connection
+from asgi_bench.loadtests.recorder import RECORDER
+from asgi_bench.loadtests.support import BadStatus
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    # On the parser itself: an argument group does not take Locust's include_in_web_ui.
+    hidden = {"include_in_web_ui": False}
+    parser.add_argument("--asgi-bench-rate", type=float, default=100.0, **hidden)
+    parser.add_argument("--asgi-bench-arrival", default="constant", **hidden)
+    parser.add_argument("--asgi-bench-concurrency", type=int, default=32, **hidden)
+    parser.add_argument("--asgi-bench-max-pending", type=int, default=0, **hidden)
+    parser.add_argument("--asgi-bench-late-ms", type=float, default=1.0, **hidden)
+    parser.add_argument("--asgi-bench-seed", type=int, default=0, **hidden)
+
+
+def _sleep_first(seconds: float) -> None:
+    """``gevent.sleep`` on a timer of the highest priority: when it expires together with a
+    burst of responses, the schedule runs before their callbacks, not after all of them."""
+    hub = gevent.get_hub()
+    timer = hub.loop.timer(max(0.0, seconds), priority=hub.loop.MAXPRI)
+    try:
+        hub.wait(timer)
+    finally:
+        timer.close()
+
+
+class OpenUser(User):
+    """Offers a fixed rate of requests; subclasses say what one request is."""
+
+    abstract = True
+    wait_time = constant(0)
+    name = "/"  # the request event's name
+    request_type = "GET"
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        self.rate = float(options.asgi_bench_rate)  # per process: the harness divides
+        self.poisson = options.asgi_bench_arrival == "poisson"
+        self.concurrency = max(1, int(options.asgi_bench_concurrency))
+        self.max_pending = int(options.asgi_bench_max_pending) or 20 * self.concurrency
+        self.late_s = float(options.asgi_bench_late_ms) / 1000
+        self.random = random.Random(f"{options.asgi_bench_seed}-{id(self)}")
+        self.prefix = split_host(self.host or "")[3]
+        # One worker greenlet per connection slot takes dispatched arrivals in order: the
+        # queue is the driver-side wait for a free connection.
+        self.arrivals: Queue[tuple[float, float, float]] = Queue()
+        self.sent = 0  # requests on the wire now
+        self.workers = Group()
+        for _ in range(self.concurrency):
+            self.workers.spawn(self.work)
+
+    def connect(self) -> Any:
+        """A client for one slot: one keep-alive HTTP/1.1 connection by default."""
+        scheme, host, port, _ = split_host(self.host or "")
+        return Connection(host, port, tls=scheme == "https")
+
+    def call(self, client: Any) -> int:
+        """One request on ``client``; returns the response length, raises on failure."""
+        raise NotImplementedError
+
+    def get(self, client: Connection, path: str) -> bytes:
+        """GET ``path`` (under the host's prefix); the body, or :class:`BadStatus`."""
+        status, body = client.request(b"GET", (self.prefix + path).encode())
+        if not 200 <= status < 300:
+            raise BadStatus(status)
+        return body
+
+    @task
+    def schedule(self) -> None:
+        """Dispatch arrivals on time until the user is asked to stop."""
+        start = time.perf_counter()
+        offset = time.time() - start  # perf_counter -> unix time, for the window
+        due = start
+        while self._state == LOCUST_STATE_RUNNING:
+            now = time.perf_counter()
+            while due <= now:
+                if self.arrivals.qsize() >= self.max_pending:
+                    RECORDER.dropped(due + offset)
+                else:
+                    self.arrivals.put((due, now, offset))
+                due += self.random.expovariate(self.rate) if self.poisson else 1 / self.rate
+            _sleep_first(due - time.perf_counter())
+
+    def work(self) -> None:
+        """One connection slot: send the next dispatched arrival, time it, repeat."""
+        client = None
+        while True:
+            intended, dispatched, offset = self.arrivals.get()
+            sent = time.perf_counter()
+            self.sent += 1
+            length, error = 0, None
+            try:
+                if client is None:
+                    client = self.connect()
+                length = self.call(client)
+            except Exception as exc:
+                error = exc
+                _close(client)
+                client = None  # a failed connection is not reused
+            finally:
+                self.sent -= 1
+            done = time.perf_counter()
+            self.environment.events.request.fire(
+                request_type=self.request_type,
+                name=self.name,
+                response_time=(done - intended) * 1000,
+                response_length=length,
+                exception=error,
+                context={
+                    "intended": intended + offset,
+                    "sent": dispatched + offset,
+                    "uncorrected_ms": (done - sent) * 1000,
+                    "lag_ms": (dispatched - intended) * 1000,
+                    "late": dispatched - intended > self.late_s,
+                },
+            )
+
+    def on_stop(self) -> None:
+        """Give the arrivals in flight the stop timeout to finish. Of the rest, those sent
+        and never answered are unfinished (the server's); those still waiting for a slot
+        were never sent (dropped: the driver never offered them)."""
+        deadline = time.monotonic() + max(0.0, (self.environment.stop_timeout or 0) - 0.5)
+        while (self.sent or self.arrivals.qsize()) and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+        RECORDER.unfinished(self.sent)
+        RECORDER.never_sent(self.arrivals.qsize())
+        self.workers.kill(block=False)
+
+
+def _close(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):  # a broken connection may fail to close too
+            close()

@@ -1,4 +1,4 @@
-"""``asgi-bench``: run, list, serve, ui, report, driver-check, overhead.
+"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead.
 
 The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields; a flag not
 given stays ``None`` there, so an explicit value always wins over ``--quick``.
@@ -152,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 3 when a row fails its --slo (for CI gates)",
     )
     run.add_argument(
+        "--repeat",
+        type=int,
+        help="repeats per row, each on a fresh server, in a shuffled interleaved order "
+        "(default 1; --quick: as many as fit in its 10 minutes)",
+    )
+    run.add_argument("--seed", type=int, help="seed of the shuffled order (default: random)")
+    run.add_argument(
+        "--cooldown", type=float, help="seconds between repeats (default 1; --quick 0.5)"
+    )
+    run.add_argument(
         "--ready-timeout",
         type=float,
         default=30.0,
@@ -199,6 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="re-render summary, charts and report")
     report.add_argument("run_dir", type=Path)
+
+    compare = commands.add_parser(
+        "compare", help="what changed from run A to run B, with intervals and a test"
+    )
+    compare.add_argument("run_a", type=Path)
+    compare.add_argument("run_b", type=Path)
+    compare.add_argument(
+        "--threshold",
+        type=float,
+        default=5.0,
+        help="a significant change worse than this many percent is a regression (exit 1)",
+    )
+    compare.add_argument("--format", choices=("text", "markdown"), default="text")
+    compare.add_argument("--chart", help="also draw the comparison chart into this PNG file")
+    compare.add_argument(
+        "--force", action="store_true", help="compare runs of other configs or machines"
+    )
 
     check = commands.add_parser(
         "driver-check", help="the highest rate one driver process can offer open-loop here"
@@ -253,6 +280,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
         console.print(f"report: {render_report(args.run_dir)}")
         return 0
+    if args.command == "compare":
+        from asgi_bench.compare import run_compare
+
+        return run_compare(args, console)
     if args.command == "driver-check":
         from asgi_bench.drivercheck import driver_check
 

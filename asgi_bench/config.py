@@ -40,6 +40,8 @@ HOST = "127.0.0.1"  # all load stays on loopback (127.0.0.0/8 or ::1); see is_lo
 
 DEFAULTS = {"users": 32, "spawn_rate": 100.0, "duration": 30.0, "warmup": 5.0}
 QUICK_DEFAULTS = {"duration": 3.0, "warmup": 1.0}
+QUICK_BUDGET_S = 540.0  # the quick run's repeats must fit in 9 of its 10 minutes
+REPEAT_OVERHEAD_S = 2.5  # measured: server start, Locust start, edge alignment, drain
 
 
 def is_loopback(host: str | None) -> bool:
@@ -76,6 +78,9 @@ class RunConfig:
     slots: int = 0  # open model: connection slots per driver process; 0: from the rate
     slo: str | None = None  # e.g. "p99<10ms,errors<0.1%": each row passes or fails
     fail_on_slo: bool = False  # exit 3 when a row fails its SLO
+    repeat: int | None = None  # repeats per (cell, step), each on a fresh server; quick: fits
+    seed: int | None = None  # of the shuffled order; None: a fresh one, recorded in run.json
+    cooldown: float | None = None  # seconds of rest between repeats (default 1; quick 0.5)
     # Targets mode: ``server=url`` of servers already running (docker-compose); no process
     # management, each app is reached under its apps.combined prefix.
     targets: tuple[str, ...] = ()
@@ -108,6 +113,13 @@ class RunConfig:
         server_cpus, driver_cpus = self._cpus()
         steps = {w.name: self._steps(w, users, spawn_rate) for w in workloads}
         slo = parse_slo(self.slo) if self.slo else None
+        cooldown = _pick(self.cooldown, 0.5 if self.quick else None, 1.0)
+        jobs = len(specs) * sum(len(s) for s in steps.values())
+        repeat = self.repeat or 1
+        if self.quick and self.repeat is None and jobs:
+            # As many rounds as fit in the budget: never fewer than one.
+            per_round = jobs * (warmup + duration + REPEAT_OVERHEAD_S + cooldown)
+            repeat = max(1, int(QUICK_BUDGET_S // per_round))
         return Settings(
             config=self,
             specs=specs,
@@ -120,7 +132,9 @@ class RunConfig:
             warmup=warmup,
             server_cpus=server_cpus,
             driver_cpus=driver_cpus,
-            seed=random.SystemRandom().randrange(2**32),
+            seed=self.seed if self.seed is not None else random.SystemRandom().randrange(2**32),
+            repeat=repeat,
+            cooldown=cooldown,
         )
 
     def _steps(self, workload: Workload, users: int, spawn_rate: float) -> tuple[Step, ...]:
@@ -200,6 +214,8 @@ class Settings:
     server_cpus: tuple[int, ...]
     driver_cpus: tuple[int, ...]
     seed: int
+    repeat: int = 1
+    cooldown: float = 1.0
     host: str = HOST
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -224,6 +240,11 @@ class Settings:
             "server_cpus": list(self.server_cpus),
             "driver_cpus": list(self.driver_cpus),
             "seed": self.seed,
+            "repeat": self.repeat,
+            "cooldown": self.cooldown,
+            "server_options": {
+                s.name: [*s.command, *s.bind, *(s.workers or ())] for s in self.specs
+            },
         }
 
 
@@ -265,6 +286,7 @@ def _names(flag: str, given: tuple[str, ...] | None, default: tuple[str, ...]) -
 
 def _check_numbers(config: RunConfig) -> None:
     for flag, value, low in (
+        ("--repeat", config.repeat, 1),
         ("--users", config.users, 1),
         ("--workers", config.workers, 1),
         ("--driver-processes", config.driver_processes, 1),
@@ -277,6 +299,7 @@ def _check_numbers(config: RunConfig) -> None:
         ("--spawn-rate", config.spawn_rate, True),
         ("--ready-timeout", config.ready_timeout, True),
         ("--stop-timeout", config.stop_timeout, False),
+        ("--cooldown", config.cooldown, False),
     ):
         if number is None:
             continue

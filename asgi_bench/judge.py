@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from asgi_bench import stats
 from asgi_bench.analysis import ClientStats
 from asgi_bench.collectors.process import Sampler
 from asgi_bench.collectors.state import ServerState, quantile
+from asgi_bench.environment import INTERFERENCE_AT, CpuTimes, interference
 from asgi_bench.plan import Job
 from asgi_bench.probes import Observation
 from asgi_bench.results import Repeat
@@ -30,6 +32,7 @@ class Policy:
     """The run settings the judgement depends on."""
 
     max_error_rate: float = 0.01
+    pinned_cpus: tuple[int, ...] = ()  # the server's and the driver's CPUs, when pinned here
     server_capacity: int = 1  # CPUs the server can use: min(workers, server CPUs)
     workers: int = 1
     tls: bool = False
@@ -51,6 +54,7 @@ class Facts:
     edges: tuple[ServerState | None, ServerState | None] | None = None
     final: ServerState | None = None
     read_failures: list[str] = field(default_factory=list)  # server state reads that failed
+    cpu_times: list[CpuTimes | None] = field(default_factory=list)  # at the window's edges
     client: ClientStats | None = None
     server_sampler: Sampler | None = None
     shutdown_observed: bool | None = None
@@ -87,6 +91,10 @@ def judge(facts: Facts, policy: Policy) -> Repeat:
         r.bound = _bound(r.driver_busy, r.server_busy)
         if r.load == "open":
             _open(r, facts.client, notes)
+        r.unsteady = _steadiness(r, facts.client)
+        if r.unsteady:
+            notes.append(f"unsteady window: {r.unsteady}")
+        _interference(r, facts, policy, notes)
     if facts.read_failures:
         failures = "; ".join(dict.fromkeys(facts.read_failures))
         notes.append(
@@ -261,6 +269,38 @@ def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
         f"run: {server_total} = {client.counted_total}; window: {server_window} vs "
         f"{client.completed_window}"
     )
+
+
+def _interference(r: Repeat, facts: Facts, policy: Policy, notes: list[str]) -> None:
+    client, sampler = facts.client, facts.server_sampler
+    if len(facts.cpu_times) != 2 or not policy.pinned_cpus or client is None or sampler is None:
+        return
+    first, last = facts.cpu_times
+    window = client.window
+    if first is None or last is None or not sampler.brackets(window.start, window.end):
+        return
+    # Every local driver process, a master included, ran on the pinned driver CPUs.
+    driver = sum((p.busy or 0.0) * window.seconds for p in client.processes)
+    ours = sampler.cpu_between(window.start, window.end) + driver
+    share = interference(first, last, policy.pinned_cpus, ours, window.seconds)
+    r.interference = share
+    if share is not None and share > INTERFERENCE_AT:
+        notes.append(
+            f"interference: {share:.0%} of the pinned CPUs' time went to other processes "
+            "or to the hypervisor (steal) during the window"
+        )
+
+
+def _steadiness(r: Repeat, client: ClientStats) -> str:
+    """Does the window look steady? Closed loop: its per-second throughput; open model: its
+    per-second p50 (the rate is fixed by the schedule)."""
+    key = "p50_ms" if r.load == "open" else "ok"
+    values = []
+    for second in client.series:
+        when, value = second.get("second"), second.get(key)
+        if when is not None and value is not None and when in client.window:
+            values.append(float(value))
+    return stats.steady(values) or ""
 
 
 def _bound(driver_busy: float | None, server_busy: float | None) -> str | None:

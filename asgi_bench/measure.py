@@ -26,6 +26,7 @@ from typing import Protocol
 from asgi_bench.analysis import ClientStats, Window
 from asgi_bench.collectors.process import Sample, Sampler
 from asgi_bench.collectors.state import ServerState
+from asgi_bench.environment import cpu_times
 from asgi_bench.errors import (
     DriverError,
     Interrupted,
@@ -101,8 +102,13 @@ def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement
             server.mark_load_start()
             driver = stack.enter_context(resources.driver(job, layout, server))
             window = driver.window()
+            edges = []
+            for edge in (window.start, window.end):
+                wait_until(edge)
+                facts.cpu_times.append(cpu_times())
+                edges.append(counters.read() if counters is not None else None)
             if counters is not None:
-                facts.edges = (counters.read_at(window.start), counters.read_at(window.end))
+                facts.edges = (edges[0], edges[1])
             driver.wait()
             problem = server.problem()
             if problem:

@@ -18,25 +18,8 @@ from asgi_bench.charts import draw_all
 from asgi_bench.layout import write_text
 from asgi_bench.probes import CAPABILITY_NAMES
 from asgi_bench.reading import load_run
+from asgi_bench.report_tables import capacity_table, peak_table, same_load, summary_table
 from asgi_bench.summary import Row, rows_of, write_summary
-
-COLUMNS = (
-    ("rps", "req/s", "{:,.0f}"),
-    ("p50_ms", "p50 ms", "{:.2f}"),
-    ("p90_ms", "p90 ms", "{:.2f}"),
-    ("p99_ms", "p99 ms", "{:.2f}"),
-    ("p999_ms", "p99.9 ms", "{:.2f}"),
-    ("max_ms", "max ms", "{:.1f}"),
-    ("ttfb_p50_ms", "TTFB p50", "{:.2f}"),
-    ("first_p50_ms", "first chunk p50", "{:.2f}"),
-    ("app_p50_ms", "in-app p50", "{:.3f}"),
-    ("app_p99_ms", "in-app p99", "{:.3f}"),
-    ("errors", "failed", "{:,.0f}"),
-    ("cpu_us_per_request", "CPU µs/req", "{:.0f}"),
-    ("peak_rss_mib", "peak MiB", "{:.0f}"),
-    ("driver_busy", "driver busy", "{:.0%}"),
-    ("server_busy", "server busy", "{:.0%}"),
-)
 
 MODES = {
     "instrumented": "apps wrapped in the Prometheus middleware",
@@ -47,7 +30,7 @@ STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1500px}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
-th{background:#f3f3f3} td.l{text-align:left}
+th{background:#f3f3f3} td.l{text-align:left} td.notes{text-align:left;min-width:320px}
 .ok{color:#2ca02c}.failed{color:#d62728;font-weight:bold}.unsupported{color:#888}
 .banner{background:#fff4d6;border:1px solid #e0b000;padding:.6em 1em;margin:1em 0}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}
@@ -59,15 +42,22 @@ def render_report(run_dir: Path) -> Path:
     loaded = load_run(run_dir)
     layout, manifest = loaded.layout, loaded.manifest
     rows = rows_of(loaded.repeats, manifest)
-    write_summary(layout, rows, {"capacity": [c.to_dict() for c in capacities(rows)]})
+    # Capacity is what a search found: only a run with --rates auto has one.
+    found = capacities(rows) if (manifest.get("settings") or {}).get("search") else []
+    write_summary(layout, rows, {"capacity": [c.to_dict() for c in found]})
     charts, chart_failures = draw_all(rows, layout)
     run_id = str(manifest.get("run_id", run_dir.name))
+    loaded_parts = same_load(rows)
     parts = [
         f"<h1>asgi-bench run {escape(run_id)}</h1>",
         _overview(manifest, rows),
         *_banners(manifest, rows, loaded.damaged, chart_failures),
-        "<h2>Summary</h2>",
-        _summary_table(rows),
+        *(["<h2>At the same offered load</h2>", *loaded_parts] if loaded_parts else []),
+        *(["<h2>Capacity at the SLO</h2>", capacity_table(found)] if found else []),
+        *(["<h2>Peak throughput (closed loop)</h2>", peak] if (peak := peak_table(rows)) else []),
+        *_noise(rows),
+        "<h2>Every row</h2>",
+        summary_table(rows),
         "<h2>Charts</h2>",
         *(_image(name, Path(path)) for name, path in charts.items()),
         "<h2>Capabilities observed</h2>",
@@ -145,33 +135,33 @@ def _banners(
     return [f"<div class='banner'>{escape(text)}</div>" for text in banners]
 
 
-def _fmt(value: float | None, fmt: str) -> str:
-    return "–" if value is None else fmt.format(value)
-
-
-def _summary_table(rows: list[Row]) -> str:
-    head = "".join(f"<th>{escape(label)}</th>" for _, label, _ in COLUMNS)
-    body = []
-    for r in rows:
-        values = []
-        for name, _, fmt in COLUMNS:
-            text = _fmt(r.get(name), fmt)
-            if name == "rps" and r.driver_bound and text != "–":
-                text = "≥" + text
-            values.append(f"<td>{escape(text)}</td>")
-        why = "; ".join(filter(None, [r.reason, *r.notes]))
-        body.append(
-            f"<tr><td class='l'>{escape(r.server)}</td><td class='l'>{escape(r.app)}</td>"
-            f"<td class='l'>{escape(r.step)}</td><td class='l {r.status}'>{r.status}</td>"
-            f"{''.join(values)}<td>{escape(r.bound or '–')}</td>"
-            f"<td title='{escape(r.count_detail)}'>{escape(r.count_check)}</td>"
-            f"<td>{r.repeats}/{r.planned}</td><td class='l'>{escape(why)}</td></tr>"
+def _noise(rows: list[Row]) -> list[str]:
+    noisy = [f"{r.cell} {r.step}" for r in rows if r.noisy]
+    unsteady = [f"{r.cell} {r.step}" for r in rows if r.unsteady]
+    single = all(r.repeats <= 1 for r in rows)
+    if not (noisy or unsteady or single):
+        return []
+    items = []
+    if single:
+        items.append(
+            "Each row ran once: there is no interval and no noise estimate. Run with "
+            "<code>--repeat 3</code> (or more) to see how far a figure can be trusted."
         )
-    return (
-        f"<table><tr><th>server</th><th>app</th><th>step</th><th>status</th>{head}"
-        f"<th>bound</th><th>count check</th><th>repeats</th><th>reason, notes</th></tr>"
-        f"{''.join(body)}</table>"
-    )
+    if noisy:
+        items.append(
+            "Noisy (repeats vary more than 5% in throughput or 10% in p50): "
+            f"{escape(', '.join(noisy))}. "
+            "Differences smaller than their intervals are not differences. Add repeats "
+            "(<code>--repeat 5</code>), lengthen the windows (<code>--duration</code>), and look "
+            "for interference notes: another process or the hypervisor on the pinned CPUs."
+        )
+    if unsteady:
+        items.append(
+            "Unsteady windows (a trend or a step inside the window): "
+            f"{escape(', '.join(unsteady))}. Lengthen the warm-up (<code>--warmup</code>) or "
+            "the window, or look at the timeline chart."
+        )
+    return ["<h2>How far to trust these numbers</h2>", *(f"<p>{item}</p>" for item in items)]
 
 
 def _capability_table(rows: list[Row]) -> str:

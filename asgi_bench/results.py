@@ -74,6 +74,8 @@ class Repeat:
     client_requests_total: int | None = None
     count_check: str = "not made"
     count_detail: str = ""
+    unsteady: str = ""  # why the window's per-second series does not look steady
+    interference: float | None = None  # share of the pinned CPUs' time that went elsewhere
     workers: int = 1
     tls: bool = False
     # Not in the CSV: nested data.

@@ -41,6 +41,8 @@ from asgi_bench.summary import rows_of, write_summary
 from asgi_bench.tls import make_cert
 from asgi_bench.workloads import Workload
 
+SLO_MISSED = 3  # the exit code of a run with --fail-on-slo whose rows missed their SLO
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -76,8 +78,12 @@ def prepare_run_dir(out: Path) -> RunLayout:
 def policy_for(settings: Settings, job: Job) -> Policy:
     config = settings.config
     cpus = len(settings.server_cpus) if not settings.targets else (len(settings.server_cpus) or 1)
+    pinned = (
+        () if settings.targets else tuple(sorted({*settings.server_cpus, *settings.driver_cpus}))
+    )
     return Policy(
         max_error_rate=config.max_error_rate,
+        pinned_cpus=pinned,
         server_capacity=max(1, min(config.workers, cpus)),
         workers=config.workers,
         tls=config.tls,
@@ -93,7 +99,9 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
     jobs = (
         []
         if settings.search
-        else plan(settings.specs, settings.workloads, settings.steps, 1, settings.seed)
+        else plan(
+            settings.specs, settings.workloads, settings.steps, settings.repeat, settings.seed
+        )
     )
     manifest = build_manifest(settings, layout.run_id, [job.key for job in jobs])
     manifest["started_at"] = _now()
@@ -118,6 +126,8 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
             with _progress(console) as progress:
                 task = progress.add_task("repeats", total=len(jobs))
                 for job in jobs:
+                    if job.order:
+                        time.sleep(settings.cooldown)  # let the last server's echo die down
                     progress.update(task, description=job.key)
                     started = time.monotonic()
                     repeat = run_job(settings, job, layout, resources)
@@ -141,12 +151,21 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
         manifest["finished_at"] = _now()
         exit_code = _finish(layout, manifest, repeats, console) or exit_code
     console.print(f"results: {layout.root}  report: {layout.report_html}")
+    if settings.config.fail_on_slo and not exit_code:
+        missed = [r for r in rows_of(repeats, manifest) if r.slo_pass is False]
+        if missed:
+            _error(
+                f"{len(missed)} row(s) missed their SLO: "
+                + "; ".join(f"{r.cell} {r.step} ({r.slo_detail})" for r in missed)
+            )
+            exit_code = SLO_MISSED
     return Outcome(layout.root, exit_code)
 
 
 def _summarise(layout: RunLayout, repeats: list[Repeat], manifest: dict[str, Any]) -> None:
     rows = rows_of(repeats, manifest)
-    write_summary(layout, rows, {"capacity": [c.to_dict() for c in capacities(rows)]})
+    found = capacities(rows) if manifest["settings"].get("search") else []
+    write_summary(layout, rows, {"capacity": [c.to_dict() for c in found]})
 
 
 def _search_all(

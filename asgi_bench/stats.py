@@ -27,6 +27,7 @@ the CLI and :mod:`asgi_bench.slo` import this module for :func:`figure` alone.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ class Spread:
     cv: float | None  # sample std (ddof=1) / |mean|; None if n < 2 or mean == 0
 
 
+@functools.lru_cache(maxsize=256)
 def _t975(df: float) -> float:
     from scipy.stats import t
 

@@ -1,20 +1,25 @@
 """Summary rows: one per (cell, step), aggregated over its repeats; written as JSON and CSV.
 
-A row's figure is the median over its ok repeats; counts are summed. ``repeats`` says how
-many repeats the figures come from. A row is ``failed`` when any of its repeats failed (a
-server that fails one window in three is not published as fast), ``unsupported`` when all
-were, and its numbers from the ok repeats are kept beside the reason.
+A row's figure is the median over its ok repeats, with its 95% interval (``<name>_ci95``)
+and coefficient of variation (``<name>_cv``): see :mod:`asgi_bench.stats` for how, and why.
+Counts are summed. ``repeats`` says how many repeats the figures come from. A row is
+``noisy`` when its headline figure varies more than the threshold between repeats
+(throughput for a closed loop, 5%; p50 latency at a fixed rate, 10%), and ``unsteady`` when
+a window's own per-second series drifted or stepped. A row is ``failed`` when any of its
+repeats failed (a server that fails one window in three is not published as fast),
+``unsupported`` when all were, and its numbers from the ok repeats are kept beside the
+reason.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgi_bench import stats
 from asgi_bench.layout import RunLayout, write_json, write_text
 from asgi_bench.results import Repeat
 
@@ -38,11 +43,13 @@ METRICS = (
     "server_busy",
     "peak_rss_mib",
     "driver_busy",
+    "interference",
     "app_p50_ms",
     "app_p90_ms",
     "app_p99_ms",
     "app_ttfb_p50_ms",
 )
+NOISE = {"closed": ("rps", 0.05), "open": ("p50_ms", 0.10)}  # headline figure, CV limit
 COUNTS = (
     "requests",
     "errors",
@@ -68,6 +75,11 @@ class Row:
     repeats: int  # ok repeats the figures come from
     planned: int  # repeats planned for this row
     values: dict[str, float | None] = field(default_factory=dict)
+    ci95: dict[str, list[float] | None] = field(default_factory=dict)
+    cv: dict[str, float | None] = field(default_factory=dict)
+    ci_method: str = "none"  # order (>= 6 repeats), t (2-5), none (1)
+    noisy: bool | None = None  # None: a single repeat cannot tell
+    unsteady: list[str] = field(default_factory=list)  # repeats whose window drifted
     counts: dict[str, int | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     bound: str | None = None
@@ -119,7 +131,11 @@ class Row:
             "workers": self.workers,
             "tls": self.tls,
         }
-        out.update({name: self.values.get(name) for name in METRICS})
+        out.update(repeats_ci=self.ci_method, noisy=self.noisy, unsteady=self.unsteady)
+        for name in METRICS:
+            out[name] = self.values.get(name)
+            out[f"{name}_ci95"] = self.ci95.get(name)
+            out[f"{name}_cv"] = self.cv.get(name)
         out.update({name: self.counts.get(name) for name in COUNTS})
         out.update(
             notes=self.notes,
@@ -130,7 +146,7 @@ class Row:
         return out
 
 
-NESTED = ("notes", "capabilities", "capability_details", "log_tail")
+NESTED = ("notes", "capabilities", "capability_details", "log_tail", "unsteady")
 
 
 def aggregate(repeats: Iterable[Repeat]) -> list[Row]:
@@ -171,7 +187,16 @@ def _row(group: list[Repeat]) -> Row:
         log_tail=next((r.log_tail for r in failed if r.log_tail), ""),
     )
     for name in METRICS:
-        row.values[name] = _median([getattr(r, name) for r in ok])
+        spread = stats.spread([getattr(r, name) for r in ok])
+        row.values[name] = spread.median
+        row.ci95[name] = list(spread.ci95) if spread.ci95 else None
+        row.cv[name] = spread.cv
+        if name == "rps":
+            row.ci_method = spread.method
+    headline, limit = NOISE.get(row.load, NOISE["closed"])
+    cv = row.cv.get(headline)
+    row.noisy = None if cv is None else cv > limit
+    row.unsteady = [f"repeat {r.repeat}: {r.unsteady}" for r in ok if r.unsteady]
     for name in COUNTS:
         found = [getattr(r, name) for r in ok if getattr(r, name) is not None]
         row.counts[name] = sum(found) if found else None
@@ -189,11 +214,6 @@ def _row(group: list[Repeat]) -> Row:
             if not seen or capability not in row.capability_details:
                 row.capability_details[capability] = r.capability_details.get(capability, "")
     return row
-
-
-def _median(values: list[float | None]) -> float | None:
-    found = [v for v in values if v is not None]
-    return statistics.median(found) if found else None
 
 
 def _worst_bound(bounds: list[str | None]) -> str | None:
@@ -260,17 +280,20 @@ def rows_of(repeats: Iterable[Repeat], manifest: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _step_ids(steps: Any) -> list[str]:
+    """Step ids in order, from run.json's ``{app: [ids]}``."""
+    if isinstance(steps, dict):
+        return [step for ids in steps.values() for step in ids]
+    return list(steps or [])
+
+
 def sort_rows(rows: list[Row], manifest: dict[str, Any]) -> list[Row]:
     """Rows in the run's own order of servers, apps and steps (the run itself is shuffled)."""
     settings = manifest.get("settings") or {}
     rank = {
         "server": {name: i for i, name in enumerate(settings.get("servers") or [])},
         "app": {name: i for i, name in enumerate(settings.get("apps") or [])},
-        "step": {
-            name: i
-            for steps in (settings.get("steps") or {}).values()
-            for i, name in enumerate(steps)
-        },
+        "step": {name: i for i, name in enumerate(_step_ids(settings.get("steps")))},
     }
 
     def key(row: Row) -> tuple[int, str, int, str, int, float, str]:

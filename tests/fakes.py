@@ -111,18 +111,21 @@ class FakeDriver:
 
 
 class FakeCounters:
+    """Reads give the baseline, then the window's start and end: 200 requests in between."""
+
     def __init__(self, script: Script) -> None:
         self.script = script
         self.raw: list[dict[str, object]] = []
         self.failures: list[str] = []
+        self.served = iter([0, 0, 200])
 
     def read(self) -> ServerState | None:
         self.script.point("counters read")
-        return ServerState(0.0)
+        served = next(self.served, 200)
+        return ServerState(0.0, requests=served, ok_requests=served)
 
     def read_at(self, t: float) -> ServerState | None:
-        served = round(100 * (t - WINDOW.start))
-        return ServerState(t, requests=served, ok_requests=served)
+        return self.read()
 
     def drained(self) -> ServerState | None:
         self.script.point("counters drained")

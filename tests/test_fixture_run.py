@@ -53,10 +53,19 @@ def test_the_analysis_gives_back_what_the_run_recorded(run_dir):
 def test_the_summary_has_one_row_per_cell_and_step(run_dir):
     loaded = load_run(run_dir)
     rows = sort_rows(aggregate(loaded.repeats), loaded.manifest)
-    keys = [(r.server, r.app) for r in rows]
-    assert keys == [(s, a) for s in ("uvicorn", "granian") for a in ("hello", "sse")]
-    assert all(r.status == "ok" and r.repeats == r.planned for r in rows)
+    steps = ["open-200rps", "open-400rps", "closed-8u"]
+    keys = [(r.server, r.app, r.step) for r in rows]
+    assert keys == [
+        (s, a, st) for s in ("uvicorn", "granian") for a in ("hello", "sse") for st in steps
+    ]
+    assert all(r.repeats == r.planned == 2 for r in rows)
     assert not loaded.damaged
+    # Two repeats: every figure has its interval (Student t) and CV, and a noise verdict.
+    for row in rows:
+        if row.status == "ok":
+            assert row.ci_method == "t" and row.noisy is not None
+            low, high = row.ci95["p50_ms"] or (None, None)
+            assert low is not None and high is not None and low <= high
 
 
 @pytest.mark.parametrize("name", list(CHARTS))
@@ -74,8 +83,9 @@ def test_the_report_is_rebuilt_with_every_chart(run_dir):
     assert pngs == sorted(CHARTS)
     assert page.count("data:image/png;base64,") == len(CHARTS)
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["schema"] == 1 and len(summary["rows"]) == 4
-    assert (run_dir / "summary.csv").read_text().count("\n") == 5
+    assert summary["schema"] == 1 and len(summary["rows"]) == 12
+    assert (run_dir / "summary.csv").read_text().count("\n") == 13
+    assert summary["capacity"] == []  # no search ran
 
 
 DAMAGE = {
@@ -95,8 +105,13 @@ def test_a_damaged_repeat_is_listed_and_the_rest_read(run_dir, kind):
     assert len(loaded.repeats) == len(repeat_folders(run_dir)) - 1
 
 
-def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir):
-    victims = [folder / "repeat.json" for folder in repeat_folders(run_dir)[:2]]
+def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir, monkeypatch):
+    import asgi_bench.charts
+
+    # One chart is enough to show the rest is rendered (each chart has its own test above).
+    monkeypatch.setattr(asgi_bench.charts, "CHARTS", {"throughput": CHARTS["throughput"]})
+    folders = repeat_folders(run_dir)
+    victims = [folders[0] / "repeat.json", folders[-1] / "repeat.json"]  # in two rows
     for victim, kind in zip(victims, ("truncated", "wrong types"), strict=True):
         victim.write_text(DAMAGE[kind](victim.read_text()))
     manifest = run_dir / "run.json"
@@ -105,4 +120,5 @@ def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir):
     assert "Damaged results" in page and "run.json" in page
     assert all(str(v.relative_to(run_dir)) in page for v in victims)
     assert page.count("data:image/png;base64,") >= 1  # the other rows are still charted
-    assert len(json.loads((run_dir / "summary.json").read_text())["rows"]) == 2
+    # Each damaged repeat was one of its row's two: every row is still there.
+    assert len(json.loads((run_dir / "summary.json").read_text())["rows"]) == 12

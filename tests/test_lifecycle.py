@@ -32,6 +32,8 @@ def test_the_phases_run_in_order_and_release_in_reverse(tmp_path):
         "mark load start",
         "driver start",
         "window",
+        "counters read",
+        "counters read",
         "driver wait",
         "counters drained",
         *RELEASED,
@@ -113,13 +115,18 @@ def test_an_interrupt_releases_everything_and_is_handed_back(tmp_path, monkeypat
 
     def counters(*args):
         class Interrupting:
+            """The baseline reads; at the window's first edge, SIGTERM arrives."""
+
             failures: tuple[str, ...] = ()
+            calls = 0
 
             def read(self):
-                return None
+                self.calls += 1
+                if self.calls > 1:
+                    raise Interrupted(15, "SIGTERM")
 
             def read_at(self, t):
-                raise Interrupted(15, "SIGTERM")
+                return self.read()
 
             def drained(self):
                 return None

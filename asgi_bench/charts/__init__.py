@@ -32,6 +32,8 @@ from asgi_bench.layout import RunLayout
 from asgi_bench.summary import Row
 
 CHARTS: dict[str, str] = {
+    "latency_vs_rate": "asgi_bench.charts.latency_vs_rate:draw",
+    "cost_vs_rate": "asgi_bench.charts.cost_vs_rate:draw",
     "throughput": "asgi_bench.charts.throughput:draw",
     "latency": "asgi_bench.charts.latency:draw",
     "streaming": "asgi_bench.charts.streaming:draw",

@@ -95,3 +95,35 @@ def plain_log_axis(ax: Axes) -> None:
 
 def finite(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
+
+
+def points(rows: list[Row], name: str) -> tuple[list[float], list[float], list[list[float]]]:
+    """(offered rates, values, [below, above]) of ``name`` for the rows that have it: what
+    ``errorbar`` draws, the bars being each row's 95% interval (none with one repeat)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    below: list[float] = []
+    above: list[float] = []
+    for row in rows:
+        value = row.get(name)
+        if value is None or not row.offered_rps:
+            continue
+        ci = row.ci95.get(name)
+        xs.append(row.offered_rps)
+        ys.append(value)
+        below.append(max(0.0, value - ci[0]) if ci else 0.0)
+        above.append(max(0.0, ci[1] - value) if ci else 0.0)
+    return xs, ys, [below, above]
+
+
+def bar_error(row: Row, name: str) -> list[list[float]] | None:
+    """The 95% interval of ``name`` as ``bar``'s ``yerr``; None with a single repeat."""
+    value, ci = row.get(name), row.ci95.get(name)
+    if value is None or not ci:
+        return None
+    return [[max(0.0, value - ci[0])], [max(0.0, ci[1] - value)]]
+
+
+def noisy_mark(ax: Axes, x: float, y: float, row: Row) -> None:
+    if row.noisy:
+        ax.text(x, y, "noisy", ha="center", va="bottom", fontsize=7, color="#d62728")

@@ -9,7 +9,16 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from asgi_bench.charts._style import apps_of, bound_note, color, finite, hatch, headline, servers_of
+from asgi_bench.charts._style import (
+    apps_of,
+    bar_error,
+    bound_note,
+    color,
+    finite,
+    hatch,
+    headline,
+    servers_of,
+)
 from asgi_bench.layout import RunLayout
 from asgi_bench.summary import Row
 
@@ -59,6 +68,8 @@ def _grouped(ax: Axes, rows: list[Row], name: str, title: str) -> None:
                 edgecolor="black" if row.driver_bound else None,
                 linewidth=0.3,
                 label=None if labelled else server,
+                yerr=bar_error(row, name),
+                capsize=2,
             )
             labelled = True
             ax.text(

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from asgi_bench.charts._style import (
     apps_of,
+    bar_error,
     bound_note,
     finite,
     hatch,
@@ -56,6 +57,8 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
                         hatch=hatch(row),
                         edgecolor="black" if row.driver_bound else None,
                         linewidth=0.3,
+                        yerr=bar_error(row, name),
+                        capsize=2,
                     )
             for name, marker in (("app_p50_ms", "o"), ("app_p99_ms", "D")):
                 value = row.get(name)

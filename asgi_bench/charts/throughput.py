@@ -7,10 +7,12 @@ from matplotlib.figure import Figure
 
 from asgi_bench.charts._style import (
     apps_of,
+    bar_error,
     bound_note,
     color,
     hatch,
     headline,
+    noisy_mark,
     panels,
     servers_of,
     status_mark,
@@ -44,9 +46,12 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
                 hatch=hatch(row),
                 edgecolor="black",
                 linewidth=0.5,
+                yerr=bar_error(row, "rps"),
+                capsize=3,
             )
             label = f"{'≥' if row.driver_bound else ''}{rps:,.0f}"
-            ax.text(x, rps + top * 0.01, label, ha="center", va="bottom", fontsize=8)
+            ax.text(x, rps + top * 0.03, label, ha="center", va="bottom", fontsize=8)
+            noisy_mark(ax, x, rps + top * 0.09, row)
         ax.set_title(app)
         ax.set_xticks(range(len(servers)), servers, rotation=30, ha="right", fontsize=8)
         ax.set_ylim(0, top * 1.15)

@@ -1,0 +1,72 @@
+"""``asgi-bench compare`` on the checked-in run: itself, a slower copy, a mismatched one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import cli
+
+FIXTURE = Path(__file__).parent / "data" / "run"
+
+
+@pytest.fixture
+def run_a(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(FIXTURE, tmp_path / "a"))
+
+
+def scaled_copy(source: Path, target: Path, factor: float) -> Path:
+    """A copy whose closed-loop throughput is ``factor`` times the original, every repeat."""
+    shutil.copytree(source, target)
+    for path in target.glob("cells/*/*/r*/repeat.json"):
+        data = json.loads(path.read_text())
+        if data["load"] == "closed" and data["rps"] is not None:
+            data["rps"] *= factor
+            path.write_text(json.dumps(data))
+    return target
+
+
+def test_a_run_against_itself_changes_nothing(run_a):
+    proc = cli("compare", str(run_a), str(run_a))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 significant regression(s)" in proc.stdout
+    markdown = cli("compare", str(run_a), str(run_a), "--format", "markdown")
+    rows = [line for line in markdown.stdout.splitlines() if line.startswith("| uvicorn")]
+    assert rows and all("| ~ |" in line for line in rows), markdown.stdout
+
+
+def test_a_slower_copy_is_a_significant_regression(run_a, tmp_path):
+    slower = scaled_copy(run_a, tmp_path / "b", 0.8)
+    chart = tmp_path / "compare.png"
+    proc = cli("compare", str(run_a), str(slower), "--format", "markdown", "--chart", str(chart))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    # The steadiest closed-loop rows (SSE's two repeats differ by 2%) show -20% as significant.
+    regressed = [
+        line for line in proc.stdout.splitlines() if "closed-8u | rps" in line and "**" in line
+    ]
+    assert any("| uvicorn | sse |" in line and "-20.0%" in line for line in regressed), proc.stdout
+    assert chart.stat().st_size > 0
+
+
+def test_runs_of_different_configs_are_refused_naming_the_field(run_a, tmp_path):
+    other = Path(shutil.copytree(run_a, tmp_path / "b"))
+    manifest = json.loads((other / "run.json").read_text())
+    manifest["config"]["workers"] = 2
+    (other / "run.json").write_text(json.dumps(manifest))
+    proc = cli("compare", str(run_a), str(other))
+    assert proc.returncode == 2
+    assert "config.workers is 1 vs 2" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert cli("compare", str(run_a), str(other), "--force").returncode == 0
+
+
+def test_runs_of_different_machines_are_refused(run_a, tmp_path):
+    other = Path(shutil.copytree(run_a, tmp_path / "b"))
+    manifest = json.loads((other / "run.json").read_text())
+    manifest["host"]["cpu_count"] = 64
+    (other / "run.json").write_text(json.dumps(manifest))
+    proc = cli("compare", str(run_a), str(other))
+    assert proc.returncode == 2 and "different machines: host.cpu_count" in proc.stderr

@@ -1,4 +1,4 @@
-"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead.
+"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead, worker.
 
 The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields; a flag not
 given stays ``None`` there, so an explicit value always wins over ``--quick``.
@@ -179,6 +179,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow --targets on other machines (a multi-host setup); default: loopback only",
     )
     run.add_argument(
+        "--server-host",
+        default="127.0.0.1",
+        help="where local servers listen: an address in 127.0.0.0/8 or ::1 (default 127.0.0.1)",
+    )
+    run.add_argument(
+        "--expect-workers",
+        type=int,
+        default=0,
+        help="drive through N Locust workers (asgi-bench worker, on any host) instead of "
+        "local processes; this run is their master",
+    )
+    run.add_argument(
+        "--master-bind",
+        default="127.0.0.1",
+        help="where the master listens for its workers (0.0.0.0 across machines)",
+    )
+    run.add_argument("--master-port", type=int, default=5557, help="the master's port")
+    run.add_argument(
+        "--workers-timeout",
+        type=float,
+        default=60.0,
+        help="seconds the master waits for its workers, per repeat (default 60)",
+    )
+    run.add_argument(
         "--no-raw-paths",
         dest="raw_paths",
         action="store_false",
@@ -210,6 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render summary, charts and report")
     report.add_argument("run_dir", type=Path)
 
+    work = commands.add_parser(
+        "worker", help="a Locust worker for a master on this or another host (run --expect-workers)"
+    )
+    work.add_argument("--master", required=True, help="the master's HOST or HOST:PORT")
+    work.add_argument("--bind", help="send this worker's load from this address")
+    work.add_argument("--cpus", default="", help="pin the worker to these CPUs, e.g. 1")
+    work.add_argument(
+        "--idle-exit", type=float, default=0.0, help="stop after this many seconds without a master"
+    )
+
     compare = commands.add_parser(
         "compare", help="what changed from run A to run B, with intervals and a test"
     )
@@ -237,8 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     overhead = commands.add_parser("overhead", help="measure the middleware's cost")
     overhead.add_argument("--requests", type=_at_least_one, default=200_000)
-    overhead.add_argument("--rate", type=_at_least_one, default=2000, help="fixed load, req/s")
-    overhead.add_argument("--seconds", type=float, default=8.0)
+    overhead.add_argument(
+        "--rate", type=float, default=2000.0, help="fixed offered rate under the servers, req/s"
+    )
+    overhead.add_argument("--seconds", type=float, default=5.0, help="measured seconds a round")
+    overhead.add_argument("--rounds", type=_at_least_one, default=5, help="rounds per server")
+    overhead.add_argument("--servers", default="uvicorn,granian")
     return parser
 
 
@@ -280,6 +318,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
         console.print(f"report: {render_report(args.run_dir)}")
         return 0
+    if args.command == "worker":
+        from asgi_bench.worker import worker
+
+        return worker(args, console)
     if args.command == "compare":
         from asgi_bench.compare import run_compare
 

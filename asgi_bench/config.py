@@ -87,6 +87,13 @@ class RunConfig:
     # Targets on other hosts (a real multi-machine setup, e.g. Kubernetes). Never needed on
     # one machine: without it, every target must be on loopback.
     remote_targets: bool = False
+    server_host: str = HOST  # where local servers listen: an address in 127.0.0.0/8 or ::1
+    # Scaling out: Locust workers (asgi-bench worker) on this or other hosts drive the load;
+    # this process is their master, listening on master_bind:master_port.
+    expect_workers: int = 0
+    master_bind: str = HOST
+    master_port: int = 5557
+    workers_timeout: float = 60.0  # how long the master waits for its workers, per repeat
     raw_paths: bool = True  # label paths outside an app's route table by their raw value
     ready_timeout: float = 30.0
     stop_timeout: float = 5.0  # Locust users get this long to finish their current request
@@ -94,6 +101,13 @@ class RunConfig:
     def load(self) -> Settings:
         """Resolve and check everything; raises :class:`UsageError` with one line."""
         _check_numbers(self)
+        if not is_loopback(self.server_host):
+            raise UsageError(
+                f"--server-host {self.server_host!r} is not on loopback; local servers listen "
+                "on 127.0.0.0/8 or ::1 (servers on other hosts: --targets with --remote-targets)"
+            )
+        if not 1 <= self.master_port <= 65535:
+            raise UsageError(f"--master-port {self.master_port} is not a port; choose 1-65535")
         targets = target_urls(self.targets, self.remote_targets)
         if self.tls and any(url.startswith("http://") for url in targets.values()):
             raise UsageError("--tls needs https:// targets; these are plain http://")
@@ -135,6 +149,7 @@ class RunConfig:
             seed=self.seed if self.seed is not None else random.SystemRandom().randrange(2**32),
             repeat=repeat,
             cooldown=cooldown,
+            host=self.server_host,
         )
 
     def _steps(self, workload: Workload, users: int, spawn_rate: float) -> tuple[Step, ...]:
@@ -290,6 +305,7 @@ def _check_numbers(config: RunConfig) -> None:
         ("--users", config.users, 1),
         ("--workers", config.workers, 1),
         ("--driver-processes", config.driver_processes, 1),
+        ("--expect-workers", config.expect_workers, 0),
     ):
         if value is not None and value < low:
             raise UsageError(f"{flag} must be at least {low}, got {value}")
@@ -300,6 +316,7 @@ def _check_numbers(config: RunConfig) -> None:
         ("--ready-timeout", config.ready_timeout, True),
         ("--stop-timeout", config.stop_timeout, False),
         ("--cooldown", config.cooldown, False),
+        ("--workers-timeout", config.workers_timeout, True),
     ):
         if number is None:
             continue

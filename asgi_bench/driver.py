@@ -33,6 +33,14 @@ class DriverSettings:
     stop_timeout: float = 5.0
     cpus: tuple[int, ...] = ()
     bind: str = "127.0.0.1"  # where a master listens for its worker processes
+    port: int = 0  # ... and on which port (0: Locust's default)
+    expect_workers: int = 0  # workers on other hosts (asgi-bench worker), not local processes
+    workers_timeout: float = 60.0
+
+    @property
+    def senders(self) -> int:
+        """How many Locust processes send load: the remote workers, or the local ones."""
+        return self.expect_workers or self.processes
 
     @property
     def run_time(self) -> int:
@@ -42,7 +50,8 @@ class DriverSettings:
     @property
     def budget(self) -> float:
         """How long the harness lets Locust run before it stops it."""
-        return self.run_time + self.stop_timeout + 30
+        waiting = self.workers_timeout if self.expect_workers else 0.0
+        return self.run_time + self.stop_timeout + 30 + waiting
 
 
 def locust_argv(
@@ -57,24 +66,35 @@ def locust_argv(
         "--headless",
         "--host",
         host,
-        *step.locust_args(settings.processes),
+        *step.locust_args(settings.senders),
         "--run-time",
         f"{settings.run_time}s",
         "--stop-timeout",
         f"{settings.stop_timeout:g}",
-        # Final numbers come from the JSON: the CSV misses the last seconds.
+        # Locust's own totals, to reconcile with the recorder: its final JSON (the CSV misses
+        # the last seconds, and writing its history every second pauses the driver long
+        # enough to send a percent of a 2,000 req/s schedule late).
         "--json-file",
         str(layout.locust_prefix),
-        "--csv",
-        str(layout.locust_prefix),
-        "--csv-full-history",
         "--exit-code-on-error",
         "0",  # the harness judges errors itself
         "--only-summary",
         "--loglevel",
         "WARNING",
     ]
-    if settings.processes > 1:
+    if settings.expect_workers:
+        argv += [
+            "--master",
+            "--expect-workers",
+            str(settings.expect_workers),
+            "--expect-workers-max-wait",
+            f"{settings.workers_timeout:g}",
+            "--master-bind-host",
+            settings.bind,
+        ]
+        if settings.port:
+            argv += ["--master-bind-port", str(settings.port)]
+    elif settings.processes > 1:
         argv += ["--processes", str(settings.processes), "--master-bind-host", settings.bind]
     user = workload.open_user if step.kind == "open" else workload.user
     if user:

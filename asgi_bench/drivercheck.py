@@ -70,7 +70,8 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
                 raise BenchError(
                     f"driver-check: the step at {rate:g} req/s failed: {repeat.reason}"
                 )
-            kept = repeat.bound != "driver"
+            requests = max(1, repeat.requests or 0)
+            kept = repeat.bound != "driver" and (repeat.late or 0) / requests < 0.01
             console.print(
                 f"  {rate:>8,.0f} req/s offered: sent {repeat.achieved_rps or 0:,.0f}/s, "
                 f"late {repeat.late or 0:,} of {repeat.requests or 0:,}, lag p99 "

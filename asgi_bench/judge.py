@@ -17,14 +17,14 @@ from asgi_bench import stats
 from asgi_bench.analysis import ClientStats
 from asgi_bench.collectors.process import Sampler
 from asgi_bench.collectors.state import ServerState, quantile
-from asgi_bench.environment import INTERFERENCE_AT, CpuTimes, interference
+from asgi_bench.environment import INTERFERENCE_AT, CpuTimes, all_pinned, interference
 from asgi_bench.plan import Job
 from asgi_bench.probes import Observation
 from asgi_bench.results import Repeat
 
 BOUND_AT = 0.9  # a side this busy is the limit
 ACHIEVED_AT = 0.99  # an open step whose driver sent less of the offered rate is driver-limited
-LATE_AT = 0.01  # ... or sent more than this share of its arrivals late
+LATE_AT = 0.01  # a step that dispatched more of its arrivals late says so
 
 
 @dataclass(frozen=True)
@@ -144,11 +144,15 @@ def _open(r: Repeat, client: ClientStats, notes: list[str]) -> None:
     limited = []
     if r.achieved_rps is not None and offered and r.achieved_rps < ACHIEVED_AT * offered:
         limited.append(f"sent {r.achieved_rps:.0f} of {offered:g} req/s offered")
-    if client.late / arrivals > LATE_AT:
-        limited.append(f"{client.late / arrivals:.1%} of arrivals sent late")
     if limited:
         r.bound = "driver"
         notes.append("driver-limited: " + "; ".join(limited))
+    if client.late / arrivals > LATE_AT:
+        # Still the server's figure, but its tail carries some of the driver's own lag.
+        notes.append(
+            f"{client.late / arrivals:.1%} of arrivals dispatched over 1 ms late (lag p99 "
+            f"{r.lag_p99_ms or 0:.2f} ms): the corrected tail includes that much driver lag"
+        )
     if client.dropped:
         # The server was too slow for the queue of arrivals waiting for a connection.
         notes.append(
@@ -272,22 +276,19 @@ def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
 
 
 def _interference(r: Repeat, facts: Facts, policy: Policy, notes: list[str]) -> None:
-    client, sampler = facts.client, facts.server_sampler
-    if len(facts.cpu_times) != 2 or not policy.pinned_cpus or client is None or sampler is None:
+    client = facts.client
+    if len(facts.cpu_times) != 2 or not policy.pinned_cpus or client is None:
         return
     first, last = facts.cpu_times
-    window = client.window
-    if first is None or last is None or not sampler.brackets(window.start, window.end):
+    if first is None or last is None:
         return
-    # Every local driver process, a master included, ran on the pinned driver CPUs.
-    driver = sum((p.busy or 0.0) * window.seconds for p in client.processes)
-    ours = sampler.cpu_between(window.start, window.end) + driver
-    share = interference(first, last, policy.pinned_cpus, ours, window.seconds)
+    share = interference(first, last, policy.pinned_cpus, client.window.seconds)
     r.interference = share
     if share is not None and share > INTERFERENCE_AT:
+        bound = "" if all_pinned(policy.pinned_cpus) else "at most "
         notes.append(
-            f"interference: {share:.0%} of the pinned CPUs' time went to other processes "
-            "or to the hypervisor (steal) during the window"
+            f"interference: {bound}{share:.0%} of the pinned CPUs' time went to other "
+            "processes or to the hypervisor (steal) during the window"
         )
 
 

@@ -9,8 +9,7 @@ analysis, the report and the charts all ask this module.
       run.json  summary.json  summary.csv  report.html  charts/<name>.png|.svg
       cells/<server>__<app>/<step>/r<k>/        one repeat: a fresh server, one window
         repeat.json  client.json  recorder.json  window.json  locust.json  locust.log
-        locust_stats*.csv  server.log  server-samples.jsonl  driver-samples.jsonl
-        server-state.jsonl  traceback.txt
+        server.log  server-samples.jsonl  server-state.jsonl  traceback.txt
 """
 
 from __future__ import annotations

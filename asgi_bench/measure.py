@@ -105,8 +105,8 @@ def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement
             edges = []
             for edge in (window.start, window.end):
                 wait_until(edge)
+                edges.append(counters.read_at(edge) if counters is not None else None)
                 facts.cpu_times.append(cpu_times())
-                edges.append(counters.read() if counters is not None else None)
             if counters is not None:
                 facts.edges = (edges[0], edges[1])
             driver.wait()

@@ -36,7 +36,10 @@ class LocalResources:
             processes=self.config.driver_processes,
             stop_timeout=self.config.stop_timeout,
             cpus=settings.driver_cpus,
-            bind=settings.host,
+            bind=self.config.master_bind,
+            port=self.config.master_port if self.config.expect_workers else 0,
+            expect_workers=self.config.expect_workers,
+            workers_timeout=self.config.workers_timeout,
         )
 
     def server(self, job: Job, layout: RepeatLayout) -> AbstractContextManager[Server]:

@@ -88,7 +88,7 @@ def policy_for(settings: Settings, job: Job) -> Policy:
         workers=config.workers,
         tls=config.tls,
         metrics=config.metrics,
-        concurrency=job.step.concurrency(config.driver_processes),
+        concurrency=job.step.concurrency(config.expect_workers or config.driver_processes),
     )
 
 

@@ -47,9 +47,7 @@ def render(
     return body, headers
 
 
-def render_state(
-    store: LocalStore | SharedStore, registry: CollectorRegistry, labels: tuple[str, str]
-) -> bytes:
+def render_state(store: LocalStore | SharedStore, lifespan: Any, labels: tuple[str, str]) -> bytes:
     """The harness's view: totals and fine histograms per series, requests in progress,
     lifespan failures, and the CPU seconds of every worker process, read now."""
     cpu = 0.0
@@ -61,13 +59,12 @@ def render_state(
             continue
         cpu += times.user + times.system
     failed = 0.0
-    for family in registry.collect():
-        if family.name == "asgi_lifespan_events":
-            failed += sum(
-                s.value
-                for s in family.samples
-                if s.name.endswith("_total") and s.labels.get("outcome") != "complete"
-            )
+    for family in lifespan.collect():
+        failed += sum(
+            s.value
+            for s in family.samples
+            if s.name.endswith("_total") and s.labels.get("outcome") != "complete"
+        )
     state = {
         "schema": STATE_SCHEMA,
         "t": time.time(),

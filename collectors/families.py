@@ -6,7 +6,8 @@ collector): nothing on the per-request path touches prometheus-client.
 ``asgi_response_bytes_total``, ``asgi_requests_in_progress`` and
 ``asgi_websocket_messages_total``. The histogram buckets are derived from the store's fine
 histograms: a bucket ``le=b`` counts every fine bucket up to the one holding ``b``, so a
-bound is exact to within 1.6%.
+bound is exact to within 1.6%; a histogram's ``_sum`` is the sum of its fine buckets'
+middles, within 0.8%.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.metrics_core import Metric
 
 from asgi_bench.collectors.metrics import BASE, REQUEST
-from asgi_bench.collectors.store import LocalStore, SeriesState, SharedStore, bucket
+from asgi_bench.collectors.store import (
+    LocalStore,
+    SeriesState,
+    SharedStore,
+    bucket,
+    bucket_range,
+)
 
 HELP = {
     "requests": "HTTP requests completed.",
@@ -66,8 +73,8 @@ class StoreCollector:
                 continue
             values = [*self.labels, route, method, str(status)]
             requests.add_metric(values, s.count)
-            duration.add_metric(values, self._cumulative(s, "a"), s.sum_a_ns / 1e9)
-            ttfb.add_metric(values, self._cumulative(s, "b"), s.sum_b_ns / 1e9)
+            duration.add_metric(values, self._cumulative(s, "a"), _sum(s.hist_a))
+            ttfb.add_metric(values, self._cumulative(s, "b"), _sum(s.hist_b))
             bytes_in.add_metric(values, s.units_in)
             bytes_out.add_metric(values, s.units_out)
         gauge = GaugeMetricFamily("asgi_requests_in_progress", HELP["in_progress"], labels=BASE)
@@ -75,9 +82,20 @@ class StoreCollector:
         yield from (requests, duration, ttfb, bytes_in, bytes_out, gauge, ws)
 
     def _cumulative(self, series: SeriesState, which: str) -> list[tuple[str, float]]:
+        """Cumulative counts up to each bound: every fine bucket up to the one holding it."""
         hist = series.hist_a if which == "a" else series.hist_b
         out: list[tuple[str, float]] = []
         for bound, cut in zip(self.bounds, self.cuts, strict=True):
             out.append((repr(bound), float(sum(n for i, n in hist.items() if i <= cut))))
         out.append(("+Inf", float(series.count)))
         return out
+
+
+def _sum(hist: dict[int, int]) -> float:
+    """A histogram's sum in seconds, from its fine buckets' middles: within 0.8% of the
+    true sum, without adding every duration on the per-request path."""
+    total = 0
+    for index, count in hist.items():
+        low, high = bucket_range(index)
+        total += (low + high) // 2 * count
+    return total / 1e9

@@ -39,14 +39,14 @@ class RouteLabeler:
             else:
                 self._exact.add(route)
         self._labels: set[str] = set()
-        self._cache: dict[str, str] = {}
+        self.cache: dict[str, str] = {}  # path -> label, bounded
 
     def label(self, path: str) -> str:
-        label = self._cache.get(path)
+        label = self.cache.get(path)
         if label is None:
             label = self._resolve(path)
-            if len(self._cache) < _CACHE_LIMIT:
-                self._cache[path] = label
+            if len(self.cache) < _CACHE_LIMIT:
+                self.cache[path] = label
         return label
 
     def template(self, template: str) -> str:

@@ -92,8 +92,10 @@ class StateReader:
         self.raw: list[dict[str, object]] = []
         self.failures: list[str] = []
 
-    def read(self) -> ServerState | None:
-        before = time.time()
+    def read(self, since: float | None = None) -> ServerState | None:
+        """Read now. ``since``: the moment the caller wanted the counters at (an edge); the
+        read's span then starts there, so a late start is inside the tolerance too."""
+        before = time.time() if since is None else min(since, time.time())
         try:
             reply = get(self.url, timeout=5.0)
         except OSError as exc:
@@ -117,7 +119,7 @@ class StateReader:
         delay = t - time.time()
         if delay > 0:
             time.sleep(delay)
-        return self.read()
+        return self.read(since=t)
 
     def drained(self, timeout: float = 5.0) -> ServerState | None:
         """Read until nothing is in progress and the counts stop moving."""

@@ -4,12 +4,15 @@ A series is one label set ``(route, method, status)``. Its block holds::
 
     0 count   1 sum_a_ns   2 sum_b_ns   3 units_in   4 units_out   5.. hist_a   .. hist_b
 
-For HTTP, ``a`` is the duration (app called -> last body chunk sent), ``b`` the time to the
-first byte (-> ``http.response.start``), and the units are body bytes. For a WebSocket
+For HTTP, ``a`` is the duration (app called -> app returned, its last chunk sent), ``b``
+the time to the first byte (-> ``http.response.start``), and the units are body bytes; the
+sums stay 0 (they are read back from the histograms at scrape time, saving two additions
+per request). For a WebSocket
 series (method ``WS``), ``count`` is messages received, ``a`` the time from a message in to
 the app's next message out, ``units_in`` bytes received and ``units_out`` messages sent.
 
-Every store also has a ``header`` of two counters, requests started and finished.
+Every store also has a ``header``: its first counter is the HTTP requests started; those
+finished are the sum of the HTTP series' counts, so in progress is the difference.
 
 The histograms are log-linear in nanoseconds with 64 sub-buckets per power of two, so any
 value is known to within 1/64 (1.6%) of itself, from 1 ns to a minute: the harness's
@@ -113,7 +116,7 @@ class LocalStore:
 
     def __init__(self) -> None:
         self.blocks: dict[Key, list[int]] = {}
-        self.header = [0, 0]  # requests started, finished
+        self.header = [0, 0]  # requests started (the second counter is unused)
 
     def block(self, key: Key) -> list[int]:
         found = self.blocks.get(key)
@@ -122,7 +125,10 @@ class LocalStore:
         return found
 
     def in_progress(self) -> int:
-        return self.header[0] - self.header[1]
+        finished = sum(
+            b[COUNT] for (_, method, _), b in list(self.blocks.items()) if method != "WS"
+        )
+        return self.header[0] - finished
 
     def series(self) -> Iterator[SeriesState]:
         for key, block in list(self.blocks.items()):
@@ -176,7 +182,10 @@ class SharedStore:
         return found
 
     def in_progress(self) -> int:
-        return sum(started - finished for _, started, finished, _ in self._workers(live=True))
+        return sum(
+            started - sum(int(b[COUNT]) for (_, method, _), b in blocks if method != "WS")
+            for _, started, _, blocks in self._workers(live=True)
+        )
 
     def series(self) -> Iterator[SeriesState]:
         merged: dict[Key, SeriesState] = {}

@@ -29,11 +29,12 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections import deque
 from typing import Any
 
 import gevent
+from gevent.event import AsyncResult
 from gevent.pool import Group
-from gevent.queue import Queue
 from locust import User, constant, events, task
 from locust.user.task import LOCUST_STATE_RUNNING
 
@@ -83,9 +84,12 @@ class OpenUser(User):
         self.late_s = float(options.asgi_bench_late_ms) / 1000
         self.random = random.Random(f"{options.asgi_bench_seed}-{id(self)}")
         self.prefix = split_host(self.host or "")[3]
-        # One worker greenlet per connection slot takes dispatched arrivals in order: the
-        # queue is the driver-side wait for a free connection.
-        self.arrivals: Queue[tuple[float, float, float]] = Queue()
+        # One worker greenlet per connection slot. An arrival goes to the worker idle the
+        # shortest time (last in, first out), so a server that keeps up sees as few
+        # connections as the load needs, as a real client's pool would; when none is idle
+        # it waits in the backlog (the driver-side wait for a free connection).
+        self.backlog: deque[tuple[float, float, float]] = deque()
+        self.idle: list[AsyncResult[tuple[float, float, float]]] = []
         self.sent = 0  # requests on the wire now
         self.workers = Group()
         for _ in range(self.concurrency):
@@ -116,10 +120,12 @@ class OpenUser(User):
         while self._state == LOCUST_STATE_RUNNING:
             now = time.perf_counter()
             while due <= now:
-                if self.arrivals.qsize() >= self.max_pending:
+                if self.idle:
+                    self.idle.pop().set((due, now, offset))
+                elif len(self.backlog) >= self.max_pending:
                     RECORDER.dropped(due + offset)
                 else:
-                    self.arrivals.put((due, now, offset))
+                    self.backlog.append((due, now, offset))
                 due += self.random.expovariate(self.rate) if self.poisson else 1 / self.rate
             _sleep_first(due - time.perf_counter())
 
@@ -127,7 +133,12 @@ class OpenUser(User):
         """One connection slot: send the next dispatched arrival, time it, repeat."""
         client = None
         while True:
-            intended, dispatched, offset = self.arrivals.get()
+            if self.backlog:
+                intended, dispatched, offset = self.backlog.popleft()
+            else:
+                handoff: AsyncResult[tuple[float, float, float]] = AsyncResult()
+                self.idle.append(handoff)
+                intended, dispatched, offset = handoff.get()
             sent = time.perf_counter()
             self.sent += 1
             length, error = 0, None
@@ -162,10 +173,10 @@ class OpenUser(User):
         and never answered are unfinished (the server's); those still waiting for a slot
         were never sent (dropped: the driver never offered them)."""
         deadline = time.monotonic() + max(0.0, (self.environment.stop_timeout or 0) - 0.5)
-        while (self.sent or self.arrivals.qsize()) and time.monotonic() < deadline:
+        while (self.sent or self.backlog) and time.monotonic() < deadline:
             gevent.sleep(0.01)
         RECORDER.unfinished(self.sent)
-        RECORDER.never_sent(self.arrivals.qsize())
+        RECORDER.never_sent(len(self.backlog))
         self.workers.kill(block=False)
 
 

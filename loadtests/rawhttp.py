@@ -15,11 +15,19 @@ Example::
 
 from __future__ import annotations
 
+import os
 import ssl
 from typing import Any
 
 import httptools
 from gevent import socket
+
+# A worker started with ``asgi-bench worker --bind ADDR`` sends its load from that address.
+SOURCE = (
+    (os.environ["ASGI_BENCH_SOURCE_ADDRESS"], 0)
+    if os.environ.get("ASGI_BENCH_SOURCE_ADDRESS")
+    else None
+)
 
 _INSECURE = ssl.create_default_context()
 _INSECURE.check_hostname = False
@@ -55,7 +63,9 @@ class Connection:
         self.sock: Any = None
 
     def _connect(self) -> Any:
-        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        sock = socket.create_connection(
+            (self.host, self.port), timeout=self.timeout, source_address=SOURCE
+        )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls:
             sock = _INSECURE.wrap_socket(sock, server_hostname=self.host)

@@ -299,14 +299,14 @@ def _on_worker_record(environment: Any, msg: Any, **_: Any) -> None:
 
 @events.test_start.add_listener
 def _on_test_start(environment: Any, **_: Any) -> None:
-    if not OUT_DIR:
+    if not OUT_DIR and RECORDER.role != "worker":
         return
     # Everything made at start-up moves out of the collector's way: fewer, shorter pauses
     # of the driver while it keeps a schedule.
     gc.collect()
     gc.freeze()
     RECORDER.test_start = time.time()
-    if RECORDER.role == "worker":
+    if RECORDER.role == "worker" or not OUT_DIR:
         return  # the master decides the window and sends it
     start = float(math.ceil(RECORDER.test_start + WARMUP_S))
     end = start + DURATION_S
@@ -333,7 +333,8 @@ def _on_request(
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
     RECORDER.test_stop = time.time()
-    if OUT_DIR and RECORDER.role == "worker" and not RECORDER.sent:
+    # A worker always reports: on another host it has no record folder, the master does.
+    if RECORDER.role == "worker" and not RECORDER.sent:
         RECORDER.sent = True
         environment.runner.send_message(RECORD_MESSAGE, RECORDER.data())
 

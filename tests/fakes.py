@@ -119,7 +119,7 @@ class FakeCounters:
         self.failures: list[str] = []
         self.served = iter([0, 0, 200])
 
-    def read(self) -> ServerState | None:
+    def read(self, since: float | None = None) -> ServerState | None:
         self.script.point("counters read")
         served = next(self.served, 200)
         return ServerState(0.0, requests=served, ok_requests=served)

@@ -222,22 +222,12 @@ def test_server_percentiles_from_fine_histogram_deltas():
     assert quantile(0.5, end, end) is None  # nothing in between
 
 
-def test_interference_is_the_pinned_cpus_time_spent_elsewhere(tmp_path):
-    from asgi_bench.environment import cpu_times, interference
+def test_interference_is_the_pinned_cpus_time_spent_elsewhere():
+    from asgi_bench.environment import CpuTimes, interference
 
-    tick = 100  # the file below is in ticks of 1/100 s, as on Linux
-    stat = tmp_path / "stat"
-    # cpuN user nice system idle iowait irq softirq steal
-    stat.write_text("cpu 0 0 0 0 0 0 0 0\ncpu0 100 0 100 800 0 0 0 0\ncpu1 50 0 50 900 0 0 0 10\n")
-    first = cpu_times(stat)
-    stat.write_text(
-        "cpu 0 0 0 0 0 0 0 0\ncpu0 250 0 150 900 0 0 0 0\ncpu1 150 0 50 1000 0 0 0 30\n"
-    )
-    last = cpu_times(stat)
-    assert first is not None and last is not None
-    if tick != 100:
-        pytest.skip("this machine's clock tick is not 100 Hz")
-    # In a 2 s window: CPU 0 was busy 2.0 s (200 ticks), CPU 1 1.0 s and stolen 0.2 s.
-    # The server and driver used 2.4 s of it: 0.6 s went elsewhere, plus 0.2 s of steal,
-    # out of 2 CPUs x 2 s = 4 s: 0.8 / 4 = 20%.
-    assert interference(first, last, [0, 1], ours_s=2.4, seconds=2.0) == pytest.approx(0.2)
+    # In a 2 s window on 2 pinned CPUs (4 CPU seconds): process 7 used 0.5 s, process 9
+    # 0.1 s, process 11 ended (not counted), and the hypervisor stole 0.2 s of CPU 1:
+    # (0.5 + 0.1 + 0.2) / 4 = 20%.
+    first = CpuTimes({7: 10.0, 9: 1.0, 11: 3.0}, {0: 5.0, 1: 7.0})
+    last = CpuTimes({7: 10.5, 9: 1.1, 12: 0.3}, {0: 5.0, 1: 7.2})
+    assert interference(first, last, [0, 1], seconds=2.0) == pytest.approx(0.2)

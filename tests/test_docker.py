@@ -106,11 +106,24 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
         "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt",
         "DOCKER_GID": str(SOCKET.stat().st_gid),
         "BENCH_ARGS": "--apps hello,websocket --duration 2 --warmup 1 --users 4",
+        # The bench drives through a locust-worker container, as when scaled out.
+        "DRIVER_WORKERS": "1",
     }
     try:
         built = compose(project, env, "build", timeout=900)
         assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-        up = compose(project, env, "up", "--exit-code-from", "bench", "bench", timeout=900)
+        up = compose(
+            project,
+            env,
+            "up",
+            "--scale",
+            "locust-worker=1",
+            "--exit-code-from",
+            "bench",
+            "bench",
+            "locust-worker",
+            timeout=900,
+        )
         assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
     finally:
         down = compose(project, env, "down", "--remove-orphans", "--volumes", timeout=300)
@@ -135,4 +148,7 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
         assert row["cpu_us_per_request"] and row["peak_rss_mib"], where  # via the Docker API
         assert row["memory_kind"] == "cgroup", where
     manifest = json.loads((run_dir / "run.json").read_text())
-    assert manifest["config"]["targets"]
+    assert manifest["config"]["targets"] and manifest["config"]["expect_workers"] == 1
+    record = next(run_dir.glob("cells/uvicorn__hello/*/r1/recorder.json"))
+    roles = sorted(p["role"] for p in json.loads(record.read_text())["processes"])
+    assert roles == ["master", "worker"]  # the load came from the worker container

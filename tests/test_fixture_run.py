@@ -116,6 +116,8 @@ def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir, monkeypa
         victim.write_text(DAMAGE[kind](victim.read_text()))
     manifest = run_dir / "run.json"
     manifest.write_text(manifest.read_text()[:100])  # a truncated run.json too
+    client = folders[1] / "client.json"
+    client.write_text("{not json")  # and a damaged client.json: the timeline skips it
     page = render_report(run_dir).read_text()
     assert "Damaged results" in page and "run.json" in page
     assert all(str(v.relative_to(run_dir)) in page for v in victims)

@@ -120,13 +120,13 @@ def test_an_interrupt_releases_everything_and_is_handed_back(tmp_path, monkeypat
             failures: tuple[str, ...] = ()
             calls = 0
 
-            def read(self):
+            def read(self, since=None):
                 self.calls += 1
                 if self.calls > 1:
                     raise Interrupted(15, "SIGTERM")
 
             def read_at(self, t):
-                return self.read()
+                return self.read(t)
 
             def drained(self):
                 return None

@@ -6,9 +6,8 @@ module beside this one and add one line here.
 
 from __future__ import annotations
 
-import importlib
-
 from asgi_bench.errors import UsageError
+from asgi_bench.importer import import_from_string
 from asgi_bench.servers.base import LaunchOptions, ServerSpec
 
 SERVERS: dict[str, str] = {
@@ -28,6 +27,5 @@ def get_server(name: str) -> ServerSpec:
         target = SERVERS[name]
     except KeyError:
         raise UsageError(f"unknown server {name!r}; choose from: {', '.join(SERVERS)}") from None
-    module_name, attribute = target.split(":")
-    spec: ServerSpec = getattr(importlib.import_module(module_name), attribute)
+    spec: ServerSpec = import_from_string(target)
     return spec

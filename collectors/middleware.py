@@ -44,7 +44,6 @@ from asgi_bench.collectors.store import (
     SUM_A,
     UNITS_IN,
     UNITS_OUT,
-    Key,
     LocalStore,
     SharedStore,
 )
@@ -77,13 +76,14 @@ class PrometheusMiddleware:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = Metrics(self.registry)
         self.routes = RouteLabeler(routes, max_routes, raw_paths)
-        self._paths = self.routes.cache  # path -> label, read directly on the hot path
         self.labels = (server, app_name)
         self.store: LocalStore | SharedStore = (
             SharedStore(self.multiproc_dir) if self.multiproc_dir else LocalStore()
         )
         self._header = self.store.header
-        self._blocks: dict[Key, Any] = self.store.blocks
+        # method -> path -> status -> block: three lookups of cached hashes per request,
+        # where building and hashing a (route, method, status) key cost twice as much.
+        self._fast: dict[str, dict[str, dict[int, Any]]] = {m: {} for m in KNOWN_METHODS}
         self.collector = StoreCollector(self.store, self.labels, buckets)
         if not self.multiproc_dir:
             self.registry.register(self.collector)  # type: ignore[arg-type]
@@ -102,36 +102,29 @@ class PrometheusMiddleware:
         if path == self.metrics_path or path == self.state_path:
             await self._serve(scope, send)
             return
-        status = first = bytes_in = bytes_out = 0
+        status = first = bytes_out = 0
         complete = False
 
         def observed_send(message: Message) -> Awaitable[None]:
             # A plain function handing back send's own awaitable: no coroutine of ours in
             # the way of every message.
             nonlocal status, first, bytes_out, complete
-            if message["type"] == "http.response.body":
+            kind = message["type"]
+            if kind == "http.response.body":
                 body = message.get("body")
                 if body:
                     bytes_out += len(body)
-                if not message.get("more_body", False):
+                if not message.get("more_body"):
                     complete = True
-            elif message["type"] == "http.response.start":
+            elif kind == "http.response.start":
                 status = message["status"]
                 first = perf_counter_ns()
             return send(message)
 
         method = scope["method"]
+        counted = None
         if method in WITH_BODY:  # only a request that carries a body has bytes in to count
-            upstream = receive
-
-            async def observed_receive() -> Message:
-                nonlocal bytes_in
-                message = await upstream()
-                if message["type"] == "http.request":
-                    bytes_in += len(message.get("body", b""))
-                return message
-
-            receive = observed_receive
+            receive = counted = _CountedReceive(receive)
         self._header[0] += 1  # started; finished is the sum of the series' counts
         start = perf_counter_ns()
         try:
@@ -147,17 +140,17 @@ class PrometheusMiddleware:
             if not complete and status != 500:
                 # The app ended before the response did: the client went away.
                 self.metrics.disconnects.labels(*self.labels, self._label(scope)).inc()
-            if method not in KNOWN_METHODS:
-                method = "OTHER"
-            found = self._paths.get(path) if "route" not in scope else None
-            key = (found or self._label(scope), method, status)
-            block = self._blocks.get(key) or self.store.block(key)
+            paths = self._fast.get(method)
+            statuses = paths.get(path) if paths is not None and "route" not in scope else None
+            block = statuses.get(status) if statuses is not None else None
+            if block is None:
+                block = self._block(scope, method, status)
             # Integer nanoseconds throughout; the sums are read back from the histograms.
             duration = end - start
             ttfb = first - start if first else duration
             block[COUNT] += 1
-            if bytes_in:
-                block[UNITS_IN] += bytes_in
+            if counted is not None:
+                block[UNITS_IN] += counted.bytes_in
             block[UNITS_OUT] += bytes_out
             # bucket() twice, inlined with plain comparisons (see collectors.store.bucket).
             if duration < 128:
@@ -191,6 +184,17 @@ class PrometheusMiddleware:
             await self._serve_metrics(scope, send)
         else:
             await self._serve_state(send)
+
+    def _block(self, scope: Scope, method: str, status: int) -> Any:
+        """The series of a request the fast table does not know yet (and remember it)."""
+        if method not in KNOWN_METHODS:
+            method = "OTHER"
+        block = self.store.block((self._label(scope), method, status))
+        path = scope["path"]
+        # Raw paths are remembered only while the labeler caches them: bounded either way.
+        if method != "OTHER" and "route" not in scope and path in self.routes.cache:
+            self._fast[method].setdefault(path, {})[status] = block
+        return block
 
     def _label(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -307,6 +311,21 @@ class PrometheusMiddleware:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class _CountedReceive:
+    """``receive``, counting the request body's bytes as they arrive."""
+
+    __slots__ = ("bytes_in", "receive")
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive, self.bytes_in = receive, 0
+
+    async def __call__(self) -> Message:
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.bytes_in += len(message.get("body", b""))
+        return message
 
 
 class _Only:

@@ -3,7 +3,7 @@
 1. In-process: microseconds per request of the hello app, bare and wrapped, driven by a
    synthetic ASGI loop (no server, no sockets), in single-process and multiprocess mode.
    Each mode runs in a fresh interpreter, since ``PROMETHEUS_MULTIPROC_DIR`` must be set
-   before prometheus-client is imported. Rounds alternate bare and wrapped.
+   before prometheus-client is imported. Each round alternates bare and wrapped in chunks.
 2. Under real servers (uvicorn and granian): server CPU per request and p99 latency, bare
    and instrumented, at the same fixed offered rate (the open model), each round a fresh
    server in each mode, the order alternating. Whatever the harness reads from the server
@@ -42,6 +42,7 @@ from asgi_bench.results import Repeat
 from asgi_bench.runner import run_job
 
 ROUNDS = 9
+CHUNKS = 10  # bare/wrapped alternations per in-process round
 RETRIES = 2  # a round the machine disturbed (interference, a late driver) is run again
 
 
@@ -78,11 +79,17 @@ def _child(requests: int) -> None:
         routes=hello.ROUTES,
         registry=CollectorRegistry(),
     )
-    _loop_us(wrapped, requests // 10)  # warm up: series created, caches filled
+    chunk = max(1, requests // CHUNKS)
+    _loop_us(wrapped, chunk)  # warm up: series created, caches filled
     added = []
     for _ in range(ROUNDS):
-        bare = _loop_us(hello.app, requests)
-        added.append(_loop_us(wrapped, requests) - bare)
+        # Bare and wrapped alternate in small chunks within a round, so a neighbour's burst
+        # on a shared machine lands on both sides instead of on one round's difference.
+        bare = wrapped_us = 0.0
+        for _ in range(CHUNKS):
+            bare += _loop_us(hello.app, chunk)
+            wrapped_us += _loop_us(wrapped, chunk)
+        added.append((wrapped_us - bare) / CHUNKS)
     print(json.dumps(added))
 
 
@@ -166,34 +173,45 @@ def _spread(values: list[float], fmt: str) -> str:
 
 def run_overhead(args: argparse.Namespace, console: Console) -> str:
     console.print(
-        f"[bold]In-process[/], hello app, {args.requests:,} calls per round, {ROUNDS} "
-        "alternating rounds (µs added per request):"
+        f"[bold]In-process[/], hello app, {args.requests:,} calls per mode and round, "
+        f"{ROUNDS} rounds of {CHUNKS} alternating chunks (µs added per request):"
     )
     single = inprocess(args.requests, multiprocess=False)
     multi = inprocess(args.requests, multiprocess=True)
     console.print(f"  single-process +{_spread(single, '{:.2f}')} µs")
     console.print(f"  multiprocess   +{_spread(multi, '{:.2f}')} µs")
-    parts = [f"in-process +{statistics.median(single):.2f} us/request"]
+    by_server: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="asgi-bench-overhead-") as scratch:
         for server in args.servers.split(","):
             console.print(
                 f"[bold]Under {server}[/], {args.rate:g} req/s offered (open model), "
                 f"{args.seconds:g} s windows, {args.rounds} alternating rounds:"
             )
-            ratios = under_server(
+            ratios = by_server[server] = under_server(
                 server, args.rate, args.seconds, args.rounds, Path(scratch), console
             )
             console.print(
                 f"  CPU/request {_spread(ratios['cpu'], '{:.3f}')} of bare; "
                 f"p99 {_spread(ratios['p99'], '{:.3f}')} of bare"
             )
-            parts.append(
-                f"{server} CPU/request {statistics.median(ratios['cpu']):.2f} of bare, "
-                f"p99 {statistics.median(ratios['p99']):.2f} of bare"
-            )
-    line = "overhead: " + "; ".join(parts)
+    line = summary_line(single, by_server)
     print(line)  # plain, unwrapped: read by scripts
     return line
+
+
+def summary_line(single: list[float], by_server: dict[str, dict[str, list[float]]]) -> str:
+    """The last line, for scripts: medians over the rounds.
+
+    >>> summary_line([2.0, 1.9, 2.2], {"uvicorn": {"cpu": [1.0, 1.2, 1.1], "p99": [0.9, 1.3, 1.0]}})
+    'overhead: in-process +2.00 us/request; uvicorn CPU/request 1.10 of bare, p99 1.00 of bare'
+    """
+    parts = [f"in-process +{statistics.median(single):.2f} us/request"]
+    for server, ratios in by_server.items():
+        parts.append(
+            f"{server} CPU/request {statistics.median(ratios['cpu']):.2f} of bare, "
+            f"p99 {statistics.median(ratios['p99']):.2f} of bare"
+        )
+    return "overhead: " + "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,78 @@
+"""``asgi-bench overhead``: the arithmetic of its figures, and its last line from a real run."""
+
+from __future__ import annotations
+
+import re
+
+from asgi_bench.overhead import _disturbed, summary_line
+from asgi_bench.results import Repeat
+from tests.e2e import cli
+
+LINE = re.compile(
+    r"overhead: in-process \+\d+\.\d\d us/request; "
+    r"uvicorn CPU/request \d+\.\d\d of bare, p99 \d+\.\d\d of bare\Z"
+)
+
+
+def test_summary_line_takes_medians_over_rounds() -> None:
+    # In-process [2.3, 1.9, 2.0, 2.6] -> (2.0 + 2.3) / 2 = 2.15; uvicorn CPU [1.04, 0.98,
+    # 1.10] -> 1.04, p99 [1.5, 0.8, 1.0] -> 1.0; granian CPU [1.2, 1.0] -> 1.1, p99 [1, 2] -> 1.5.
+    line = summary_line(
+        [2.3, 1.9, 2.0, 2.6],
+        {
+            "uvicorn": {"cpu": [1.04, 0.98, 1.10], "p99": [1.5, 0.8, 1.0]},
+            "granian": {"cpu": [1.2, 1.0], "p99": [1.0, 2.0]},
+        },
+    )
+    assert line == (
+        "overhead: in-process +2.15 us/request; uvicorn CPU/request 1.04 of bare, "
+        "p99 1.00 of bare; granian CPU/request 1.10 of bare, p99 1.50 of bare"
+    )
+
+
+def _repeat(**fields: object) -> Repeat:
+    base: dict[str, object] = {
+        "status": "ok",
+        "cpu_us_per_request": 120.0,
+        "p99_ms": 2.0,
+        "achieved_rps": 2000.0,
+        "bound": "neither",
+        "interference": 0.02,
+    }
+    base.update(fields)
+    return Repeat("uvicorn", "hello", "open-2000rps", **base)  # type: ignore[arg-type]
+
+
+def test_a_round_counts_only_at_the_offered_rate_on_a_quiet_machine() -> None:
+    assert _disturbed(_repeat(), 2000) == ""
+    # 99% of 2000 is 1980: 1980 passes, 1979 is driver-limited.
+    assert _disturbed(_repeat(achieved_rps=1980.0), 2000) == ""
+    assert "driver-limited at 1979 of 2000" in _disturbed(_repeat(achieved_rps=1979.0), 2000)
+    assert "driver-limited" in _disturbed(_repeat(bound="driver"), 2000)
+    # Interference is flagged above 10%: 0.10 passes, 0.11 is "11% ... went elsewhere".
+    assert _disturbed(_repeat(interference=0.10), 2000) == ""
+    assert "11% of the pinned CPUs" in _disturbed(_repeat(interference=0.11), 2000)
+    assert _disturbed(_repeat(status="failed", reason="boom"), 2000) == "failed: boom"
+    assert _disturbed(_repeat(p99_ms=None), 2000) == "failed: no figures"
+
+
+def test_overhead_prints_its_line_for_scripts() -> None:
+    # A real, tiny run: one round under uvicorn, bare and instrumented, at a low rate.
+    proc = cli(
+        "overhead",
+        "--requests",
+        "2000",
+        "--rounds",
+        "1",
+        "--seconds",
+        "1",
+        "--rate",
+        "200",
+        "--servers",
+        "uvicorn",
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert LINE.match(last), last
+    assert "uvicorn round 1: CPU/request bare" in proc.stdout

@@ -30,7 +30,11 @@ COPY apps ./apps
 COPY collectors ./collectors
 COPY loadtests ./loadtests
 COPY dashboards ./dashboards
-RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi && pip install --no-deps .
+# asgi_bench/{apps,collectors,loadtests} are symlinks to the folders above; docker-compose 1
+# drops symlinks from the build context, so they are made again here.
+RUN for d in apps collectors loadtests; do rm -rf "asgi_bench/$d" && ln -s "../$d" "asgi_bench/$d"; done \
+    && if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi && pip install --no-deps . \
+    && cd / && python -c "import asgi_bench.apps.hello, asgi_bench.collectors.middleware, asgi_bench.loadtests.harness"
 
 RUN useradd --create-home --uid 1000 bench && mkdir -p /app/results && chown bench /app/results
 USER bench

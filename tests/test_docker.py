@@ -92,6 +92,28 @@ def compose(
     )
 
 
+def _health() -> str:
+    """Each container of the project: its state and its last health check outputs."""
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    lines = []
+    for cid in ids:
+        found = subprocess.run(["docker", "inspect", cid], capture_output=True, text=True)
+        for item in json.loads(found.stdout or "[]"):
+            state = item["State"]
+            health = state.get("Health") or {}
+            last = [entry.get("Output", "").strip() for entry in health.get("Log", [])[-2:]]
+            lines.append(f"{item['Name']}: {state['Status']} {health.get('Status', '')} {last}")
+        logs = subprocess.run(
+            ["docker", "logs", "--tail", "5", cid], capture_output=True, text=True
+        )
+        lines.append("  " + (logs.stdout + logs.stderr).strip().replace("\n", "\n  "))
+    return "\n" + "\n".join(lines)
+
+
 def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
     taken = [port for port in range(8001, 8007) if _port_taken(port)]
     assert not taken, f"ports {taken} are in use: stop what holds them (another compose run?)"
@@ -124,7 +146,7 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
             "locust-worker",
             timeout=900,
         )
-        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:] + _health()
     finally:
         down = compose(project, env, "down", "--remove-orphans", "--volumes", timeout=300)
     assert down.returncode == 0, down.stderr

@@ -75,8 +75,10 @@ def same_load(rows: list[Row]) -> list[str]:
                 row = next((r for r in mine if r.server == server and r.offered_rps == rate), None)
                 if row is None or row.status != "ok":
                     why = row.reason if row else "not run"
+                    status = row.status if row else "not run"
                     cells.append(
-                        f"<td colspan='3' class='failed' title='{escape(why)}'>failed</td>"
+                        f"<td colspan='3' class='{escape(status)}' title='{escape(why)}'>"
+                        f"{escape(status)}</td>"
                     )
                     continue
                 mark = " †" if row.driver_bound else (" ~" if row.noisy else "")

@@ -18,7 +18,8 @@ from asgi_bench.importer import import_from_string
 from asgi_bench.layout import RepeatLayout, RunLayout, read_json
 from asgi_bench.reading import load_run
 from asgi_bench.report import render_report
-from asgi_bench.summary import aggregate, sort_rows
+from asgi_bench.report_tables import same_load
+from asgi_bench.summary import Row, aggregate, sort_rows
 
 FIXTURE = Path(__file__).parent / "data" / "run"
 
@@ -124,3 +125,16 @@ def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir, monkeypa
     assert page.count("data:image/png;base64,") >= 1  # the other rows are still charted
     # Each damaged repeat was one of its row's two: every row is still there.
     assert len(json.loads((run_dir / "summary.json").read_text())["rows"]) == 12
+
+
+def test_the_same_load_table_names_why_a_server_has_no_figures() -> None:
+    # An unsupported cell is not a failure: the table says which it was, with the reason.
+    def row(server: str, status: str, reason: str = "") -> Row:
+        values: dict[str, float | None] = {"p50_ms": 1.0, "p99_ms": 2.0, "cpu_us_per_request": 9.0}
+        return Row(
+            server, "lifespan", "open-300rps", "open", None, 300.0, status, reason, 1, 1, values
+        )
+
+    html = "".join(same_load([row("uvicorn", "ok"), row("daphne", "unsupported", "no lifespan")]))
+    assert "class='unsupported' title='no lifespan'>unsupported</td>" in html
+    assert ">failed<" not in html

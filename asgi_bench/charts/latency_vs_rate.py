@@ -1,6 +1,7 @@
 """Latency against offered rate (the open model), per app: p99 (solid) and p50 (dashed) per
-server with their 95% intervals, the SLO's latency limit drawn, each server's capacity at
-the SLO starred. A driver-limited point is hollow and not joined: it is not the server's."""
+server with their 95% intervals, the SLO's latency limit drawn, each server's highest
+measured rate within the SLO starred (its capacity when a search ran, a lower bound on a
+ladder). A driver-limited point is hollow and not joined: it is not the server's."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         0.5,
         -0.1,
         "solid p99, dashed p50; hollow: driver-limited (not the server's); "
-        "★ capacity at the SLO; dotted line: the SLO",
+        "★ highest rate measured within the SLO; dotted line: the SLO",
         ha="center",
         fontsize=8,
         style="italic",

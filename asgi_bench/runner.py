@@ -106,9 +106,12 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
     manifest = build_manifest(settings, layout.run_id, [job.key for job in jobs])
     manifest["started_at"] = _now()
     write_json(layout.run_json, manifest, schema=True)
+    planned = f"{len(jobs)} repeats" if jobs else ""
+    if settings.search:
+        planned = ", ".join(filter(None, [planned, "then a capacity search per cell"]))
     console.print(
         f"asgi-bench run {layout.run_id}: {len(settings.specs)} servers x "
-        f"{len(settings.workloads)} apps, {len(jobs)} repeats, "
+        f"{len(settings.workloads)} apps, {planned}, "
         f"{settings.warmup:g}s warm-up + {settings.duration:g}s each, "
         f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}"
     )

@@ -48,23 +48,26 @@ def search(
     max_probes: int = 10,
 ) -> SearchResult:
     """Double the rate from ``start`` until a probe fails (or ``limit``, what the driver can
-    offer, is reached); then bisect between the last pass and the first failure until they
-    are within ``precision`` of each other. Rates are rounded to 3 significant digits."""
+    offer, is reached); then bisect between the last pass and the lowest rate that failed
+    or that the driver could not offer, until they are within ``precision`` of each other.
+    Ended by the driver, the capacity is a lower bound. Rates keep 3 significant digits."""
     result = SearchResult(None, "probes")
     passed: float | None = None
     failed: float | None = None
+    ceiling: float | None = None  # the lowest rate the driver could not offer
     rate = _round(min(start, limit))
     while len(result.probes) < max_probes:
         seen = probe(rate)
         result.probes.append((rate, seen))
         if seen.driver_limited:
-            result.stopped_by = "driver"
-            break
-        if seen.ok:
+            ceiling = rate if ceiling is None else min(ceiling, rate)
+        elif seen.ok:
             passed = rate
         else:
             failed = rate
-        if failed is None:
+        high = min((r for r in (failed, ceiling) if r is not None), default=None)
+        result.stopped_by = "driver" if high is not None and high == ceiling else "bisection"
+        if high is None:  # still climbing
             if rate >= limit:
                 result.stopped_by = "limit"
                 break
@@ -73,17 +76,16 @@ def search(
         if passed is None:
             low = rate / factor
             if low < start / factor**2:  # far below where we began: nothing passes
-                result.stopped_by = "bisection"
                 break
             rate = _round(low)
             continue
-        if (failed - passed) / passed <= precision:
-            result.stopped_by = "bisection"
+        if (high - passed) / passed <= precision:
             break
-        rate = _round((passed + failed) / 2)
-        if rate in (passed, failed):
-            result.stopped_by = "bisection"
+        rate = _round((passed + high) / 2)
+        if rate in (passed, high):
             break
+    else:
+        result.stopped_by = "probes"
     result.capacity = passed
     return result
 

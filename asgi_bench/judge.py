@@ -21,10 +21,10 @@ from asgi_bench.environment import INTERFERENCE_AT, CpuTimes, all_pinned, interf
 from asgi_bench.plan import Job
 from asgi_bench.probes import Observation
 from asgi_bench.results import Repeat
+from asgi_bench.slo import LATE_AT
 
 BOUND_AT = 0.9  # a side this busy is the limit
 ACHIEVED_AT = 0.99  # an open step whose driver sent less of the offered rate is driver-limited
-LATE_AT = 0.01  # a step that dispatched more of its arrivals late says so
 
 
 @dataclass(frozen=True)

@@ -188,9 +188,9 @@ def _search_all(
     for spec, workload in cells:
 
         def measure_step(
-            step: Open, spec: ServerSpec = spec, workload: Workload = workload
+            step: Open, k: int, spec: ServerSpec = spec, workload: Workload = workload
         ) -> Repeat:
-            job = Job(spec, workload, step, 1, len(repeats))
+            job = Job(spec, workload, step, k, len(repeats))
             started = time.monotonic()
             repeat = run_job(settings, job, layout, resources)
             repeats.append(repeat)

@@ -63,6 +63,12 @@ _PART = re.compile(r"(?P<metric>[^<>=!]*?)\s*(?P<op>[<>=!]+)\s*(?P<value>.*)", r
 _VALUE = re.compile(r"(?P<number>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(?P<unit>\S*)")
 
 DEFAULT_SLO = "p99<100ms,errors<1%"
+LATE_AT = 0.01  # a step that dispatched more of its arrivals late (over 1 ms) says so
+
+# The latency figures measured from the actual send as well as from the intended one.
+_UNCORRECTED = {"p90_ms": "p90_uncorrected_ms", "p99_ms": "p99_uncorrected_ms"}
+# What :func:`driver_decided` reads besides the objective's own fields.
+DRIVER_FIELDS = ("late", "dropped", "requests", "errors", *_UNCORRECTED.values())
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,36 @@ class Slo:
 
     def __str__(self) -> str:
         return self.text
+
+
+def driver_decided(slo: Slo, values: Mapping[str, float | None]) -> bool:
+    """Whether the driver's own lag, not the server, made an open-model step miss ``slo``.
+
+    Corrected latency runs from each request's intended send, so it holds the driver's lag
+    (intended -> dispatched) as well as the server's time. When the step dispatched over
+    ``LATE_AT`` of its arrivals late, and the objective missed on the corrected p90/p99
+    holds on the same figures measured from the actual send, the driver decided the verdict:
+    the step says nothing about the server's capacity. ``values`` holds ``slo.fields`` and
+    ``DRIVER_FIELDS``.
+
+    >>> slo = parse_slo("p99<10ms")
+    >>> step = {"p99_ms": 13.0, "p99_uncorrected_ms": 9.0, "late": 300, "requests": 10_000}
+    >>> driver_decided(slo, step), driver_decided(slo, {**step, "late": 50})
+    (True, False)
+    """
+    if slo.check(values)[0] is not False:
+        return False
+    late, requests = values.get("late"), values.get("requests")
+    if not late or not requests:
+        return False
+    arrivals = requests + (values.get("errors") or 0) + (values.get("dropped") or 0)
+    if late / arrivals <= LATE_AT:
+        return False
+    from_send = dict(values)
+    for corrected, uncorrected in _UNCORRECTED.items():
+        if corrected in from_send:
+            from_send[corrected] = values.get(uncorrected)
+    return slo.check(from_send)[0] is True
 
 
 def parse_slo(text: str) -> Slo:

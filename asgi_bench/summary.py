@@ -258,16 +258,20 @@ def write_summary(layout: RunLayout, rows: list[Row], extra: dict[str, Any] | No
 
 def apply_slo(rows: list[Row], objectives: dict[str, str]) -> None:
     """Judge each ok row by its app's objective (``app -> "p99<10ms,errors<0.1%"``)."""
-    from asgi_bench.slo import parse_slo
+    from asgi_bench.slo import DRIVER_FIELDS, driver_decided, parse_slo
 
     for row in rows:
         text = objectives.get(row.app)
         if not text or row.status != "ok":
             continue
         slo = parse_slo(text)
-        values = {name: row.get(name) for name in slo.fields}
+        values = {name: row.get(name) for name in (*slo.fields, *DRIVER_FIELDS)}
         row.slo = slo.text
         row.slo_pass, failures = slo.check(values)
+        if driver_decided(slo, values):
+            # Not the server's verdict: the row is driver-limited for this question.
+            row.bound = "driver"
+            failures.append("met from the actual send: the driver's lag decided it")
         row.slo_detail = "; ".join(failures)
 
 

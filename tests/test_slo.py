@@ -7,9 +7,10 @@ import re
 
 import pytest
 
+from asgi_bench.capacity import capacities
 from asgi_bench.errors import UsageError
-from asgi_bench.slo import DEFAULT, DEFAULT_SLO, Condition, Slo, parse_slo
-from asgi_bench.summary import Row
+from asgi_bench.slo import DEFAULT, DEFAULT_SLO, Condition, Slo, driver_decided, parse_slo
+from asgi_bench.summary import Row, apply_slo
 
 METRICS = "choose from p50, p90, p99, p999, max, errors, rps, cpu"
 OPERATORS = "choose from <, <=, >, >="
@@ -188,3 +189,57 @@ def test_check_summary_row() -> None:
     row.counts.update(errors=5, requests=9995)
     slo = parse_slo("p99<10ms,errors<0.1%")
     assert slo.check({name: row.get(name) for name in slo.fields}) == (True, [])
+
+
+# A step that missed p99<10ms at 13 ms from the intended send, 9 ms from the actual send.
+LAGGED = {"p99_ms": 13.0, "p99_uncorrected_ms": 9.0, "late": 300, "requests": 10_000}
+
+
+@pytest.mark.parametrize(
+    ("change", "decided"),
+    [
+        ({}, True),  # 300 of 10,000 late (3%), and 9 ms from the send meets it: the driver's
+        ({"late": 100}, False),  # 100 of 10,000 is 1%, not over it: the server's verdict
+        ({"late": 99, "errors": 50, "dropped": 50, "requests": 9_900}, False),  # 99 / 10,000
+        ({"late": 101, "errors": 50, "dropped": 50, "requests": 9_900}, True),  # 101 / 10,000
+        ({"p99_uncorrected_ms": 11.0}, False),  # missed from the send too: the server's
+        ({"p99_ms": 9.5}, False),  # met: nothing to explain
+        ({"p99_uncorrected_ms": None}, False),  # not measured from the send: cannot tell
+        ({"late": None}, False),  # a closed loop has no schedule to be late for
+    ],
+)
+def test_driver_decided(change: dict[str, float | None], decided: bool) -> None:
+    assert driver_decided(parse_slo("p99<10ms"), {**LAGGED, **change}) is decided
+
+
+def test_driver_decided_only_for_figures_measured_from_the_send() -> None:
+    # p50 has no uncorrected twin: a p50 miss stays the server's whatever the lag.
+    values = {**LAGGED, "p50_ms": 2.0}
+    assert driver_decided(parse_slo("p50<1ms"), values) is False
+    # errors are not latency: 2 errors in 10,002 is 0.02%, over 0.01%, lag or not.
+    assert driver_decided(parse_slo("p99<10ms,errors<0.01%"), {**values, "errors": 2}) is False
+
+
+def _row(rate: float, p99: float, uncorrected: float, late: int) -> Row:
+    row = Row("uvicorn", "hello", f"open-{rate:g}rps", "open", None, rate, "ok", "", 1, 1)
+    row.values.update(p99_ms=p99, p99_uncorrected_ms=uncorrected)
+    row.counts.update(errors=0, requests=int(rate * 5), late=late, dropped=0)
+    row.bound = "neither"
+    return row
+
+
+def test_a_miss_the_driver_decided_bounds_the_capacity_from_below() -> None:
+    # 4200 met p99<10ms; 4500 missed at 13 ms with 1571 of 22,500 late (7%) and met it at
+    # 9.0 ms from the send: driver-limited, so 4200 is a lower bound the driver set.
+    # 4800 missed from the send too (16.3 ms), but above a rate the driver could not serve
+    # faithfully: the lowest rate above 4200 decides, as in the search.
+    rows = [_row(4200, 8.4, 5.8, 1236), _row(4500, 13.0, 9.0, 1571), _row(4800, 20.4, 16.3, 2310)]
+    apply_slo(rows, {"hello": "p99<10ms,errors<0.1%"})
+    assert [r.slo_pass for r in rows] == [True, False, False]
+    assert [r.bound for r in rows] == ["neither", "driver", "neither"]
+    assert (
+        rows[1].slo_detail
+        == "p99 13.0ms >= 10ms; met from the actual send: the driver's lag decided it"
+    )
+    [found] = capacities(rows)
+    assert (found.capacity_rps, found.lower_bound, found.limited_by) == (4200, True, "driver")

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
+import pytest
+from rich.console import Console
+
+from asgi_bench import overhead
 from asgi_bench.overhead import _disturbed, summary_line
 from asgi_bench.results import Repeat
 from tests.e2e import cli
@@ -54,6 +60,34 @@ def test_a_round_counts_only_at_the_offered_rate_on_a_quiet_machine() -> None:
     assert "11% of the pinned CPUs" in _disturbed(_repeat(interference=0.11), 2000)
     assert _disturbed(_repeat(status="failed", reason="boom"), 2000) == "failed: boom"
     assert _disturbed(_repeat(p99_ms=None), 2000) == "failed: no figures"
+
+
+def test_a_round_that_stays_disturbed_is_left_out(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Three rounds; in round 2 the bare server is disturbed on every attempt (1 + RETRIES):
+    # the round is left out, and the ratios come from rounds 1 and 3: instrumented 126 µs
+    # over bare 120 µs = 1.05, and p99 2.2 / 2.0 = 1.1.
+    calls: list[tuple[int, bool]] = []
+
+    def fake_run_job(settings, job, layout, resources):  # type: ignore[no-untyped-def]
+        bare = not settings.config.metrics
+        round_ = int(layout.root.name.removeprefix("round"))
+        calls.append((round_, bare))
+        if round_ == 2 and bare:
+            return _repeat(interference=0.2)
+        return _repeat(cpu_us_per_request=120.0 if bare else 126.0, p99_ms=2.0 if bare else 2.2)
+
+    monkeypatch.setattr(overhead, "run_job", fake_run_job)
+    monkeypatch.setattr(overhead, "LocalResources", lambda settings, tls: None)
+    monkeypatch.setattr("asgi_bench.overhead.time.sleep", lambda seconds: None)
+    out = io.StringIO()
+    ratios = overhead.under_server("uvicorn", 2000, 3, 3, tmp_path, Console(file=out, width=200))
+    assert ratios == {"cpu": [pytest.approx(1.05)] * 2, "p99": [pytest.approx(1.1)] * 2}
+    # Round 2 runs instrumented first (alternating), then bare three times, then gives up.
+    assert calls.count((2, True)) == 1 + overhead.RETRIES
+    assert "round 2: left out, bare stayed disturbed" in out.getvalue()
+    assert "1 of 3 rounds left out" in out.getvalue()
 
 
 def test_overhead_prints_its_line_for_scripts() -> None:

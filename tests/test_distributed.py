@@ -5,6 +5,7 @@ nothing assumes one host. All traffic stays on 127.0.0.0/8."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,16 +26,23 @@ MASTER, SERVER = "127.0.0.2", "127.0.0.3"
 
 @contextmanager
 def worker(master: str, bind: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``asgi-bench worker``, stopped (its whole tree, by pid) on the way out."""
+    """``asgi-bench worker``, its scratch folder beside ``log``; on the way out stopped as a
+    user stops it (SIGTERM), then whatever is left of its tree killed by pid."""
+    env = {**os.environ, "TMPDIR": str(log.parent)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "asgi_bench", "worker", "--master", master, "--bind", bind],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env=env,
         )
     try:
         yield proc
     finally:
+        if proc.poll() is None:
+            proc.terminate()
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(15)
         kill_tree(proc.pid)
 
 
@@ -95,6 +103,8 @@ def test_two_workers_on_other_addresses_give_what_a_local_run_gives(out, tmp_pat
     assert row["p50_ms"] and row["driver_busy"] is not None
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["config"]["expect_workers"] == 2
+    # Stopped by SIGTERM, each worker removed its scratch folder (the master's Locust files).
+    assert not list(tmp_path.glob("asgi-bench-worker-*"))
 
 
 def test_a_worker_lost_mid_cell_fails_that_cell_by_name_and_the_next_fails_clearly(out, tmp_path):

@@ -79,19 +79,20 @@ def search_cell(
     start: float,
     limit: float,
     step: Open,
+    repeat: int = 1,
 ) -> SearchResult:
     """Search one cell's capacity at ``slo``; ``measure_step(step, k)`` runs (and records)
-    repeat ``k`` of one step. Each step is judged as its summary row will be. A step that
-    missed in a disturbed window (a trend or step inside it, or others using the pinned
-    CPUs) is measured ``CONFIRM`` more times and the row's medians decide: on a shared
-    machine one hiccup must not set a capacity."""
+    repeat ``k`` of one step, ``repeat`` times per step. Each step is judged as its summary
+    row will be, by the medians over its repeats. A step that missed in a disturbed window
+    (a trend or step inside it, or others using the pinned CPUs) is measured ``CONFIRM``
+    more times: on a shared machine one hiccup must not set a capacity."""
 
     def probe(rate: float) -> Probe:
         at = Open(rate, step.arrival, step.slots)
-        repeats = [measure_step(at, 1)]
+        repeats = [measure_step(at, k) for k in range(1, repeat + 1)]
         row = _judged(repeats, slo)
-        if row.slo_pass is False and row.bound != "driver" and _disturbed(repeats[0]):
-            repeats += [measure_step(at, k) for k in range(2, 2 + CONFIRM)]
+        if row.slo_pass is False and row.bound != "driver" and any(map(_disturbed, repeats)):
+            repeats += [measure_step(at, k) for k in range(repeat + 1, repeat + 1 + CONFIRM)]
             row = _judged(repeats, slo)
         if row.status != "ok":
             return Probe(ok=False, why=row.reason)

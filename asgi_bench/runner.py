@@ -108,7 +108,8 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
     write_json(layout.run_json, manifest, schema=True)
     planned = f"{len(jobs)} repeats" if jobs else ""
     if settings.search:
-        planned = ", ".join(filter(None, [planned, "then a capacity search per cell"]))
+        each = f" ({settings.repeat} repeats a step)" if settings.repeat > 1 else ""
+        planned = ", ".join(filter(None, [planned, f"then a capacity search per cell{each}"]))
     console.print(
         f"asgi-bench run {layout.run_id}: {len(settings.specs)} servers x "
         f"{len(settings.workloads)} apps, {planned}, "
@@ -200,9 +201,8 @@ def _search_all(
 
         slo = settings.slo_for(workload)
         start = workload.rates[0] if workload.rates else 100.0
-        found = search_cell(
-            measure_step, slo, start, limit, Open(start, config.arrival, config.slots)
-        )
+        first = Open(start, config.arrival, config.slots)
+        found = search_cell(measure_step, slo, start, limit, first, settings.repeat)
         bound = "≥" if found.lower_bound else ""
         capacity = "none" if found.capacity is None else f"{bound}{found.capacity:g} req/s"
         console.print(

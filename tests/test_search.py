@@ -121,3 +121,24 @@ def test_a_confirmed_miss_stands():
     result = search_cell(measure, parse_slo("p99<10ms"), 600, 50000, Open(600))
     assert rates(result)[:3] == [600, 1200, 900]
     assert result.probes[1][1].why == "p99 30.0ms >= 10ms"
+
+
+def test_with_repeats_each_step_is_judged_by_its_medians():
+    # --repeat 3: every step is measured three times. At 2000 one window of three reads
+    # 30 ms: the median, 4.2, meets p99<10ms. At 4000 two of three read 20 ms (median 20):
+    # missed, in steady windows, so not measured again. 1000, 2000 pass, 4000 misses, 3000 passes, 3500
+    # misses, 3250 misses; 3000 and 3250 within 8.3%: capacity 3000, 18 repeats in all.
+    measured: list[tuple[float, int]] = []
+
+    def measure(step: Open, k: int) -> Repeat:
+        measured.append((step.rate, k))
+        if step.rate <= 3000:
+            p99 = 30.0 if (step.rate, k) == (2000, 2) else {1: 4.0, 2: 4.0, 3: 4.2}[k]
+        else:
+            p99 = 4.0 if k == 1 else 20.0
+        return _step(step.rate, k, p99)
+
+    result = search_cell(measure, parse_slo("p99<10ms"), 1000, 50000, Open(1000), repeat=3)
+    assert rates(result) == [1000, 2000, 4000, 3000, 3500, 3250]
+    assert measured[3:6] == [(2000, 1), (2000, 2), (2000, 3)] and len(measured) == 18
+    assert (result.capacity, result.stopped_by) == (3000, "bisection")

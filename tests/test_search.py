@@ -94,7 +94,7 @@ def _step(rate: float, k: int, p99: float, unsteady: str = "") -> Repeat:
 def test_a_miss_in_a_disturbed_window_is_measured_twice_more():
     # The server meets p99<10ms (4 ms) up to 5000 req/s and misses above (20 ms). At 1200
     # a hiccup of the machine reads 59.6 ms in a window that stepped: two more repeats read
-    # 4.0 and 4.2 ms, the median of the three (4.2) meets it. A steady miss (10,000) is
+    # 4.0 and 4.2 ms, the median of the three (4.2) meets it. A steady miss (9600 and up) is
     # believed at once. 600, 1200 (x3), 2400, 4800 pass, 9600 misses; bisection: 7200 and
     # 6000 miss, 5400 misses, 5100 misses; 4800 and 5100 within 6.3%: capacity 4800.
     measured: list[tuple[float, int]] = []

@@ -126,8 +126,8 @@ def test_a_confirmed_miss_stands():
 def test_with_repeats_each_step_is_judged_by_its_medians():
     # --repeat 3: every step is measured three times. At 2000 one window of three reads
     # 30 ms: the median, 4.2, meets p99<10ms. At 4000 two of three read 20 ms (median 20):
-    # missed, in steady windows, so not measured again. 1000, 2000 pass, 4000 misses, 3000 passes, 3500
-    # misses, 3250 misses; 3000 and 3250 within 8.3%: capacity 3000, 18 repeats in all.
+    # missed, in steady windows, so not measured again. 1000, 2000 pass, 4000 misses, 3000
+    # passes, 3500 and 3250 miss; 3000 and 3250 within 8.3%: capacity 3000, 18 repeats.
     measured: list[tuple[float, int]] = []
 
     def measure(step: Open, k: int) -> Repeat:

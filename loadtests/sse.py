@@ -9,58 +9,31 @@ checked byte for byte. The stream's length is the app's own 45 ms of intervals. 
 from __future__ import annotations
 
 import os
-import time
-from typing import Any
-
-from locust import task
 
 from asgi_bench.apps.streaming import sse_event
-from asgi_bench.loadtests import split_host
-from asgi_bench.loadtests.openloop import OpenUser
-from asgi_bench.loadtests.support import (
-    Reported,
-    StreamUser,
-    WrongBody,
-    connection_pool,
-    fire,
-    stream_get,
-)
+from asgi_bench.loadtests.streams import StreamOpen, StreamUser
+from asgi_bench.loadtests.support import WrongBody
 
 EVENTS = int(os.environ.get("SSE_EVENTS", "10"))
 INTERVAL_MS = int(os.environ.get("SSE_INTERVAL_MS", "5"))
 EXPECTED = b"".join(sse_event(i) for i in range(EVENTS))
-PATH = f"/sse?events={EVENTS}&interval_ms={INTERVAL_MS}"
 
 
-def check(body: bytes) -> WrongBody | None:
-    if body != EXPECTED:
-        return WrongBody(f"{body.count(b'event: tick')} events, expected {EVENTS}")
-    return None
-
-
-class SseUser(StreamUser):
-    @task
-    def sse(self) -> None:
-        started = time.perf_counter()
-        try:
-            body = self.stream("/sse", PATH)
-        except Reported:
-            return
-        fire(self.environment, "GET", "/sse", started, len(body), check(body))
-
-
-class SseOpen(OpenUser):
-    """One urllib3 connection per slot."""
+class Sse:
+    """What both users GET, and how they check it: the events byte for byte."""
 
     name = "/sse"
+    path = f"/sse?events={EVENTS}&interval_ms={INTERVAL_MS}"
 
-    def connect(self) -> Any:
-        self.prefix = split_host(self.host or "")[3]
-        return connection_pool(self.host or "")
+    def check(self, body: bytes) -> WrongBody | None:
+        if body != EXPECTED:
+            return WrongBody(f"{body.count(b'event: tick')} events, expected {EVENTS}")
+        return None
 
-    def call(self, client: Any) -> int:
-        body = stream_get(self.environment, client, self.prefix + PATH, self.name)
-        error = check(body)
-        if error:
-            raise error
-        return len(body)
+
+class SseUser(Sse, StreamUser):
+    """Closed loop."""
+
+
+class SseOpen(Sse, StreamOpen):
+    """Open model."""

@@ -15,58 +15,31 @@ count is checked against what the app sends. Closed loop: ``ChunkedUser``; open 
 from __future__ import annotations
 
 import os
-import time
-from typing import Any
-
-from locust import task
 
 from asgi_bench.apps.streaming import chunk_payload
-from asgi_bench.loadtests import split_host
-from asgi_bench.loadtests.openloop import OpenUser
-from asgi_bench.loadtests.support import (
-    Reported,
-    StreamUser,
-    WrongBody,
-    connection_pool,
-    fire,
-    stream_get,
-)
+from asgi_bench.loadtests.streams import StreamOpen, StreamUser
+from asgi_bench.loadtests.support import WrongBody
 
 CHUNKS = int(os.environ.get("STREAM_CHUNKS", "100"))
 CHUNK_SIZE = int(os.environ.get("STREAM_CHUNK_SIZE", "1024"))
 EXPECTED = sum(len(chunk_payload(i, CHUNK_SIZE)) for i in range(CHUNKS))
-PATH = f"/chunked?chunks={CHUNKS}&size={CHUNK_SIZE}"
 
 
-def check(body: bytes) -> WrongBody | None:
-    if len(body) != EXPECTED:
-        return WrongBody(f"{len(body)} bytes, expected {EXPECTED}")
-    return None
-
-
-class ChunkedUser(StreamUser):
-    @task
-    def chunked(self) -> None:
-        started = time.perf_counter()
-        try:
-            body = self.stream("/chunked", PATH)
-        except Reported:
-            return
-        fire(self.environment, "GET", "/chunked", started, len(body), check(body))
-
-
-class ChunkedOpen(OpenUser):
-    """One urllib3 connection per slot."""
+class Chunked:
+    """What both users GET, and how they check it: the byte count the app sends."""
 
     name = "/chunked"
+    path = f"/chunked?chunks={CHUNKS}&size={CHUNK_SIZE}"
 
-    def connect(self) -> Any:
-        self.prefix = split_host(self.host or "")[3]
-        return connection_pool(self.host or "")
+    def check(self, body: bytes) -> WrongBody | None:
+        if len(body) != EXPECTED:
+            return WrongBody(f"{len(body)} bytes, expected {EXPECTED}")
+        return None
 
-    def call(self, client: Any) -> int:
-        body = stream_get(self.environment, client, self.prefix + PATH, self.name)
-        error = check(body)
-        if error:
-            raise error
-        return len(body)
+
+class ChunkedUser(Chunked, StreamUser):
+    """Closed loop."""
+
+
+class ChunkedOpen(Chunked, StreamOpen):
+    """Open model."""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -84,6 +87,21 @@ def hatch(row: Row) -> str | None:
 def bound_note(figure: Figure, rows: list[Row]) -> None:
     if any(r.driver_bound for r in rows):
         figure.text(0.5, -0.02, BOUND_NOTE, ha="center", fontsize=9, style="italic")
+
+
+def legend_below(
+    figure: Figure, handles: Sequence[Artist], ncol: int, drop: float = 0.05, **extra: Any
+) -> None:
+    """One legend for the whole figure, centred ``drop`` below its panels; each handle's own
+    label names it (an axis's: ``ax.get_legend_handles_labels()[0]``)."""
+    figure.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=max(1, ncol),
+        fontsize=8,
+        bbox_to_anchor=(0.5, -drop),
+        **extra,
+    )
 
 
 def plain_log_axis(ax: Axes) -> None:

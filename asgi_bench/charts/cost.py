@@ -17,6 +17,7 @@ from asgi_bench.charts._style import (
     finite,
     hatch,
     headline,
+    legend_below,
     servers_of,
 )
 from asgi_bench.layout import RunLayout
@@ -34,15 +35,8 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
     _grouped(
         mem_ax, rows, "peak_rss_mib", f"Peak memory of the server tree, MiB ({', '.join(kinds)})"
     )
-    handles, labels = cpu_ax.get_legend_handles_labels()
-    figure.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=len(labels),
-        fontsize=8,
-        bbox_to_anchor=(0.5, -0.05),
-    )
+    handles = cpu_ax.get_legend_handles_labels()[0]
+    legend_below(figure, handles, ncol=len(handles))
     bound_note(figure, rows)
     figure.tight_layout()
     return figure

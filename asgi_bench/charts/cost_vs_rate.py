@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from asgi_bench.charts._style import apps_of, color, panels, points, servers_of
+from asgi_bench.charts._style import apps_of, color, legend_below, panels, points, servers_of
 from asgi_bench.layout import RunLayout
 from asgi_bench.summary import Row
 
@@ -41,14 +41,7 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         ax.set_ylabel("CPU µs per request (lower is better)")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=min(6, len(labels)),
-        fontsize=8,
-        bbox_to_anchor=(0.5, -0.05),
-    )
+    handles = axes[0].get_legend_handles_labels()[0]
+    legend_below(figure, handles, ncol=min(6, len(handles)))
     figure.tight_layout()
     return figure

@@ -13,6 +13,7 @@ from asgi_bench.charts._style import (
     finite,
     hatch,
     headline,
+    legend_below,
     panels,
     plain_log_axis,
     servers_of,
@@ -88,6 +89,4 @@ def _legend(figure: Figure) -> None:
         Line2D([], [], marker="o", color="black", linestyle="", label="in-app p50"),
         Line2D([], [], marker="D", color="black", linestyle="", label="in-app p99"),
     ]
-    figure.legend(
-        handles=handles, loc="lower center", ncol=6, fontsize=8, bbox_to_anchor=(0.5, -0.06)
-    )
+    legend_below(figure, handles, ncol=6, drop=0.06)

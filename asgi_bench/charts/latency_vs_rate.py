@@ -9,7 +9,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from asgi_bench.capacity import capacities
-from asgi_bench.charts._style import apps_of, color, panels, plain_log_axis, points, servers_of
+from asgi_bench.charts._style import (
+    apps_of,
+    color,
+    legend_below,
+    panels,
+    plain_log_axis,
+    points,
+    servers_of,
+)
 from asgi_bench.layout import RunLayout
 from asgi_bench.slo import parse_slo
 from asgi_bench.summary import Row
@@ -48,15 +56,8 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         ax.set_xlabel("offered rate (req/s)")
         ax.set_ylabel("ms, from the intended send")
         ax.grid(alpha=0.3, which="both")
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=min(6, len(labels)),
-        fontsize=8,
-        bbox_to_anchor=(0.5, -0.06),
-    )
+    handles = axes[0].get_legend_handles_labels()[0]
+    legend_below(figure, handles, ncol=min(6, len(handles)), drop=0.06)
     figure.text(
         0.5,
         -0.1,

@@ -12,6 +12,7 @@ from asgi_bench.charts._style import (
     finite,
     hatch,
     headline,
+    legend_below,
     panels,
     plain_log_axis,
     servers_of,
@@ -68,13 +69,7 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         ax.grid(axis="y", alpha=0.3, which="both")
     from matplotlib.patches import Patch
 
-    figure.legend(
-        handles=[Patch(color=tint, label=label) for _, _, label, tint in PARTS],
-        loc="lower center",
-        ncol=3,
-        fontsize=8,
-        bbox_to_anchor=(0.5, -0.05),
-    )
+    legend_below(figure, [Patch(color=tint, label=label) for _, _, label, tint in PARTS], ncol=3)
     bound_note(figure, rows)
     figure.tight_layout()
     return figure

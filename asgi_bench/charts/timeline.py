@@ -7,7 +7,15 @@ import math
 
 from matplotlib.figure import Figure
 
-from asgi_bench.charts._style import apps_of, color, headline, panels, plain_log_axis, servers_of
+from asgi_bench.charts._style import (
+    apps_of,
+    color,
+    headline,
+    legend_below,
+    panels,
+    plain_log_axis,
+    servers_of,
+)
 from asgi_bench.errors import ResultsError
 from asgi_bench.layout import RunLayout, read_json
 from asgi_bench.summary import Row
@@ -49,14 +57,12 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         ax.set_xlabel("seconds since start (shaded: warm-up, excluded)")
         ax.set_ylabel("ms")
         ax.grid(alpha=0.3, which="both")
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(
+    handles = axes[0].get_legend_handles_labels()[0]
+    legend_below(
+        figure,
         handles,
-        labels,
-        loc="lower center",
-        ncol=max(1, len(servers)),
-        fontsize=8,
-        bbox_to_anchor=(0.5, -0.04),
+        ncol=len(servers),
+        drop=0.04,
         title="solid p99, dotted p50",
         title_fontsize=8,
     )

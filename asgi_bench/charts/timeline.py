@@ -62,7 +62,7 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         figure,
         handles,
         ncol=len(servers),
-        drop=0.04,
+        drop=0.12,
         title="solid p99, dotted p50",
         title_fontsize=8,
     )

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from statistics import median
 
 from rich.console import Console
 from rich.table import Table
@@ -80,7 +80,14 @@ def compare(a: LoadedRun, b: LoadedRun, threshold: float) -> list[Line]:
                 found.ratio < 1 - threshold if DIRECTION[name] else found.ratio > 1 + threshold
             )
             lines.append(
-                Line(*key, name, _median(va), _median(vb), found, found.significant and worse)
+                Line(
+                    *key,
+                    name,
+                    float(median(va)),
+                    float(median(vb)),
+                    found,
+                    found.significant and worse,
+                )
             )
     return lines
 
@@ -188,12 +195,6 @@ def _groups(repeats: list[Repeat]) -> dict[tuple[str, str, str], list[Repeat]]:
         if repeat.status == "ok":
             groups.setdefault((repeat.server, repeat.app, repeat.step), []).append(repeat)
     return groups
-
-
-def _median(values: list[Any]) -> float | None:
-    from statistics import median
-
-    return float(median(values)) if values else None
 
 
 def _name(line: Line) -> str:

@@ -25,6 +25,7 @@ from rich.console import Console
 from asgi_bench.capacity import save_driver_figure
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import BenchError
+from asgi_bench.judge import BOUND_AT
 from asgi_bench.layout import RunLayout
 from asgi_bench.load.open import Open
 from asgi_bench.plan import Job
@@ -32,6 +33,7 @@ from asgi_bench.resources import LocalResources
 from asgi_bench.results import Repeat
 from asgi_bench.runner import run_job
 from asgi_bench.search import Probe, search
+from asgi_bench.slo import LATE_AT
 
 GOAL_RPS = 5000  # what one driver process should offer on one core of a small machine
 HEADROOM = 0.85  # a miss below this driver busy share is suspected noise: try again
@@ -56,9 +58,8 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         def probe(rate: float) -> Probe:
             for attempt in range(RETRIES + 1):
                 found = step(rate, attempt)
-                if found.ok or found.driver_limited or seen[rate].driver_busy is None:
-                    return found
-                if (seen[rate].driver_busy or 0) >= HEADROOM:
+                busy = seen[rate].driver_busy
+                if found.ok or found.driver_limited or busy is None or busy >= HEADROOM:
                     return found
             return found
 
@@ -71,7 +72,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
                     f"driver-check: the step at {rate:g} req/s failed: {repeat.reason}"
                 )
             requests = max(1, repeat.requests or 0)
-            kept = repeat.bound != "driver" and (repeat.late or 0) / requests < 0.01
+            kept = repeat.bound != "driver" and (repeat.late or 0) / requests < LATE_AT
             console.print(
                 f"  {rate:>8,.0f} req/s offered: sent {repeat.achieved_rps or 0:,.0f}/s, "
                 f"late {repeat.late or 0:,} of {repeat.requests or 0:,}, lag p99 "
@@ -81,7 +82,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
                 f"({time.monotonic() - started:.0f}s)"
             )
             # A saturated server makes the driver look late: stop there, as a lower bound.
-            server_bound = (repeat.server_busy or 0) >= 0.9
+            server_bound = (repeat.server_busy or 0) >= BOUND_AT
             return Probe(ok=kept, driver_limited=server_bound)
 
         console.print(

@@ -5,9 +5,10 @@ needs more samples than the window held is left out, with a note saying how many
 from __future__ import annotations
 
 from html import escape
+from typing import Literal
 
 from asgi_bench.capacity import Capacity
-from asgi_bench.stats import figure, min_samples
+from asgi_bench.stats import enough_samples, figure, min_samples
 from asgi_bench.summary import Row
 
 COLUMNS = (
@@ -29,7 +30,8 @@ COLUMNS = (
     ("server_busy", "server busy"),
 )
 SHARES = ("driver_busy", "server_busy")
-NEEDS_SAMPLES = {"p999_ms": 99.9, "max_ms": "max"}  # the tail figures a short window cannot give
+# The tail figures a short window cannot give, and the percentile each stands for.
+NEEDS_SAMPLES: dict[str, float | Literal["max"]] = {"p999_ms": 99.9, "max_ms": "max"}
 
 
 def cell(row: Row, name: str, mark: str = "") -> str:
@@ -39,8 +41,8 @@ def cell(row: Row, name: str, mark: str = "") -> str:
         return "<td>–</td>"
     need = NEEDS_SAMPLES.get(name)
     per_window = (row.counts.get("requests") or 0) / max(1, row.repeats)
-    if need is not None and per_window < min_samples(need):  # type: ignore[arg-type]
-        why = f"needs {min_samples(need):,} samples per window; had {per_window:,.0f}"  # type: ignore[arg-type]
+    if need is not None and not enough_samples(need, per_window):
+        why = f"needs {min_samples(need):,} samples per window; had {per_window:,.0f}"
         return f"<td title='{escape(why)}'>n/a</td>"
     ci = row.ci95.get(name)
     if name in SHARES:

@@ -176,7 +176,7 @@ def min_samples(percentile: float | Literal["max"]) -> int:
     return math.ceil(10 / (1 - q / 100))
 
 
-def enough_samples(percentile: float | Literal["max"], n: int) -> bool:
+def enough_samples(percentile: float | Literal["max"], n: float) -> bool:
     return n >= min_samples(percentile)
 
 

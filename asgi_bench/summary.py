@@ -186,16 +186,14 @@ def _row(group: list[Repeat]) -> Row:
         tls=first.tls,
         log_tail=next((r.log_tail for r in failed if r.log_tail), ""),
     )
-    for name in METRICS:
-        spread = stats.spread([getattr(r, name) for r in ok])
+    spreads = {name: stats.spread([getattr(r, name) for r in ok]) for name in METRICS}
+    for name, spread in spreads.items():
         row.values[name] = spread.median
         row.ci95[name] = list(spread.ci95) if spread.ci95 else None
         row.cv[name] = spread.cv
-        if name == "rps":
-            row.ci_method = spread.method
+    row.ci_method = spreads["rps"].method
     headline, limit = NOISE.get(row.load, NOISE["closed"])
-    cv = row.cv.get(headline)
-    row.noisy = None if cv is None else cv > limit
+    row.noisy = stats.noisy(spreads[headline], limit)
     row.unsteady = [f"repeat {r.repeat}: {r.unsteady}" for r in ok if r.unsteady]
     for name in COUNTS:
         found = [getattr(r, name) for r in ok if getattr(r, name) is not None]

@@ -27,7 +27,7 @@ from asgi_bench.load.open import Open
 from asgi_bench.results import Repeat
 from asgi_bench.search import Probe, SearchResult, search
 from asgi_bench.slo import Slo
-from asgi_bench.summary import Row, aggregate, apply_slo
+from asgi_bench.summary import Row, aggregate, judge_row
 
 DEFAULT_DRIVER_RPS = 4000.0  # per process, until driver-check has measured this machine
 
@@ -103,7 +103,8 @@ def search_cell(
 
 def _judged(repeats: list[Repeat], slo: Slo) -> Row:
     [row] = aggregate(repeats)
-    apply_slo([row], {row.app: slo.text})
+    if row.status == "ok":
+        judge_row(row, slo)
     return row
 
 

@@ -13,7 +13,6 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from asgi_bench.capacity import capacities
 from asgi_bench.charts import draw_all
 from asgi_bench.layout import write_text
 from asgi_bench.probes import CAPABILITY_NAMES
@@ -42,9 +41,7 @@ def render_report(run_dir: Path) -> Path:
     loaded = load_run(run_dir)
     layout, manifest = loaded.layout, loaded.manifest
     rows = rows_of(loaded.repeats, manifest)
-    # Capacity is what a search found: only a run with --rates auto has one.
-    found = capacities(rows) if (manifest.get("settings") or {}).get("search") else []
-    write_summary(layout, rows, {"capacity": [c.to_dict() for c in found]})
+    found = write_summary(layout, rows, manifest)
     charts, chart_failures = draw_all(rows, layout)
     run_id = str(manifest.get("run_id", run_dir.name))
     loaded_parts = same_load(rows)

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from asgi_bench.analysis import client_json
-from asgi_bench.capacity import capacities, driver_figure, search_cell
+from asgi_bench.capacity import driver_figure, search_cell
 from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
 from asgi_bench.judge import Policy, judge
@@ -167,9 +167,7 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
 
 
 def _summarise(layout: RunLayout, repeats: list[Repeat], manifest: dict[str, Any]) -> None:
-    rows = rows_of(repeats, manifest)
-    found = capacities(rows) if manifest["settings"].get("search") else []
-    write_summary(layout, rows, {"capacity": [c.to_dict() for c in found]})
+    write_summary(layout, rows_of(repeats, manifest), manifest)
 
 
 def _search_all(

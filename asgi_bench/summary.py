@@ -17,11 +17,15 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgi_bench import stats
 from asgi_bench.layout import RunLayout, write_json, write_text
 from asgi_bench.results import Repeat
+
+if TYPE_CHECKING:
+    from asgi_bench.capacity import Capacity
+    from asgi_bench.slo import Slo
 
 # Figures that get a median (and, with repeats, an interval and a CV) per row.
 METRICS = (
@@ -243,34 +247,51 @@ def csv_text(rows: list[Row]) -> str:
     return buffer.getvalue()
 
 
-def write_summary(layout: RunLayout, rows: list[Row], extra: dict[str, Any] | None = None) -> None:
+def write_summary(layout: RunLayout, rows: list[Row], manifest: dict[str, Any]) -> list[Capacity]:
+    """summary.json and summary.csv: the rows, the failed ones again as errors, and the
+    capacities a search found (only a run with ``--rates auto`` has them), returned."""
+    from asgi_bench.capacity import capacities  # it reads rows: it imports this module
+
+    search = (manifest.get("settings") or {}).get("search")
+    found = capacities(rows) if search else []
     errors = [
         {"server": r.server, "app": r.app, "step": r.step, "status": r.status, "reason": r.reason}
         for r in rows
         if r.status != "ok"
     ]
-    payload = {"rows": [r.to_dict() for r in rows], "errors": errors, **(extra or {})}
+    payload = {
+        "rows": [r.to_dict() for r in rows],
+        "errors": errors,
+        "capacity": [c.to_dict() for c in found],
+    }
     write_json(layout.summary_json, payload, schema=True)
     write_text(layout.summary_csv, csv_text(rows))
+    return found
 
 
 def apply_slo(rows: list[Row], objectives: dict[str, str]) -> None:
     """Judge each ok row by its app's objective (``app -> "p99<10ms,errors<0.1%"``)."""
-    from asgi_bench.slo import DRIVER_FIELDS, driver_decided, parse_slo
+    from asgi_bench.slo import parse_slo
 
+    parsed = {app: parse_slo(text) for app, text in objectives.items() if text}
     for row in rows:
-        text = objectives.get(row.app)
-        if not text or row.status != "ok":
-            continue
-        slo = parse_slo(text)
-        values = {name: row.get(name) for name in (*slo.fields, *DRIVER_FIELDS)}
-        row.slo = slo.text
-        row.slo_pass, failures = slo.check(values)
-        if driver_decided(slo, values):
-            # Not the server's verdict: the row is driver-limited for this question.
-            row.bound = "driver"
-            failures.append("met from the actual send: the driver's lag decided it")
-        row.slo_detail = "; ".join(failures)
+        slo = parsed.get(row.app)
+        if slo is not None and row.status == "ok":
+            judge_row(row, slo)
+
+
+def judge_row(row: Row, slo: Slo) -> None:
+    """Judge one ok row by ``slo``; a miss the driver's lag decided makes it driver-bound."""
+    from asgi_bench.slo import DRIVER_FIELDS, driver_decided
+
+    values = {name: row.get(name) for name in (*slo.fields, *DRIVER_FIELDS)}
+    row.slo = slo.text
+    row.slo_pass, failures = slo.check(values)
+    if driver_decided(slo, values):
+        # Not the server's verdict: the row is driver-limited for this question.
+        row.bound = "driver"
+        failures.append("met from the actual send: the driver's lag decided it")
+    row.slo_detail = "; ".join(failures)
 
 
 def rows_of(repeats: Iterable[Repeat], manifest: dict[str, Any]) -> list[Row]:

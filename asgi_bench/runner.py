@@ -10,11 +10,13 @@ ends the run with one line; what was written before stays valid.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +122,15 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
     repeats: list[Repeat] = []
     exit_code = 0
 
+    def measure(job: Job, out: Console) -> Repeat:
+        """Run one repeat, keep it, rewrite the summary, and print its line."""
+        started = time.monotonic()
+        repeat = run_job(settings, job, layout, resources)
+        repeats.append(repeat)
+        _summarise(layout, repeats, manifest)
+        out.print(_line(repeat, time.monotonic() - started))
+        return repeat
+
     def on_repeat(name: str) -> None:
         console.print(f"[yellow]{name} again: still stopping servers and Locust, please wait[/]")
 
@@ -133,14 +144,10 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
                     if job.order:
                         time.sleep(settings.cooldown)  # let the last server's echo die down
                     progress.update(task, description=job.key)
-                    started = time.monotonic()
-                    repeat = run_job(settings, job, layout, resources)
-                    repeats.append(repeat)
-                    _summarise(layout, repeats, manifest)
-                    progress.console.print(_line(repeat, time.monotonic() - started))
+                    measure(job, progress.console)
                     progress.advance(task)
             if settings.search:
-                _search_all(settings, layout, resources, repeats, manifest, console)
+                _search_all(settings, lambda job: measure(job, console), len(repeats), console)
             manifest["completed"] = True
         except Interrupted as exc:
             if exc.result is not None:
@@ -172,13 +179,13 @@ def _summarise(layout: RunLayout, repeats: list[Repeat], manifest: dict[str, Any
 
 def _search_all(
     settings: Settings,
-    layout: RunLayout,
-    resources: Resources,
-    repeats: list[Repeat],
-    manifest: dict[str, Any],
+    measure: Callable[[Job], Repeat],
+    done: int,
     console: Console,
 ) -> None:
-    """--rates auto: each cell, in a seeded shuffled order, searches its capacity."""
+    """--rates auto: each cell, in a seeded shuffled order, searches its capacity; ``done``
+    repeats ran before it."""
+    orders = itertools.count(done)  # each repeat's place in the run
     cells = [(spec, w) for spec in settings.specs for w in settings.workloads]
     random.Random(settings.seed).shuffle(cells)
     processes = settings.config.driver_processes
@@ -189,13 +196,7 @@ def _search_all(
         def measure_step(
             step: Open, k: int, spec: ServerSpec = spec, workload: Workload = workload
         ) -> Repeat:
-            job = Job(spec, workload, step, k, len(repeats))
-            started = time.monotonic()
-            repeat = run_job(settings, job, layout, resources)
-            repeats.append(repeat)
-            _summarise(layout, repeats, manifest)
-            console.print(_line(repeat, time.monotonic() - started))
-            return repeat
+            return measure(Job(spec, workload, step, k, next(orders)))
 
         slo = settings.slo_for(workload)
         start = workload.rates[0] if workload.rates else 100.0

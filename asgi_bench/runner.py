@@ -124,6 +124,8 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
 
     def measure(job: Job, out: Console) -> Repeat:
         """Run one repeat, keep it, rewrite the summary, and print its line."""
+        if job.order:
+            time.sleep(settings.cooldown)  # let the last server's echo die down
         started = time.monotonic()
         repeat = run_job(settings, job, layout, resources)
         repeats.append(repeat)
@@ -141,8 +143,6 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
             with _progress(console) as progress:
                 task = progress.add_task("repeats", total=len(jobs))
                 for job in jobs:
-                    if job.order:
-                        time.sleep(settings.cooldown)  # let the last server's echo die down
                     progress.update(task, description=job.key)
                     measure(job, progress.console)
                     progress.advance(task)

@@ -7,9 +7,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-_INSECURE = ssl.create_default_context()
-_INSECURE.check_hostname = False
-_INSECURE.verify_mode = ssl.CERT_NONE  # our certificate is self-signed, made at run time
+INSECURE = ssl.create_default_context()
+INSECURE.check_hostname = False
+INSECURE.verify_mode = ssl.CERT_NONE  # our certificate is self-signed, made at run time
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ def get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -
     """GET ``url``; an HTTP error status is a reply, a network failure raises ``OSError``."""
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=_INSECURE) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=INSECURE) as response:
             return Reply(response.status, dict(response.headers.items()), response.read())
     except urllib.error.HTTPError as exc:
         return Reply(exc.code, dict(exc.headers.items()), exc.read())

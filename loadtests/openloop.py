@@ -106,10 +106,15 @@ class OpenUser(User):
 
     def get(self, client: Connection, path: str) -> bytes:
         """GET ``path`` (under the host's prefix); the body, or :class:`BadStatus`."""
-        status, body = client.request(b"GET", (self.prefix + path).encode())
+        return self.send(client, b"GET", path)
+
+    def send(self, client: Connection, method: bytes, path: str, body: bytes = b"") -> bytes:
+        """``method path`` (under the host's prefix) with ``body``; the answer's body, or
+        :class:`BadStatus`."""
+        status, answer = client.request(method, (self.prefix + path).encode(), body)
         if not 200 <= status < 300:
             raise BadStatus(status)
-        return body
+        return answer
 
     @task
     def schedule(self) -> None:

@@ -16,11 +16,12 @@ Example::
 from __future__ import annotations
 
 import os
-import ssl
 from typing import Any
 
 import httptools
 from gevent import socket
+
+from asgi_bench.http import INSECURE
 
 # A worker started with ``asgi-bench worker --bind ADDR`` sends its load from that address.
 SOURCE = (
@@ -28,10 +29,6 @@ SOURCE = (
     if os.environ.get("ASGI_BENCH_SOURCE_ADDRESS")
     else None
 )
-
-_INSECURE = ssl.create_default_context()
-_INSECURE.check_hostname = False
-_INSECURE.verify_mode = ssl.CERT_NONE
 
 
 class _Answer:
@@ -68,7 +65,7 @@ class Connection:
         )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls:
-            sock = _INSECURE.wrap_socket(sock, server_hostname=self.host)
+            sock = INSECURE.wrap_socket(sock, server_hostname=self.host)
         return sock
 
     def request(self, method: bytes, path: bytes, body: bytes = b"") -> tuple[int, bytes]:

@@ -90,14 +90,10 @@ class LogHist:
         return hist
 
 
-def _hist() -> LogHist:
-    return LogHist()
-
-
 class Recorder:
     def __init__(self) -> None:
         self.role = "local"
-        self.ok = _hist()
+        self.ok = LogHist()
         self.entries: dict[str, LogHist] = {}
         self.series: dict[int, LogHist] = {}
         self.series_failed: Counter[int] = Counter()
@@ -106,8 +102,8 @@ class Recorder:
         self.counted_total = 0
         self.counted_window = 0  # by intended time (open model) or completion (closed)
         self.completed_window = 0
-        self.uncorrected = _hist()
-        self.lag = _hist()
+        self.uncorrected = LogHist()
+        self.lag = LogHist()
         self.late = 0
         self.dropped_window = 0
         self.unfinished_count = 0
@@ -155,7 +151,7 @@ class Recorder:
                 key = f"{request_type} {name}"
                 hist = self.entries.get(key)
                 if hist is None:
-                    hist = self.entries[key] = _hist()
+                    hist = self.entries[key] = LogHist()
                 hist.record(value)
             return
         self.counted_total += 1
@@ -176,7 +172,7 @@ class Recorder:
             return
         hist = self.series.get(second)
         if hist is None:
-            hist = self.series[second] = _hist()
+            hist = self.series[second] = LogHist()
         hist.record(value)
         if in_window:
             self.ok.record(value)

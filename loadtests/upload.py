@@ -13,7 +13,7 @@ from typing import Any
 from locust import FastHttpUser, constant, task
 
 from asgi_bench.loadtests.openloop import OpenUser
-from asgi_bench.loadtests.support import BadStatus, WrongBody, json_answer
+from asgi_bench.loadtests.support import WrongBody, json_answer
 
 SIZE = int(os.environ.get("UPLOAD_BYTES", str(256 * 1024)))
 BODY = os.urandom(SIZE)
@@ -41,9 +41,7 @@ class UploadOpen(OpenUser):
     request_type = "POST"
 
     def call(self, client: Any) -> int:
-        status, body = client.request(b"POST", f"{self.prefix}/upload".encode(), BODY)
-        if not 200 <= status < 300:
-            raise BadStatus(status)
+        body = self.send(client, b"POST", "/upload", BODY)
         if json.loads(body) != {"bytes": SIZE, "sha256": DIGEST}:
             raise WrongBody(f"server saw {body[:100]!r}")
         return SIZE

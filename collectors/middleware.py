@@ -41,7 +41,6 @@ from asgi_bench.collectors.store import (
     HIST_A,
     HIST_B,
     MAX_NS,
-    SUM_A,
     UNITS_IN,
     UNITS_OUT,
     LocalStore,
@@ -229,7 +228,6 @@ class PrometheusMiddleware:
                 block[UNITS_OUT] += 1
                 if waiting:
                     took = int((perf_counter() - waiting) * 1e9)
-                    block[SUM_A] += took
                     block[HIST_A + _bucket(took)] += 1
                     waiting = 0.0
             elif kind == "websocket.accept":

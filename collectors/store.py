@@ -2,11 +2,11 @@
 
 A series is one label set ``(route, method, status)``. Its block holds::
 
-    0 count   1 sum_a_ns   2 sum_b_ns   3 units_in   4 units_out   5.. hist_a   .. hist_b
+    0 count   1 units_in   2 units_out   3.. hist_a   .. hist_b
 
 For HTTP, ``a`` is the duration (app called -> app returned, its last chunk sent), ``b``
-the time to the first byte (-> ``http.response.start``), and the units are body bytes; the
-sums stay 0 (they are read back from the histograms at scrape time, saving two additions
+the time to the first byte (-> ``http.response.start``), and the units are body bytes; no
+sums are kept (they are read back from the histograms at scrape time, saving two additions
 per request). For a WebSocket
 series (method ``WS``), ``count`` is messages received, ``a`` the time from a message in to
 the app's next message out, ``units_in`` bytes received and ``units_out`` messages sent.
@@ -32,7 +32,7 @@ import json
 import mmap
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,8 +64,8 @@ def bucket_range(index: int) -> tuple[int, int]:
 
 
 BUCKETS = bucket(MAX_NS) + 1
-COUNT, SUM_A, SUM_B, UNITS_IN, UNITS_OUT = range(5)
-HIST_A = 5
+COUNT, UNITS_IN, UNITS_OUT = range(3)
+HIST_A = 3
 HIST_B = HIST_A + BUCKETS
 SLOTS = HIST_B + BUCKETS  # per series
 
@@ -76,8 +76,6 @@ class SeriesState:
 
     key: Key
     count: int = 0
-    sum_a_ns: int = 0
-    sum_b_ns: int = 0
     units_in: int = 0
     units_out: int = 0
     hist_a: dict[int, int] = field(default_factory=dict)
@@ -86,8 +84,6 @@ class SeriesState:
     def add(self, block: list[int] | memoryview) -> None:
         values = block.tolist() if isinstance(block, memoryview) else block
         self.count += values[COUNT]
-        self.sum_a_ns += values[SUM_A]
-        self.sum_b_ns += values[SUM_B]
         self.units_in += values[UNITS_IN]
         self.units_out += values[UNITS_OUT]
         for hist, offset in ((self.hist_a, HIST_A), (self.hist_b, HIST_B)):
@@ -102,8 +98,6 @@ class SeriesState:
             "method": method,
             "status": status,
             "count": self.count,
-            "sum_a_ns": self.sum_a_ns,
-            "sum_b_ns": self.sum_b_ns,
             "units_in": self.units_in,
             "units_out": self.units_out,
             "hist_a": {str(k): v for k, v in sorted(self.hist_a.items())},
@@ -116,7 +110,7 @@ class LocalStore:
 
     def __init__(self) -> None:
         self.blocks: dict[Key, list[int]] = {}
-        self.header = [0, 0]  # requests started (the second counter is unused)
+        self.header = [0]  # requests started
 
     def block(self, key: Key) -> list[int]:
         found = self.blocks.get(key)
@@ -125,10 +119,7 @@ class LocalStore:
         return found
 
     def in_progress(self) -> int:
-        finished = sum(
-            b[COUNT] for (_, method, _), b in list(self.blocks.items()) if method != "WS"
-        )
-        return self.header[0] - finished
+        return self.header[0] - _finished(list(self.blocks.items()))
 
     def series(self) -> Iterator[SeriesState]:
         for key, block in list(self.blocks.items()):
@@ -141,7 +132,7 @@ class LocalStore:
 
 
 _DATA = re.compile(r"asgi-bench-(\d+)\.slots\Z")
-HEADER = 2  # started, finished
+HEADER = 1  # requests started
 CAPACITY = 256  # series per worker file; later ones share an overflow series
 OVERFLOW_KEY: Key = ("<overflow>", "OTHER", 0)
 
@@ -165,7 +156,7 @@ class SharedStore:
         with open(path, "r+b") as fh:
             self._map = mmap.mmap(fh.fileno(), size)
         self.slots = memoryview(self._map).cast("q")
-        self.header = self.slots[:HEADER]  # requests started, finished
+        self.header = self.slots[:HEADER]
         index = self.folder / f"asgi-bench-{self.pid}.index"
         self._index = open(index, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the worker
         self.blocks: dict[Key, memoryview] = {}
@@ -182,14 +173,11 @@ class SharedStore:
         return found
 
     def in_progress(self) -> int:
-        return sum(
-            started - sum(int(b[COUNT]) for (_, method, _), b in blocks if method != "WS")
-            for _, started, _, blocks in self._workers(live=True)
-        )
+        return sum(started - _finished(blocks) for _, started, blocks in self._workers(live=True))
 
     def series(self) -> Iterator[SeriesState]:
         merged: dict[Key, SeriesState] = {}
-        for _, _, _, blocks in self._workers(live=False):
+        for _, _, blocks in self._workers(live=False):
             for key, block in blocks:
                 merged.setdefault(key, SeriesState(key)).add(block)
         yield from merged.values()
@@ -197,7 +185,8 @@ class SharedStore:
     def worker_pids(self) -> list[int]:
         return [pid for pid, *_ in self._workers(live=True)]
 
-    def _workers(self, live: bool) -> Iterator[tuple[int, int, int, list[tuple[Key, memoryview]]]]:
+    def _workers(self, live: bool) -> Iterator[tuple[int, int, list[tuple[Key, memoryview]]]]:
+        """Per worker file: its pid, its requests started, and its series' blocks."""
         for name in sorted(os.listdir(self.folder)):
             match = _DATA.match(name)
             if not match:
@@ -212,7 +201,12 @@ class SharedStore:
             blocks = []
             for key, start in _index(self.folder / f"asgi-bench-{pid}.index"):
                 blocks.append((key, slots[start : start + SLOTS]))
-            yield pid, int(slots[0]), int(slots[1]), blocks
+            yield pid, int(slots[0]), blocks
+
+
+def _finished(blocks: Iterable[tuple[Key, Sequence[int]]]) -> int:
+    """HTTP requests finished: the sum of the HTTP series' counts (WS counts messages)."""
+    return sum(int(block[COUNT]) for (_, method, _), block in blocks if method != "WS")
 
 
 def _read_slots(path: Path) -> memoryview | None:

@@ -28,9 +28,15 @@ def registry_for_scrape(
     if not multiproc_dir:
         return registry
     remove_dead_workers(multiproc_dir)
+    merged = merged_registry(multiproc_dir)
+    merged.register(store_collector)
+    return merged
+
+
+def merged_registry(multiproc_dir: str) -> CollectorRegistry:
+    """Every worker's prometheus-client metrics, read from their files in ``multiproc_dir``."""
     merged = CollectorRegistry()
     multiprocess.MultiProcessCollector(merged, path=multiproc_dir)  # type: ignore[no-untyped-call]
-    merged.register(store_collector)
     return merged
 
 
@@ -47,9 +53,10 @@ def render(
     return body, headers
 
 
-def render_state(store: LocalStore | SharedStore, lifespan: Any, labels: tuple[str, str]) -> bytes:
+def render_state(store: LocalStore | SharedStore, metrics: Any, labels: tuple[str, str]) -> bytes:
     """The harness's view: totals and fine histograms per series, requests in progress,
-    lifespan failures, and the CPU seconds of every worker process, read now."""
+    lifespan failures (from ``metrics``' asgi_lifespan_events family: the lifespan counter
+    itself, or a registry holding it), and the CPU seconds of every worker process, read now."""
     cpu = 0.0
     pids = store.worker_pids()
     for pid in pids:
@@ -59,7 +66,9 @@ def render_state(store: LocalStore | SharedStore, lifespan: Any, labels: tuple[s
             continue
         cpu += times.user + times.system
     failed = 0.0
-    for family in lifespan.collect():
+    for family in metrics.collect():
+        if family.name != "asgi_lifespan_events":
+            continue
         failed += sum(
             s.value
             for s in family.samples

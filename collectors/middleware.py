@@ -30,9 +30,14 @@ from collections.abc import Awaitable, Iterable
 from time import perf_counter, perf_counter_ns
 from typing import Any
 
-from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 
-from asgi_bench.collectors.exposition import registry_for_scrape, render, render_state
+from asgi_bench.collectors.exposition import (
+    merged_registry,
+    registry_for_scrape,
+    render,
+    render_state,
+)
 from asgi_bench.collectors.families import StoreCollector
 from asgi_bench.collectors.metrics import LATENCY_BUCKETS, Metrics
 from asgi_bench.collectors.routes import RouteLabeler
@@ -277,11 +282,10 @@ class PrometheusMiddleware:
             raise
 
     def _lifespan_source(self) -> Any:
+        """The lifespan counter: this process's, or every worker's (merged from their files)."""
         if not self.multiproc_dir:
             return self.metrics.lifespan
-        merged = CollectorRegistry()
-        multiprocess.MultiProcessCollector(merged, path=self.multiproc_dir)  # type: ignore[no-untyped-call]
-        return _Only(merged, "asgi_lifespan_events")
+        return merged_registry(self.multiproc_dir)
 
     def _scrape_registry(self) -> CollectorRegistry:
         return registry_for_scrape(self.registry, self.multiproc_dir, self.collector)
@@ -300,8 +304,9 @@ class PrometheusMiddleware:
 
     async def _serve_state(self, send: Send) -> None:
         # Small (sparse histograms) and read twice per window: answered inline.
-        # Only the lifespan counter is read from prometheus-client: rendering every family
-        # here would cost the server milliseconds at each edge of a measured window.
+        # Only the lifespan counter is taken from prometheus-client (with several workers,
+        # from their files), never rendered: rendering every family here would cost the
+        # server milliseconds at each edge of a measured window.
         body = render_state(self.store, self._lifespan_source(), self.labels)
         headers = [
             (b"content-type", b"application/json"),
@@ -324,16 +329,6 @@ class _CountedReceive:
         if message["type"] == "http.request":
             self.bytes_in += len(message.get("body", b""))
         return message
-
-
-class _Only:
-    """One family of a registry, as something with ``collect()``."""
-
-    def __init__(self, registry: CollectorRegistry, name: str) -> None:
-        self.registry, self.name = registry, name
-
-    def collect(self) -> Any:
-        return [family for family in self.registry.collect() if family.name == self.name]
 
 
 def _bucket(ns: int) -> int:

@@ -141,12 +141,9 @@ def _open(r: Repeat, client: ClientStats, notes: list[str]) -> None:
     r.lag_p99_ms = client.lag_ms.get("p99_ms")
     offered = r.offered_rps or 0.0
     arrivals = max(1, client.counted_window + client.dropped)
-    limited = []
     if r.achieved_rps is not None and offered and r.achieved_rps < ACHIEVED_AT * offered:
-        limited.append(f"sent {r.achieved_rps:.0f} of {offered:g} req/s offered")
-    if limited:
         r.bound = "driver"
-        notes.append("driver-limited: " + "; ".join(limited))
+        notes.append(f"driver-limited: sent {r.achieved_rps:.0f} of {offered:g} req/s offered")
     if client.late / arrivals > LATE_AT:
         # Still the server's figure, but its tail carries some of the driver's own lag.
         notes.append(

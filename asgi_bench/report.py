@@ -18,7 +18,7 @@ from asgi_bench.layout import write_text
 from asgi_bench.probes import CAPABILITY_NAMES
 from asgi_bench.reading import load_run
 from asgi_bench.report_tables import capacity_table, peak_table, same_load, summary_table
-from asgi_bench.summary import Row, rows_of, write_summary
+from asgi_bench.summary import NOISE, Row, rows_of, write_summary
 
 MODES = {
     "instrumented": "apps wrapped in the Prometheus middleware",
@@ -146,7 +146,8 @@ def _noise(rows: list[Row]) -> list[str]:
         )
     if noisy:
         items.append(
-            "Noisy (repeats vary more than 5% in throughput or 10% in p50): "
+            f"Noisy (repeats vary more than {NOISE['closed'][1]:.0%} in throughput or "
+            f"{NOISE['open'][1]:.0%} in p50): "
             f"{escape(', '.join(noisy))}. "
             "Differences smaller than their intervals are not differences. Add repeats "
             "(<code>--repeat 5</code>), lengthen the windows (<code>--duration</code>), and look "

@@ -21,6 +21,24 @@ from asgi_bench.loadtests.support import WrongBody, fire
 MESSAGE_BYTES = int(os.environ.get("WS_MESSAGE_BYTES", "64"))
 
 
+def open_socket(host: str, timeout: float) -> Any:
+    """A WebSocket connection to the app's ``/ws`` under ``host`` (its prefix kept)."""
+    scheme, hostname, port, prefix = split_host(host)
+    url = f"{'wss' if scheme == 'https' else 'ws'}://{hostname}:{port}{prefix}/ws"
+    return websocket.create_connection(
+        url, timeout=timeout, sslopt={"cert_reqs": ssl.CERT_NONE}, enable_multithread=False
+    )
+
+
+def message(n: int) -> str:
+    """The ``n``-th message: its number, padded to ``MESSAGE_BYTES``."""
+    return f"{n:08d}".ljust(MESSAGE_BYTES, "x")
+
+
+def mismatch(answer: Any, sent: str) -> WrongBody | None:
+    return None if answer == sent else WrongBody(f"echo mismatch: {answer!r:.40}")
+
+
 class WebSocketUser(User):
     wait_time = constant(0)
 
@@ -30,13 +48,9 @@ class WebSocketUser(User):
         self.connect()
 
     def connect(self) -> None:
-        scheme, hostname, port, prefix = split_host(self.host or "")
-        url = f"{'wss' if scheme == 'https' else 'ws'}://{hostname}:{port}{prefix}/ws"
         started = time.perf_counter()
         try:
-            self.ws = websocket.create_connection(
-                url, timeout=10, sslopt={"cert_reqs": ssl.CERT_NONE}, enable_multithread=False
-            )
+            self.ws = open_socket(self.host or "", timeout=10)
         except Exception as exc:
             fire(self.environment, "CONNECT", "/ws", started, exception=exc)
             self.ws = None
@@ -55,17 +69,16 @@ class WebSocketUser(User):
                 time.sleep(0.1)  # do not spin on a server that refuses connections
                 return
         self.counter += 1
-        message = f"{self.counter:08d}".ljust(MESSAGE_BYTES, "x")
+        sent = message(self.counter)
         started = time.perf_counter()
         try:
-            self.ws.send(message)
+            self.ws.send(sent)
             answer = self.ws.recv()
         except Exception as exc:
             fire(self.environment, "WS", "/ws echo", started, exception=exc)
             self.ws = None
             return
-        error = None if answer == message else WrongBody(f"echo mismatch: {answer!r:.40}")
-        fire(self.environment, "WS", "/ws echo", started, len(message), error)
+        fire(self.environment, "WS", "/ws echo", started, len(sent), mismatch(answer, sent))
 
 
 class WebSocketOpen(OpenUser):
@@ -79,17 +92,13 @@ class WebSocketOpen(OpenUser):
         self.counter = 0
 
     def connect(self) -> Any:
-        scheme, hostname, port, prefix = split_host(self.host or "")
-        url = f"{'wss' if scheme == 'https' else 'ws'}://{hostname}:{port}{prefix}/ws"
-        return websocket.create_connection(
-            url, timeout=30, sslopt={"cert_reqs": ssl.CERT_NONE}, enable_multithread=False
-        )
+        return open_socket(self.host or "", timeout=30)
 
     def call(self, client: Any) -> int:
         self.counter += 1
-        message = f"{self.counter:08d}".ljust(MESSAGE_BYTES, "x")
-        client.send(message)
-        answer = client.recv()
-        if answer != message:
-            raise WrongBody(f"echo mismatch: {answer!r:.40}")
-        return len(message)
+        sent = message(self.counter)
+        client.send(sent)
+        error = mismatch(client.recv(), sent)
+        if error:
+            raise error
+        return len(sent)

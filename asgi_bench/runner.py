@@ -98,13 +98,9 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
     """Run everything ``settings`` asks for; see the module docstring for exit codes."""
     console = console or Console()
     layout = prepare_run_dir(settings.out)
-    jobs = (
-        []
-        if settings.search
-        else plan(
-            settings.specs, settings.workloads, settings.steps, settings.repeat, settings.seed
-        )
-    )
+    # With --rates auto the planned steps are the closed-loop ones (--load both, or the
+    # quick run's peak); the search's open steps follow them.
+    jobs = plan(settings.specs, settings.workloads, settings.steps, settings.repeat, settings.seed)
     manifest = build_manifest(settings, layout.run_id, [job.key for job in jobs])
     manifest["started_at"] = _now()
     write_json(layout.run_json, manifest, schema=True)

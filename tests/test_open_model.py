@@ -8,6 +8,7 @@ coordinated omission).
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -100,3 +101,32 @@ def test_the_known_delay_at_a_fixed_rate(out):
     (row,) = rows(only_run(out))
     assert row["p50_ms"] == pytest.approx(20.0, rel=0.05), row
     assert row["app_p50_ms"] == pytest.approx(20.0, rel=0.02), row
+
+
+def test_a_search_runs_its_planned_closed_step_then_probes_down_to_nothing(out):
+    # The sleep app answers in 20 ms, so p50<15ms is never met. --load both plans the
+    # closed-loop step first; then the search starts at the app's first rate, 100, and
+    # halves while it fails: 100, 50, 25 fail; 12.5 would be under 100 / 2**2: it stops,
+    # with no capacity, by bisection, after 3 steps. Four repeats, numbered 0 to 3.
+    proc = short_run(
+        out, "--servers", "uvicorn", "--apps", "sleep", "--rates", "auto", "--load", "both",
+        "--slo", "p50<15ms", seconds=1,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    said = " ".join(proc.stdout.split())  # the console wraps long lines
+    assert "1 repeats, then a capacity search per cell" in said, said
+    assert "capacity uvicorn / sleep at p50<15ms: none (stopped by bisection, 3 steps)" in said
+    run_dir = only_run(out)
+    found = {row["step"]: row for row in rows(run_dir)}
+    assert set(found) == {"closed-4u", "open-100rps", "open-50rps", "open-25rps"}
+    assert all(row["status"] == "ok" for row in found.values()), found
+    assert [found[f"open-{r}rps"]["slo_pass"] for r in (100, 50, 25)] == [False] * 3
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["capacity"] == [
+        {"server": "uvicorn", "app": "sleep", "slo": "p50<15ms", "capacity_rps": None,
+         "lower_bound": False, "limited_by": "slo"}
+    ]  # fmt: skip
+    orders = sorted(
+        json.loads(path.read_text())["order"] for path in run_dir.glob("cells/*/*/r*/repeat.json")
+    )
+    assert orders == [0, 1, 2, 3]

@@ -51,11 +51,17 @@ def test_a_slower_copy_is_a_significant_regression(run_a, tmp_path):
     assert chart.stat().st_size > 0
 
 
-def test_runs_of_different_configs_are_refused_naming_the_field(run_a, tmp_path):
+def _other_run(run_a: Path, tmp_path: Path, section: str, field: str, value: object) -> Path:
+    """A copy of ``run_a`` whose run.json has ``section.field`` set to ``value``."""
     other = Path(shutil.copytree(run_a, tmp_path / "b"))
     manifest = json.loads((other / "run.json").read_text())
-    manifest["config"]["workers"] = 2
+    manifest[section][field] = value
     (other / "run.json").write_text(json.dumps(manifest))
+    return other
+
+
+def test_runs_of_different_configs_are_refused_naming_the_field(run_a, tmp_path):
+    other = _other_run(run_a, tmp_path, "config", "workers", 2)
     proc = cli("compare", str(run_a), str(other))
     assert proc.returncode == 2
     assert "config.workers is 1 vs 2" in proc.stderr
@@ -64,9 +70,6 @@ def test_runs_of_different_configs_are_refused_naming_the_field(run_a, tmp_path)
 
 
 def test_runs_of_different_machines_are_refused(run_a, tmp_path):
-    other = Path(shutil.copytree(run_a, tmp_path / "b"))
-    manifest = json.loads((other / "run.json").read_text())
-    manifest["host"]["cpu_count"] = 64
-    (other / "run.json").write_text(json.dumps(manifest))
+    other = _other_run(run_a, tmp_path, "host", "cpu_count", 64)
     proc = cli("compare", str(run_a), str(other))
     assert proc.returncode == 2 and "different machines: host.cpu_count" in proc.stderr

@@ -125,7 +125,12 @@ class RunConfig:
         users = int(_pick(self.users, None, DEFAULTS["users"]))
         spawn_rate = _pick(self.spawn_rate, None, DEFAULTS["spawn_rate"])
         server_cpus, driver_cpus = self._cpus()
-        steps = {w.name: self._steps(w, users, spawn_rate) for w in workloads}
+        if self.arrival not in ARRIVALS:
+            raise UsageError(
+                f"unknown --arrival {self.arrival!r}; choose from: {', '.join(ARRIVALS)}"
+            )
+        rates = _rates(self.rates) if self.rates and self.rates != "auto" else ()
+        steps = {w.name: self._steps(w, rates, users, spawn_rate) for w in workloads}
         slo = parse_slo(self.slo) if self.slo else None
         cooldown = _pick(self.cooldown, 0.5 if self.quick else None, 1.0)
         jobs = len(specs) * sum(len(s) for s in steps.values())
@@ -152,9 +157,11 @@ class RunConfig:
             host=self.server_host,
         )
 
-    def _steps(self, workload: Workload, users: int, spawn_rate: float) -> tuple[Step, ...]:
-        """The steps of one workload: its open-model ladder and/or a closed-loop step."""
-        rates = _rates(self.rates) if self.rates and self.rates != "auto" else ()
+    def _steps(
+        self, workload: Workload, rates: tuple[float, ...], users: int, spawn_rate: float
+    ) -> tuple[Step, ...]:
+        """The steps of one workload: its open-model ladder (``rates``, the quick run's own
+        when none are given) and/or a closed-loop step."""
         if self.quick and self.rates is None:
             rates = workload.rates
         load = self.load_shape or ("open" if rates or self.rates == "auto" else "closed")
@@ -164,10 +171,6 @@ class RunConfig:
             raise UsageError(f"--load {load} needs --rates (e.g. --rates 300,1200 or auto)")
         if load == "closed" and self.rates:
             raise UsageError("--rates sets open-model steps; it does not go with --load closed")
-        if self.arrival not in ARRIVALS:
-            raise UsageError(
-                f"unknown --arrival {self.arrival!r}; choose from: {', '.join(ARRIVALS)}"
-            )
         if load != "closed" and workload.open_user is None:
             raise UsageError(
                 f"{workload.name} has no open-model user (a custom --locustfile runs closed "

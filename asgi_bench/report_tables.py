@@ -5,10 +5,9 @@ needs more samples than the window held is left out, with a note saying how many
 from __future__ import annotations
 
 from html import escape
-from typing import Literal
 
 from asgi_bench.capacity import Capacity
-from asgi_bench.stats import enough_samples, figure, min_samples
+from asgi_bench.stats import figure
 from asgi_bench.summary import Row
 
 COLUMNS = (
@@ -30,8 +29,6 @@ COLUMNS = (
     ("server_busy", "server busy"),
 )
 SHARES = ("driver_busy", "server_busy")
-# The tail figures a short window cannot give, and the percentile each stands for.
-NEEDS_SAMPLES: dict[str, float | Literal["max"]] = {"p999_ms": 99.9, "max_ms": "max"}
 
 
 def cell(row: Row, name: str, mark: str = "") -> str:
@@ -39,10 +36,9 @@ def cell(row: Row, name: str, mark: str = "") -> str:
     value = row.get(name)
     if value is None:
         return "<td>–</td>"
-    need = NEEDS_SAMPLES.get(name)
-    per_window = (row.counts.get("requests") or 0) / max(1, row.repeats)
-    if need is not None and not enough_samples(need, per_window):
-        why = f"needs {min_samples(need):,} samples per window; had {per_window:,.0f}"
+    need = row.too_few_samples(name)
+    if need is not None:
+        why = f"needs {need:,} samples per window; had {row.samples_per_window:,.0f}"
         return f"<td title='{escape(why)}'>n/a</td>"
     ci = row.ci95.get(name)
     if name in SHARES:

@@ -17,7 +17,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from asgi_bench import stats
 from asgi_bench.layout import RunLayout, write_json, write_text
@@ -53,6 +53,8 @@ METRICS = (
     "app_p99_ms",
     "app_ttfb_p50_ms",
 )
+# The tail figures a short window cannot give, and the percentile each stands for.
+NEEDS_SAMPLES: dict[str, float | Literal["max"]] = {"p999_ms": 99.9, "max_ms": "max"}
 NOISE = {"closed": ("rps", 0.05), "open": ("p50_ms", 0.10)}  # headline figure, CV limit
 COUNTS = (
     "requests",
@@ -112,6 +114,18 @@ class Row:
     @property
     def driver_bound(self) -> bool:
         return self.bound == "driver"
+
+    @property
+    def samples_per_window(self) -> float:
+        return (self.counts.get("requests") or 0) / max(1, self.repeats)
+
+    def too_few_samples(self, name: str) -> int | None:
+        """The samples per window ``name`` needs, when its windows held fewer (p99.9 and max
+        need 10,000); else None: the figure can be shown."""
+        need = NEEDS_SAMPLES.get(name)
+        if need is None or stats.enough_samples(need, self.samples_per_window):
+            return None
+        return stats.min_samples(need)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

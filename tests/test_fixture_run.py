@@ -138,3 +138,19 @@ def test_the_same_load_table_names_why_a_server_has_no_figures() -> None:
     html = "".join(same_load([row("uvicorn", "ok"), row("daphne", "unsupported", "no lifespan")]))
     assert "class='unsupported' title='no lifespan'>unsupported</td>" in html
     assert ">failed<" not in html
+
+
+@pytest.mark.parametrize(("requests", "bars"), [(9_999, 3), (10_000, 4)])
+def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
+    tmp_path: Path, requests: int, bars: int
+) -> None:
+    # p99.9 needs 10 / (1 - 0.999) = 10,000 samples per window: 9,999 in one window draws
+    # p50, p90 and p99 (3 bars); 10,000 draws p99.9 too (4 bars).
+    from asgi_bench.charts import latency
+
+    row = Row("uvicorn", "hello", "open-400rps", "open", None, 400, "ok", "", 1, 1)
+    row.values.update(p50_ms=0.5, p90_ms=0.8, p99_ms=2.0, p999_ms=9.0)
+    row.counts["requests"] = requests
+    figure = latency.draw([row], RunLayout(tmp_path))
+    assert figure is not None
+    assert len(figure.axes[0].patches) == bars

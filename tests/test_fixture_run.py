@@ -154,3 +154,17 @@ def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
     figure = latency.draw([row], RunLayout(tmp_path))
     assert figure is not None
     assert len(figure.axes[0].patches) == bars
+
+
+def test_the_timeline_shades_both_sides_of_the_window(run_dir: Path) -> None:
+    # The fixture's repeats have seconds before the window (warm-up) and after it (the
+    # driver stopping): each panel shades both, so neither reads as the server's latency.
+    from asgi_bench.charts import timeline
+
+    loaded = load_run(run_dir)
+    rows = sort_rows(aggregate(loaded.repeats), loaded.manifest)
+    figure = timeline.draw(rows, loaded.layout)
+    assert figure is not None
+    panels = [ax for ax in figure.axes if ax.get_title()]
+    assert panels and all(len(ax.patches) == 2 for ax in panels)
+    assert "outside the measured window" in panels[0].get_xlabel()

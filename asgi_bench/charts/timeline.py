@@ -38,7 +38,7 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
     servers, apps = servers_of(rows), apps_of(rows)
     figure, axes = panels(len(apps), "Client latency over time (ms, log scale)", width=5.6)
     for ax, app in zip(axes, apps, strict=True):
-        warm_end = 0.0
+        warm_end, window_end, last = 0.0, math.inf, 0.0
         for server in servers:
             data = series.get(f"{server}/{app}")
             points = [p for p in (data or {}).get("series", []) if p.get("p50_ms") is not None]
@@ -51,10 +51,15 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
             ax.plot(t, [p["p99_ms"] for p in points], color=tint, label=server)
             ax.plot(t, [p["p50_ms"] for p in points], color=tint, linestyle=":")
             warm_end = max(warm_end, data["window"][0] - origin)
+            window_end = min(window_end, data["window"][1] - origin)
+            last = max(last, t[-1] + 0.5)
+        # Before the window: the warm-up; after it: the driver stopping. Neither is counted.
         ax.axvspan(0, warm_end, color="#cccccc", alpha=0.4, linewidth=0)
+        if window_end < last:
+            ax.axvspan(window_end, last, color="#cccccc", alpha=0.4, linewidth=0)
         plain_log_axis(ax)
         ax.set_title(app)
-        ax.set_xlabel("seconds since start (shaded: warm-up, excluded)")
+        ax.set_xlabel("seconds since start (shaded: outside the measured window)")
         ax.set_ylabel("ms")
         ax.grid(alpha=0.3, which="both")
     handles = axes[0].get_legend_handles_labels()[0]

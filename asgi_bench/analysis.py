@@ -67,8 +67,10 @@ class ClientStats:
     entries_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
     series: list[dict[str, float | None]] = field(default_factory=list)
     histogram: str = ""  # HDR histogram of the successes in the window, base64
-    # Open model: arrivals sent in the window, sent late, dropped; latency from actual send.
+    # Open model: in the window, the arrivals the schedule held and the requests a connection
+    # actually sent; arrivals dispatched late, dropped; latency from the actual send.
     sent_window: int = 0
+    scheduled_window: int = 0
     late: int = 0
     dropped: int = 0
     uncorrected_ms: dict[str, float | None] = field(default_factory=dict)
@@ -163,6 +165,7 @@ def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> Client
         series=_series(processes, record["test_start"]),
         histogram=ok.encode().decode("ascii"),
         sent_window=sum(p.get("sent_window", 0) for p in processes),
+        scheduled_window=sum(p.get("scheduled_window", 0) for p in processes),
         late=sum(p.get("late", 0) for p in processes),
         dropped=sum(p.get("dropped", 0) for p in processes),
         uncorrected_ms=percentiles_ms(

@@ -25,15 +25,14 @@ from rich.console import Console
 from asgi_bench.capacity import save_driver_figure
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import BenchError
-from asgi_bench.judge import BOUND_AT
 from asgi_bench.layout import RunLayout
+from asgi_bench.limits import BOUND_AT, LATE_AT
 from asgi_bench.load.open import Open
 from asgi_bench.plan import Job
 from asgi_bench.resources import LocalResources
 from asgi_bench.results import Repeat
 from asgi_bench.runner import run_job
 from asgi_bench.search import Probe, search
-from asgi_bench.slo import LATE_AT
 
 GOAL_RPS = 5000  # what one driver process should offer on one core of a small machine
 HEADROOM = 0.85  # a miss below this driver busy share is suspected noise: try again

@@ -18,13 +18,10 @@ from asgi_bench.analysis import ClientStats
 from asgi_bench.collectors.process import Sampler
 from asgi_bench.collectors.state import ServerState, quantile
 from asgi_bench.environment import INTERFERENCE_AT, CpuTimes, all_pinned, interference
+from asgi_bench.limits import BOUND_AT, LATE_AT, DriverSide, driver_limit
 from asgi_bench.plan import Job
 from asgi_bench.probes import Observation
 from asgi_bench.results import Repeat
-from asgi_bench.slo import LATE_AT
-
-BOUND_AT = 0.9  # a side this busy is the limit
-ACHIEVED_AT = 0.99  # an open step whose driver sent less of the offered rate is driver-limited
 
 
 @dataclass(frozen=True)
@@ -88,9 +85,9 @@ def judge(facts: Facts, policy: Policy) -> Repeat:
         _server_side(r, facts)
         _cost(r, facts, policy, notes)
         _count_check(r, facts, policy)
-        r.bound = _bound(r.driver_busy, r.server_busy)
         if r.load == "open":
             _open(r, facts.client, notes)
+        _bound(r, facts.client, notes)
         r.unsteady = _steadiness(r, facts.client)
         if r.unsteady:
             notes.append(f"unsteady window: {r.unsteady}")
@@ -131,23 +128,20 @@ def _client(r: Repeat, client: ClientStats) -> None:
 
 
 def _open(r: Repeat, client: ClientStats, notes: list[str]) -> None:
-    """The open model's own figures, and whether the driver kept the schedule. A step the
-    driver could not offer in full is driver-limited: its latency is not the server's."""
+    """The open model's own figures: the rate its connections sent, and whether the
+    scheduler kept the schedule."""
     seconds = client.window.seconds
     r.achieved_rps = client.sent_window / seconds if seconds else None
-    r.late, r.dropped = client.late, client.dropped
+    r.scheduled, r.late, r.dropped = client.scheduled_window, client.late, client.dropped
     r.p90_uncorrected_ms = client.uncorrected_ms.get("p90_ms")
     r.p99_uncorrected_ms = client.uncorrected_ms.get("p99_ms")
     r.lag_p99_ms = client.lag_ms.get("p99_ms")
-    offered = r.offered_rps or 0.0
-    arrivals = max(1, client.counted_window + client.dropped)
-    if r.achieved_rps is not None and offered and r.achieved_rps < ACHIEVED_AT * offered:
-        r.bound = "driver"
-        notes.append(f"driver-limited: sent {r.achieved_rps:.0f} of {offered:g} req/s offered")
-    if client.late / arrivals > LATE_AT:
-        # Still the server's figure, but its tail carries some of the driver's own lag.
+    late_share = client.late / max(1, client.scheduled_window)
+    if late_share > LATE_AT:
+        # Still the server's figure below the driver-limited share, but its tail carries
+        # some of the driver's own lag.
         notes.append(
-            f"{client.late / arrivals:.1%} of arrivals dispatched over 1 ms late (lag p99 "
+            f"{late_share:.1%} of arrivals dispatched over 1 ms late (lag p99 "
             f"{r.lag_p99_ms or 0:.2f} ms): the corrected tail includes that much driver lag"
         )
     if client.dropped:
@@ -156,6 +150,33 @@ def _open(r: Repeat, client: ClientStats, notes: list[str]) -> None:
             f"{client.dropped} arrivals dropped (too many waiting for a connection): "
             "latency covers only the arrivals sent"
         )
+
+
+def _bound(r: Repeat, client: ClientStats, notes: list[str]) -> None:
+    """Who limited the step: the driver by :func:`asgi_bench.limits.driver_limit`, else the
+    server when it was at least ``BOUND_AT`` busy, else neither."""
+    side = DriverSide(
+        load=r.load,
+        driver_busy=r.driver_busy,
+        server_busy=r.server_busy,
+        offered_rps=r.offered_rps,
+        seconds=client.window.seconds,
+        scheduled=client.scheduled_window,
+        sent=client.sent_window,
+        late=client.late,
+        unfinished=r.unfinished or 0,
+    )
+    limit = driver_limit(side)
+    if limit is not None:
+        r.bound = "driver"
+        if r.load == "open":  # a closed loop's note says what its throughput is instead
+            notes.insert(0, limit)  # the first thing to know about its figures
+    elif r.server_busy is not None and r.server_busy >= BOUND_AT:
+        r.bound = "server"
+    elif r.driver_busy is None and r.server_busy is None:
+        r.bound = None
+    else:
+        r.bound = "neither"
 
 
 def _cost(r: Repeat, facts: Facts, policy: Policy, notes: list[str]) -> None:
@@ -299,16 +320,6 @@ def _steadiness(r: Repeat, client: ClientStats) -> str:
         if when is not None and value is not None and when in client.window:
             values.append(float(value))
     return stats.steady(values) or ""
-
-
-def _bound(driver_busy: float | None, server_busy: float | None) -> str | None:
-    if driver_busy is not None and driver_busy >= BOUND_AT:
-        return "driver"
-    if server_busy is not None and server_busy >= BOUND_AT:
-        return "server"
-    if driver_busy is None and server_busy is None:
-        return None
-    return "neither"
 
 
 def _capabilities(r: Repeat, facts: Facts) -> None:

@@ -35,7 +35,6 @@ from rich.console import Console
 from asgi_bench.config import RunConfig
 from asgi_bench.environment import INTERFERENCE_AT
 from asgi_bench.errors import BenchError
-from asgi_bench.judge import ACHIEVED_AT
 from asgi_bench.layout import RunLayout
 from asgi_bench.plan import Job
 from asgi_bench.resources import LocalResources
@@ -170,7 +169,7 @@ def _disturbed(repeat: Repeat, rate: float) -> str:
     """Why a round does not measure the server at the offered rate, or ``""``."""
     if repeat.status != "ok" or repeat.cpu_us_per_request is None or repeat.p99_ms is None:
         return f"failed: {repeat.reason or 'no figures'}"
-    if repeat.bound == "driver" or (repeat.achieved_rps or 0.0) < ACHIEVED_AT * rate:
+    if repeat.bound == "driver":  # the one rule: asgi_bench.limits.driver_limit
         return f"driver-limited at {repeat.achieved_rps or 0:.0f} of {rate:g} req/s"
     if (repeat.interference or 0.0) > INTERFERENCE_AT:
         return f"{repeat.interference:.0%} of the pinned CPUs went elsewhere"

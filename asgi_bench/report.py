@@ -120,9 +120,10 @@ def _banners(
     bound = sorted({r.server for r in rows if r.driver_bound})
     if bound:
         banners.append(
-            f"Locust was at least 90% busy for {', '.join(bound)}: their throughput is a lower "
-            "bound set by the driver, not by the server, so they are not ranked by it here. "
-            "Compare CPU µs per request instead, or add driver processes on a bigger machine."
+            f"The driver, not the server, limited some rows of {', '.join(bound)} (busy, late, "
+            "or short of the offered rate; marked † and hollow): their throughput is a lower "
+            "bound and their latency is not the server's, so they are not ranked by it here. "
+            "Compare the other rows, or add driver processes on a bigger machine."
         )
     mismatched = [f"{r.cell} {r.step}" for r in rows if r.count_check == "mismatch"]
     if mismatched:

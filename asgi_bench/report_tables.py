@@ -71,15 +71,19 @@ def same_load(rows: list[Row]) -> list[str]:
             cells = []
             for rate in rates:
                 row = next((r for r in mine if r.server == server and r.offered_rps == rate), None)
-                if row is None or row.status != "ok":
-                    why = row.reason if row else "not run"
-                    status = row.status if row else "not run"
+                if row is None or row.status != "ok" or row.driver_bound:
+                    # A driver-limited row is not the server's figure: it is not compared.
+                    status = "not run" if row is None else row.status
+                    why = "not run" if row is None else row.reason
+                    if row is not None and row.status == "ok":
+                        status, why = "driver-limited", row.driver_reason
+                    label = status + (" †" if status == "driver-limited" else "")
                     cells.append(
                         f"<td colspan='3' class='{escape(status)}' title='{escape(why)}'>"
-                        f"{escape(status)}</td>"
+                        f"{escape(label)}</td>"
                     )
                     continue
-                mark = " †" if row.driver_bound else (" ~" if row.noisy else "")
+                mark = " ~" if row.noisy else ""
                 cells.append(
                     cell(row, "p50_ms")
                     + cell(row, "p99_ms", mark)
@@ -94,7 +98,8 @@ def same_load(rows: list[Row]) -> list[str]:
         parts.append(
             "<p>Latency from each request's intended send (open model), CPU of the server's "
             "whole process tree per request it served. † driver-limited: the driver could not "
-            "offer the rate, so this is not the server's figure. ~ noisy: see below.</p>"
+            "offer the rate (hover for why), so the server's figures there are not shown. "
+            "~ noisy: see below.</p>"
         )
     return parts
 

@@ -50,8 +50,9 @@ class Repeat:
     first_p50_ms: float | None = None  # time to the first chunk or event
     first_p99_ms: float | None = None
     # Open model.
-    achieved_rps: float | None = None  # requests actually sent per second of the window
-    late: int | None = None  # sent more than the lag threshold after their intended time
+    scheduled: int | None = None  # arrivals the schedule held for the window
+    achieved_rps: float | None = None  # requests a connection put on the wire, per second
+    late: int | None = None  # dispatched more than the lag threshold after their intended time
     dropped: int | None = None  # never sent: the cap on requests in flight was reached
     p90_uncorrected_ms: float | None = None  # from the actual send, not the intended one
     p99_uncorrected_ms: float | None = None

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from asgi_bench.errors import UsageError
+from asgi_bench.limits import LATE_AT
 from asgi_bench.stats import figure
 
 _TIME = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0}  # to ms
@@ -63,7 +64,6 @@ _PART = re.compile(r"(?P<metric>[^<>=!]*?)\s*(?P<op>[<>=!]+)\s*(?P<value>.*)", r
 _VALUE = re.compile(r"(?P<number>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(?P<unit>\S*)")
 
 DEFAULT_SLO = "p99<100ms,errors<1%"
-LATE_AT = 0.01  # a step that dispatched more of its arrivals late (over 1 ms) says so
 
 # The latency figures measured from the actual send as well as from the intended one.
 _UNCORRECTED = {"p90_ms": "p90_uncorrected_ms", "p99_ms": "p99_uncorrected_ms"}

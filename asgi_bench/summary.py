@@ -63,6 +63,7 @@ COUNTS = (
     "wrong_body",
     "exceptions",
     "unfinished",
+    "scheduled",
     "late",
     "dropped",
 )
@@ -113,7 +114,18 @@ class Row:
 
     @property
     def driver_bound(self) -> bool:
+        """Driver-limited (:mod:`asgi_bench.limits`): its figures are not the server's."""
         return self.bound == "driver"
+
+    @property
+    def driver_reason(self) -> str:
+        """Why the row is driver-limited, as its notes or SLO verdict say; "" when it is not."""
+        if not self.driver_bound:
+            return ""
+        said = [n for n in self.notes if n.startswith(("driver-limited", "driver "))]
+        if "driver's lag decided" in self.slo_detail:
+            said.append(f"SLO {self.slo_detail}")
+        return "; ".join(said) or "driver-limited"
 
     @property
     def samples_per_window(self) -> float:

@@ -16,8 +16,9 @@ than ``--asgi-bench-late-ms`` after its intended time is *late* (the driver coul
 the schedule). Waiting for a slot is not lateness: a slow server causes it, and it stays in
 the corrected latency. An arrival that finds ``--asgi-bench-max-pending`` others waiting is
 *dropped* (never sent). The recorder counts all of these and decides the window by intended
-time; the achieved rate counts dispatches. The settings are custom Locust arguments, which
-a master forwards to its workers.
+time. The achieved rate counts what a worker actually put on the wire inside the window:
+an arrival dispatched on time into a driver too busy to send it has not been offered to the
+server. The settings are custom Locust arguments, which a master forwards to its workers.
 
 A workload's Locust file adds an open user by subclassing and writing :meth:`OpenUser.call`
 (one request on one slot's client) and, when its client is not plain HTTP,
@@ -125,6 +126,7 @@ class OpenUser(User):
         while self._state == LOCUST_STATE_RUNNING:
             now = time.perf_counter()
             while due <= now:
+                RECORDER.scheduled(due + offset)
                 if self.idle:
                     self.idle.pop().set((due, now, offset))
                 elif len(self.backlog) >= self.max_pending:
@@ -145,6 +147,7 @@ class OpenUser(User):
                 self.idle.append(handoff)
                 intended, dispatched, offset = handoff.get()
             sent = time.perf_counter()
+            RECORDER.on_wire(sent + offset)
             self.sent += 1
             length, error = 0, None
             try:
@@ -166,7 +169,6 @@ class OpenUser(User):
                 exception=error,
                 context={
                     "intended": intended + offset,
-                    "sent": dispatched + offset,
                     "uncorrected_ms": (done - sent) * 1000,
                     "lag_ms": (dispatched - intended) * 1000,
                     "late": dispatched - intended > self.late_s,

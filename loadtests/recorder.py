@@ -16,9 +16,10 @@ start as ``ceil(start + ASGI_BENCH_WARMUP)`` plus ``ASGI_BENCH_DURATION``):
 * for the open model (:mod:`asgi_bench.loadtests.openloop`, whose events carry their intended
   and actual send times): an arrival belongs to the window by its *intended* time, ``ok``
   holds the corrected latencies, ``uncorrected`` the same requests from their actual send,
-  ``lag`` the delay from intended to actual send; arrivals sent late, dropped (never sent)
-  and unfinished at the end are counted, and so are the sends inside the window (the rate
-  the driver achieved).
+  ``lag`` the scheduler's delay from intended to dispatched; arrivals dispatched late,
+  dropped (never sent) and unfinished at the end are counted, and so are, inside the
+  window, the arrivals the schedule held and the requests a connection actually sent (the
+  rate the driver achieved: a dispatched arrival that no connection sent is not offered).
 
 ``completed_window`` counts requests by the time they completed, whatever the model: that
 is what the server's own counters are compared with.
@@ -107,7 +108,8 @@ class Recorder:
         self.late = 0
         self.dropped_window = 0
         self.unfinished_count = 0
-        self.sent_window = 0
+        self.sent_window = 0  # requests put on the wire inside the window
+        self.scheduled_window = 0  # arrivals the schedule held for the window
         self.test_start: float | None = None
         self.test_stop: float | None = None
         self.window: tuple[float, float] = (math.inf, math.inf)
@@ -157,11 +159,9 @@ class Recorder:
         self.counted_total += 1
         self.completed_window += completed
         self.counted_window += in_window
-        if intended is not None:
-            self.sent_window += start <= context["sent"] < end
-            if in_window:
-                self.lag.record(_us(context["lag_ms"]))
-                self.late += bool(context["late"])
+        if intended is not None and in_window:
+            self.lag.record(_us(context["lag_ms"]))
+            self.late += bool(context["late"])
         second = int(now)
         if exception is not None:
             kind = _classify(exception, response)
@@ -178,6 +178,14 @@ class Recorder:
             self.ok.record(value)
             if intended is not None:
                 self.uncorrected.record(_us(context["uncorrected_ms"]))
+
+    def scheduled(self, intended: float) -> None:
+        """An arrival of the open model's schedule, intended at ``intended`` (unix time)."""
+        self.scheduled_window += self.window[0] <= intended < self.window[1]
+
+    def on_wire(self, sent: float) -> None:
+        """A request of the open model written to its connection at ``sent`` (unix time)."""
+        self.sent_window += self.window[0] <= sent < self.window[1]
 
     def dropped(self, intended: float) -> None:
         """An arrival the open model could not send: too many were waiting for a slot."""
@@ -203,6 +211,7 @@ class Recorder:
             "counted_window": self.counted_window,
             "completed_window": self.completed_window,
             "sent_window": self.sent_window,
+            "scheduled_window": self.scheduled_window,
             "late": self.late,
             "dropped": self.dropped_window,
             "unfinished": self.unfinished_count,

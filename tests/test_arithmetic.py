@@ -192,16 +192,6 @@ def test_a_count_check_that_could_not_be_made_says_why():
     assert judge(facts_for(), Policy(metrics=False)).count_check == "not made"
 
 
-@pytest.mark.parametrize(
-    ("driver", "server", "bound"),
-    [(0.95, 0.3, "driver"), (0.5, 0.92, "server"), (0.5, 0.5, "neither"), (None, None, None)],
-)
-def test_who_was_the_bottleneck(driver, server, bound):
-    from asgi_bench.judge import _bound
-
-    assert _bound(driver, server) == bound
-
-
 def test_the_fine_histogram_holds_every_value_within_1_6_percent():
     for ns in (1, 127, 128, 1_000, 25_000, 20_000_000, 59_000_000_000):
         low, high = bucket_range(bucket(ns))

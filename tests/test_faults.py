@@ -63,6 +63,14 @@ def load_started(out: Path) -> bool:
     return bool(list(out.glob("*/cells/*/*/r1/window.json")))
 
 
+def any_child_named(proc: subprocess.Popen[str], word: str) -> bool:
+    try:
+        child_named(proc, word)
+    except AssertionError:
+        return False
+    return True
+
+
 def child_named(proc: subprocess.Popen[str], word: str) -> psutil.Process:
     for child in psutil.Process(proc.pid).children(recursive=True):
         try:
@@ -228,8 +236,13 @@ def test_ui_with_its_web_port_taken_says_which_and_why(tmp_path):
 
 
 def test_ctrl_c_while_serve_starts_is_quiet(tmp_path):
-    with harness("serve", "hypercorn", "hello", "--port", str(free_port())) as proc:
-        time.sleep(0.6)  # inside the server's start-up
+    port = free_port()
+    with harness("serve", "hypercorn", "hello", "--port", str(port)) as proc:
+        # Inside the server's start-up, however fast this machine is: its process exists
+        # and its port does not answer yet.
+        deadline = time.monotonic() + 60
+        while not any_child_named(proc, "hypercorn") and time.monotonic() < deadline:
+            time.sleep(0.01)
         os.kill(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
     assert proc.returncode in (0, 130)

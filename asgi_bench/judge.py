@@ -23,6 +23,8 @@ from asgi_bench.plan import Job
 from asgi_bench.probes import Observation
 from asgi_bench.results import Repeat
 
+SILENCE_RATE = 10  # answers per second above which a silent second is a stopped server
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -91,6 +93,9 @@ def judge(facts: Facts, policy: Policy) -> Repeat:
         r.unsteady = _steadiness(r, facts.client)
         if r.unsteady:
             notes.append(f"unsteady window: {r.unsteady}")
+        r.silent_s = _silence(facts.client)
+        if r.silent_s:
+            notes.append(f"the server answered nothing for {r.silent_s:.0f} s of the window")
         _interference(r, facts, policy, notes)
     if facts.read_failures:
         failures = "; ".join(dict.fromkeys(facts.read_failures))
@@ -311,15 +316,42 @@ def _interference(r: Repeat, facts: Facts, policy: Policy, notes: list[str]) -> 
 
 
 def _steadiness(r: Repeat, client: ClientStats) -> str:
-    """Does the window look steady? Closed loop: its per-second throughput; open model: its
-    per-second p50 (the rate is fixed by the schedule)."""
-    key = "p50_ms" if r.load == "open" else "ok"
-    values = []
-    for second in client.series:
-        when, value = second.get("second"), second.get(key)
-        if when is not None and value is not None and when in client.window:
-            values.append(float(value))
+    """Does the window look steady? Closed loop: its per-second throughput, a second with no
+    answer at all counting as 0; open model: its per-second p50 (the rate is fixed by the
+    schedule)."""
+    if r.load == "open":
+        values = []
+        for second in client.series:
+            when, p50 = second.get("second"), second.get("p50_ms")
+            if when is not None and p50 is not None and when in client.window:
+                values.append(p50)
+    else:
+        values = [float(n) for n in _answers_per_second(client)]
     return stats.steady(values) or ""
+
+
+def _answers_per_second(client: ClientStats) -> list[int]:
+    """Requests answered (with success or not) in each whole second of the window."""
+    answered = {
+        int(s["second"] or 0): int((s.get("ok") or 0) + (s.get("failed") or 0))
+        for s in client.series
+        if s.get("second") is not None
+    }
+    return [answered.get(sec, 0) for sec in range(int(client.window.start), int(client.window.end))]
+
+
+def _silence(client: ClientStats) -> float | None:
+    """The longest run of whole seconds of the window in which nothing was answered, when
+    the window's own rate makes that more than chance (``SILENCE_RATE`` answers a second:
+    a second without any is then a stopped server, not bad luck); else None."""
+    answered = _answers_per_second(client)
+    if not answered or sum(answered) / len(answered) < SILENCE_RATE:
+        return None
+    longest = run = 0
+    for count in answered:
+        run = run + 1 if count == 0 else 0
+        longest = max(longest, run)
+    return float(longest) if longest else None
 
 
 def _capabilities(r: Repeat, facts: Facts) -> None:
@@ -356,6 +388,18 @@ def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[str, str]:
         return "failed", f"{share:.1%} of requests failed ({_kinds(r)})"
     if r.count_check == "mismatch":
         return "failed", f"count mismatch: {r.count_detail}"
+    if r.silent_s and (r.max_ms or 0.0) < r.silent_s * 1000:
+        # No finished request waited through the silence: those in flight never finished,
+        # and the figures would describe only the requests that happened to.
+        return "failed", (
+            f"the server answered nothing for {r.silent_s:.0f} s of the {r.window_s or 0:.0f} s "
+            f"window, and its requests in flight then never finished (unfinished "
+            f"{r.unfinished or 0})"
+        )
+    if policy.metrics and facts.baseline is not None and facts.final is None:
+        # It answered its counters before the load and not after: it stopped answering.
+        failures = "; ".join(dict.fromkeys(facts.read_failures)) or "no answer"
+        return "failed", f"the server stopped answering its counters after the load ({failures})"
     needs = facts.job.workload.needs - facts.job.spec.supports
     for need in sorted(needs):
         seen = {c: ok for c, ok in r.capabilities.items() if c.startswith(need)}

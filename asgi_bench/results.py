@@ -76,6 +76,7 @@ class Repeat:
     count_check: str = "not made"
     count_detail: str = ""
     unsteady: str = ""  # why the window's per-second series does not look steady
+    silent_s: float | None = None  # longest run of whole seconds with no answer, if any
     interference: float | None = None  # share of the pinned CPUs' time that went elsewhere
     workers: int = 1
     tls: bool = False

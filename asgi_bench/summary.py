@@ -2,13 +2,14 @@
 
 A row's figure is the median over its ok repeats, with its 95% interval (``<name>_ci95``)
 and coefficient of variation (``<name>_cv``): see :mod:`asgi_bench.stats` for how, and why.
-Counts are summed. ``repeats`` says how many repeats the figures come from. A row is
-``noisy`` when its headline figure varies more than the threshold between repeats
-(throughput for a closed loop, 5%; p50 latency at a fixed rate, 10%), and ``unsteady`` when
-a window's own per-second series drifted or stepped. A row is ``failed`` when any of its
-repeats failed (a server that fails one window in three is not published as fast),
-``unsupported`` when all were, and its numbers from the ok repeats are kept beside the
-reason.
+Counts are summed over every repeat that made them, failed ones included, so a failed row
+keeps its failure counts in their fields. ``repeats`` says how many repeats the figures
+come from. A row is ``noisy`` when its headline figure varies more than the threshold
+between repeats (throughput for a closed loop, 5%; p50 latency at a fixed rate, 10%), and
+``unsteady`` when a window's own per-second series drifted or stepped. A row is ``failed``
+when any of its repeats failed (a server that fails one window in three is not published
+as fast), ``unsupported`` when all were, and its numbers from the ok repeats are kept
+beside the reason.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class Row:
     capabilities: dict[str, bool] = field(default_factory=dict)
     capability_details: dict[str, str] = field(default_factory=dict)
     log_tail: str = ""
+    ok_requests: int = 0  # successes of the ok repeats (``counts`` has every repeat's)
 
     @property
     def cell(self) -> str:
@@ -129,7 +131,8 @@ class Row:
 
     @property
     def samples_per_window(self) -> float:
-        return (self.counts.get("requests") or 0) / max(1, self.repeats)
+        """Timed successes per ok window: what the figures' percentiles were drawn from."""
+        return self.ok_requests / max(1, self.repeats)
 
     def too_few_samples(self, name: str) -> int | None:
         """The samples per window ``name`` needs, when its windows held fewer (p99.9 and max
@@ -215,6 +218,7 @@ def _row(group: list[Repeat]) -> Row:
         workers=first.workers,
         tls=first.tls,
         log_tail=next((r.log_tail for r in failed if r.log_tail), ""),
+        ok_requests=sum(r.requests or 0 for r in ok),
     )
     spreads = {name: stats.spread([getattr(r, name) for r in ok]) for name in METRICS}
     for name, spread in spreads.items():
@@ -226,7 +230,8 @@ def _row(group: list[Repeat]) -> Row:
     row.noisy = stats.noisy(spreads[headline], limit)
     row.unsteady = [f"repeat {r.repeat}: {r.unsteady}" for r in ok if r.unsteady]
     for name in COUNTS:
-        found = [getattr(r, name) for r in ok if getattr(r, name) is not None]
+        # Over every repeat that counted it: a failed row keeps its failures in their fields.
+        found = [getattr(r, name) for r in group if getattr(r, name) is not None]
         row.counts[name] = sum(found) if found else None
     row.notes = list(dict.fromkeys(note for r in basis for note in r.notes))
     row.bound = _worst_bound([r.bound for r in basis])

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from locust import FastHttpUser, constant, task
+from locust import constant, task
 
+from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
 
 
-class DefaultUser(FastHttpUser):
+class DefaultUser(ClosedUser):
     wait_time = constant(0)
 
     @task

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from locust import FastHttpUser, constant, task
+from locust import constant, task
 
+from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
 from asgi_bench.loadtests.support import WrongBody
 
 EXPECTED = b"Hello World"
 
 
-class HelloUser(FastHttpUser):
+class HelloUser(ClosedUser):
     wait_time = constant(0)
 
     @task

@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from locust import FastHttpUser, constant, task
+from locust import constant, task
 
 from asgi_bench.apps.lifespan import EXPECTED_CHECKSUM, ITEMS
+from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
 from asgi_bench.loadtests.support import WrongBody, json_answer
 
 
-class LifespanUser(FastHttpUser):
+class LifespanUser(ClosedUser):
     wait_time = constant(0)
 
     @task

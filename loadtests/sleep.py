@@ -8,14 +8,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from locust import FastHttpUser, constant, task
+from locust import constant, task
 
+from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
 
 SLEEP_MS = int(os.environ.get("ASGI_BENCH_SLEEP_MS", "20"))
 
 
-class SleepUser(FastHttpUser):
+class SleepUser(ClosedUser):
     wait_time = constant(0)
 
     @task

@@ -10,8 +10,9 @@ import json
 import os
 from typing import Any
 
-from locust import FastHttpUser, constant, task
+from locust import constant, task
 
+from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
 from asgi_bench.loadtests.support import WrongBody, json_answer
 
@@ -20,7 +21,7 @@ BODY = os.urandom(SIZE)
 DIGEST = hashlib.sha256(BODY).hexdigest()
 
 
-class UploadUser(FastHttpUser):
+class UploadUser(ClosedUser):
     wait_time = constant(0)
 
     @task

@@ -185,10 +185,21 @@ def test_the_window_count_tolerance_is_in_flight_plus_the_reads_own_time():
 
 def test_a_count_check_that_could_not_be_made_says_why():
     facts = facts_for()
-    facts.final = None
+    facts.baseline = facts.final = None  # a server whose counters never answered
     repeat = judge(facts, LENIENT)
     assert repeat.count_check == "not made" and repeat.status == "ok"
     assert "count check not made: the server's counters could not be read" in repeat.notes
+
+
+def test_counters_that_answered_before_the_load_and_not_after_fail_the_row():
+    facts = facts_for()
+    facts.final = None
+    facts.read_failures = ["TimeoutError: timed out"]
+    repeat = judge(facts, LENIENT)
+    assert repeat.status == "failed" and repeat.count_check == "not made"
+    assert repeat.reason == (
+        "the server stopped answering its counters after the load (TimeoutError: timed out)"
+    )
     assert judge(facts_for(), Policy(metrics=False)).count_check == "not made"
 
 

@@ -150,7 +150,7 @@ def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
 
     row = Row("uvicorn", "hello", "open-400rps", "open", None, 400, "ok", "", 1, 1)
     row.values.update(p50_ms=0.5, p90_ms=0.8, p99_ms=2.0, p999_ms=9.0)
-    row.counts["requests"] = requests
+    row.counts["requests"] = row.ok_requests = requests
     figure = latency.draw([row], RunLayout(tmp_path))
     assert figure is not None
     assert len(figure.axes[0].patches) == bars

@@ -13,8 +13,8 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +41,7 @@ from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.signals import stop_signals
 from asgi_bench.summary import rows_of, write_summary
 from asgi_bench.tls import make_cert
+from asgi_bench.watchdog import scratch_dir
 from asgi_bench.workloads import Workload
 
 SLO_MISSED = 3  # the exit code of a run with --fail-on-slo whose rows missed their SLO
@@ -132,7 +133,10 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
     def on_repeat(name: str) -> None:
         console.print(f"[yellow]{name} again: still stopping servers and Locust, please wait[/]")
 
-    with stop_signals(on_repeat), tempfile.TemporaryDirectory(prefix="asgi-bench-tls-") as tls:
+    with (
+        stop_signals(on_repeat) as stops,
+        scratch_dir("asgi-bench-tls-") as tls,
+    ):
         try:
             certs = make_cert(Path(tls)) if settings.config.tls else None
             resources = LocalResources(settings, certs)
@@ -155,8 +159,17 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
             manifest["error"] = str(exc)
             _error(str(exc))
             exit_code = 1
-        manifest["finished_at"] = _now()
-        exit_code = _finish(layout, manifest, repeats, console) or exit_code
+        # A signal from here on is noted, not raised: the last writes finish, then say so.
+        with stops.deferred():
+            manifest["finished_at"] = _now()
+            exit_code = _finish(layout, manifest, repeats, console) or exit_code
+            if stops.deferred_signal is not None and not manifest.get("interrupted"):
+                name = signal.Signals(stops.deferred_signal).name
+                manifest["interrupted"], manifest["interrupted_by"] = True, name
+                console.print(f"[yellow]interrupted ({name}): the results are complete[/]")
+                exit_code = _finish(layout, manifest, repeats, console) or (
+                    128 + stops.deferred_signal
+                )
     console.print(f"results: {layout.root}  report: {layout.report_html}")
     if settings.config.fail_on_slo and not exit_code:
         missed = [r for r in rows_of(repeats, manifest) if r.slo_pass is False]

@@ -3,7 +3,9 @@
 
 The first one raises :class:`Interrupted` in the main thread, so every resource is released
 on the way out and the partial results are written; later ones are ignored (with a line),
-so that clean-up can finish. The process then exits with 128 + the signal's number.
+so that clean-up can finish. The process then exits with 128 + the signal's number. While
+the last results are written (:meth:`Stops.deferred`), a signal raises nothing: it is noted,
+so that the writes finish and then say the run was interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import FrameType
 
 from asgi_bench.errors import Interrupted
@@ -18,23 +21,45 @@ from asgi_bench.errors import Interrupted
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+@dataclass
+class Stops:
+    """The stop signals received inside :func:`stop_signals`, by name, in order."""
+
+    received: list[str] = field(default_factory=list)
+    deferring: bool = False
+    deferred_signal: int | None = None  # the first signal that arrived while deferring
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Within this block a stop signal is noted in ``deferred_signal``, not raised."""
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+
+
 @contextmanager
-def stop_signals(on_repeat: Callable[[str], None] = lambda _: None) -> Iterator[list[str]]:
-    """Within this block a stop signal raises :class:`Interrupted` once; the names of the
-    signals received are collected in the yielded list."""
-    received: list[str] = []
+def stop_signals(on_repeat: Callable[[str], None] = lambda _: None) -> Iterator[Stops]:
+    """Within this block a stop signal raises :class:`Interrupted` once (or, deferred, is
+    noted); the signals received are collected in the yielded :class:`Stops`."""
+    stops = Stops()
 
     def handler(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
-        received.append(name)
-        if len(received) > 1:
+        stops.received.append(name)
+        if stops.deferring:
+            if stops.deferred_signal is None:
+                stops.deferred_signal = signum
+            return
+        if len(stops.received) > 1:
             on_repeat(name)
             return
         raise Interrupted(signum, name)
 
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
-        yield received
+        yield stops
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)

@@ -17,6 +17,7 @@ from rich.table import Table
 from asgi_bench.config import DEFAULTS, QUICK_DEFAULTS, RunConfig
 from asgi_bench.errors import BenchError, Interrupted, UsageError
 from asgi_bench.servers import SERVERS, get_server
+from asgi_bench.watchdog import WATCHDOG
 from asgi_bench.workloads import QUICK, WORKLOADS
 
 
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
+    WATCHDOG.enable()  # whatever this command starts dies with it, even by SIGKILL
     try:
         return _dispatch(args, console)
     except UsageError as exc:

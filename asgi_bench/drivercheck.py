@@ -16,7 +16,6 @@ is after the driver's sustained capacity, not after the machine's worst moment.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from asgi_bench.resources import LocalResources
 from asgi_bench.results import Repeat
 from asgi_bench.runner import run_job
 from asgi_bench.search import Probe, search
+from asgi_bench.watchdog import scratch_dir
 
 GOAL_RPS = 5000  # what one driver process should offer on one core of a small machine
 HEADROOM = 0.85  # a miss below this driver busy share is suspected noise: try again
@@ -50,7 +50,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
     )
     settings = config.load()
     seen: dict[float, Repeat] = {}
-    with tempfile.TemporaryDirectory(prefix="asgi-bench-driver-check-") as scratch:
+    with scratch_dir("asgi-bench-driver-check-") as scratch:
         layout = RunLayout(Path(scratch))
         resources = LocalResources(settings, None)
 

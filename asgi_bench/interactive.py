@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from asgi_bench.servers import get_server
 from asgi_bench.serving import start_server
 from asgi_bench.signals import stop_signals
 from asgi_bench.tls import make_cert
+from asgi_bench.watchdog import scratch_dir
 from asgi_bench.workloads import serve_workload
 
 
@@ -27,7 +27,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
     workload = serve_workload(args.app)
     cpus = parse_cpus(args.cpus, "--cpus") if args.cpus.strip() else ()
     try:
-        with stop_signals(), tempfile.TemporaryDirectory(prefix="asgi-bench-serve-") as scratch:
+        with stop_signals(), scratch_dir("asgi-bench-serve-") as scratch:
             work = Path(scratch)
             certs = make_cert(work / "tls") if args.tls else None
             with start_server(

@@ -25,7 +25,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from asgi_bench.plan import Job
 from asgi_bench.resources import LocalResources
 from asgi_bench.results import Repeat
 from asgi_bench.runner import run_job
+from asgi_bench.watchdog import scratch_dir
 
 ROUNDS = 9
 CHUNKS = 10  # bare/wrapped alternations per in-process round
@@ -96,7 +96,7 @@ def _child(requests: int) -> None:
 def inprocess(requests: int, multiprocess: bool) -> list[float]:
     env = dict(os.environ)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with tempfile.TemporaryDirectory(prefix="asgi-bench-mp-") as scratch:
+    with scratch_dir("asgi-bench-mp-") as scratch:
         if multiprocess:
             env["PROMETHEUS_MULTIPROC_DIR"] = scratch
         out = subprocess.run(
@@ -191,7 +191,7 @@ def run_overhead(args: argparse.Namespace, console: Console) -> str:
     console.print(f"  single-process +{_spread(single, '{:.2f}')} µs")
     console.print(f"  multiprocess   +{_spread(multi, '{:.2f}')} µs")
     by_server: dict[str, dict[str, list[float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="asgi-bench-overhead-") as scratch:
+    with scratch_dir("asgi-bench-overhead-") as scratch:
         for server in args.servers.split(","):
             console.print(
                 f"[bold]Under {server}[/], {args.rate:g} req/s offered (open model), "

@@ -3,7 +3,8 @@
 Every child starts in its own session (so a Ctrl+C at the terminal reaches only the harness,
 which then stops its children in order) and is stopped by pid: first a polite signal to the
 leader, so servers run their lifespan shutdown, then SIGKILL to every process of the tree
-that is still alive. Nothing is found or killed by name.
+that is still alive. Nothing is found or killed by name. A harness killed before it could
+do so leaves the rest to :mod:`asgi_bench.watchdog`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import psutil
+
+from asgi_bench.watchdog import WATCHDOG
 
 # A line of a server's or Locust's output that says why it stopped.
 _EXPLAINS = re.compile(
@@ -91,6 +94,7 @@ class ManagedProcess:
             start_new_session=True,
         )
         self.pid = self.popen.pid
+        WATCHDOG.watch(self.pid)  # its session dies with the harness, even by SIGKILL
         self._known: dict[int, psutil.Process] = {}
         self.remember_tree()
 
@@ -164,6 +168,7 @@ class ManagedProcess:
             psutil.wait_procs(list(self._known.values()), timeout=5)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(5)
+        WATCHDOG.done(self.pid)
 
     def __enter__(self) -> ManagedProcess:
         return self

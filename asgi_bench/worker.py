@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from asgi_bench.errors import Interrupted, UsageError
 from asgi_bench.load.open import BACKEND
 from asgi_bench.procs import ManagedProcess, user_env
 from asgi_bench.signals import stop_signals
+from asgi_bench.watchdog import scratch_dir
 
 DEFAULT_PORT = 5557
 
@@ -49,7 +49,7 @@ def worker(args: argparse.Namespace, console: Console) -> int:
     served = 0
     idle_since = time.monotonic()
     try:
-        with stop_signals(), tempfile.TemporaryDirectory(prefix="asgi-bench-worker-") as scratch:
+        with stop_signals(), scratch_dir("asgi-bench-worker-") as scratch:
             # The master's Locust files land in the temp folder: one of its own per worker.
             env = user_env({"TMPDIR": scratch, **BACKEND})
             if args.bind:

@@ -7,6 +7,7 @@ given stays ``None`` there, so an explicit value always wins over ``--quick``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from asgi_bench.config import DEFAULTS, QUICK_DEFAULTS, RunConfig
 from asgi_bench.errors import BenchError, Interrupted, UsageError
+from asgi_bench.http import loopback_no_proxy
 from asgi_bench.servers import SERVERS, get_server
 from asgi_bench.watchdog import WATCHDOG
 from asgi_bench.workloads import QUICK, WORKLOADS
@@ -283,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _no_proxy_to_loopback()
     console = Console()
     WATCHDOG.enable()  # whatever this command starts dies with it, even by SIGKILL
     try:
@@ -299,6 +302,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("asgi-bench: interrupted (SIGINT)", file=sys.stderr)
         return 130
+
+
+def _no_proxy_to_loopback() -> None:
+    """Add loopback to ``no_proxy`` here, where every child's environment comes from (servers,
+    Locust, workers all start with a copy of it): a proxy set for the company network cannot
+    reach our 127.0.0.1, and websocket-client or requests would send loopback traffic to it.
+    In this process too, for the websocket probe; the user's own entries are kept."""
+    os.environ.update(loopback_no_proxy(os.environ))
 
 
 def _dispatch(args: argparse.Namespace, console: Console) -> int:

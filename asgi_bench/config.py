@@ -9,15 +9,19 @@ one :class:`UsageError` line naming it and the valid choices.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 import random
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+import psutil
 
 from asgi_bench.cpus import (
     available_cpus,
@@ -108,6 +112,7 @@ class RunConfig:
             )
         if not 1 <= self.master_port <= 65535:
             raise UsageError(f"--master-port {self.master_port} is not a port; choose 1-65535")
+        _check_master_bind(self.master_bind)
         targets = target_urls(self.targets, self.remote_targets)
         if self.tls and any(url.startswith("http://") for url in targets.values()):
             raise UsageError("--tls needs https:// targets; these are plain http://")
@@ -131,7 +136,8 @@ class RunConfig:
             )
         rates = _rates(self.rates) if self.rates and self.rates != "auto" else ()
         steps = {w.name: self._steps(w, rates, users, spawn_rate) for w in workloads}
-        slo = parse_slo(self.slo) if self.slo else None
+        # An explicit --slo '' is an error (parse_slo says so), not the default SLO.
+        slo = parse_slo(self.slo) if self.slo is not None else None
         cooldown = _pick(self.cooldown, 0.5 if self.quick else None, 1.0)
         jobs = len(specs) * sum(len(s) for s in steps.values())
         repeat = self.repeat or 1
@@ -312,6 +318,8 @@ def _check_numbers(config: RunConfig) -> None:
     ):
         if value is not None and value < low:
             raise UsageError(f"{flag} must be at least {low}, got {value}")
+    if config.slots < 0:
+        raise UsageError(f"--slots must be an integer >= 0 (0: from the rate), got {config.slots}")
     for flag, number, positive in (
         ("--duration", config.duration, True),
         ("--warmup", config.warmup, False),
@@ -329,6 +337,37 @@ def _check_numbers(config: RunConfig) -> None:
     rate = config.max_error_rate
     if not (math.isfinite(rate) and 0 <= rate <= 1):
         raise UsageError(f"--max-error-rate must be a share between 0 and 1, got {rate}")
+
+
+def local_addresses() -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The IP addresses of this machine's interfaces, loopback included."""
+    found: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family in (socket.AF_INET, socket.AF_INET6):
+                # An IPv6 link-local address comes with its scope: fe80::1%eth0.
+                with contextlib.suppress(ValueError):
+                    found.add(ipaddress.ip_address(address.address.split("%")[0]))
+    return found
+
+
+def _check_master_bind(bind: str) -> None:
+    """Locust's master binds ``--master-bind`` as given, and a name or an address of another
+    machine only fails there, once per repeat: accept what this machine can bind."""
+    if bind == "localhost":
+        return
+    mine = local_addresses()
+    try:
+        address = ipaddress.ip_address(bind)
+    except ValueError:
+        address = None
+    if address is not None and (address.is_unspecified or address.is_loopback or address in mine):
+        return
+    listed = ", ".join(sorted(map(str, mine), key=lambda a: (":" in a, a)))  # IPv4 first
+    raise UsageError(
+        f"--master-bind {bind!r} is not an address of this machine; give localhost, "
+        f"0.0.0.0 or :: (every interface) or one of: {listed}"
+    )
 
 
 def target_urls(entries: tuple[str, ...], remote: bool = False) -> dict[str, str]:

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import psutil
 
-from asgi_bench.watchdog import WATCHDOG
+from asgi_bench.watchdog import WATCHDOG, session_members
 
 # A line of a server's or Locust's output that says why it stopped.
 _EXPLAINS = re.compile(
@@ -158,8 +158,12 @@ class ManagedProcess:
         return self.popen.returncode
 
     def kill(self) -> None:
-        """SIGKILL whatever is left of the tree, by pid, and reap the leader."""
+        """SIGKILL whatever is left of the tree, by pid, and reap the leader. Workers whose
+        leader died (a Locust master that failed, hypercorn's) are found by their session."""
         self.remember_tree()
+        for pid in session_members(self.pid):
+            with contextlib.suppress(psutil.Error):
+                self._known.setdefault(pid, psutil.Process(pid))
         for proc in self._known.values():
             with contextlib.suppress(psutil.Error):
                 if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:

@@ -156,9 +156,7 @@ def run(settings: Settings, console: Console | None = None) -> Outcome:
             console.print(f"[yellow]interrupted ({exc.name}): writing the partial results[/]")
             exit_code = 128 + exc.signum
         except WriteError as exc:
-            manifest["error"] = str(exc)
-            _error(str(exc))
-            exit_code = 1
+            exit_code = _failed(manifest, str(exc))
         # A signal from here on is noted, not raised: the last writes finish, then say so.
         with stops.deferred():
             manifest["finished_at"] = _now()
@@ -297,14 +295,21 @@ def _finish(
         write_json(layout.run_json, manifest, schema=True)
         _summarise(layout, repeats, manifest)
     except WriteError as exc:
-        _error(str(exc))
-        return 1
+        return _failed(manifest, str(exc))
     try:
         render_report(layout.root)
     except WriteError as exc:
-        _error(f"the report was not written: {exc}")
-        return 1
+        return _failed(manifest, f"the report was not written: {exc}")
     return 0
+
+
+def _failed(manifest: dict[str, Any], message: str) -> int:
+    """Say why a write failed, once: the writes after it (run.json, the summary, the report)
+    fail of the same full disk, and the README promises one line. Returns the exit code."""
+    if not manifest.get("error"):
+        manifest["error"] = message
+        _error(message)
+    return 1
 
 
 def _error(message: str) -> None:

@@ -100,8 +100,9 @@ def scratch_dir(prefix: str) -> Iterator[str]:
         yield path
 
 
-def _sessions_members(session: int) -> list[int]:
-    """Every process of ``session``, by pid, read from /proc."""
+def session_members(session: int) -> list[int]:
+    """Every process of ``session``, by pid, read from /proc: a child's workers stay in its
+    session after it dies, where no tree of parents finds them any more."""
     members = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -113,7 +114,7 @@ def _sessions_members(session: int) -> list[int]:
 
 def _clean_up(sessions: set[int], paths: set[str]) -> None:
     for session in sessions:
-        for pid in _sessions_members(session):
+        for pid in session_members(session):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
     for path in paths:

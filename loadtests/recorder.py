@@ -40,6 +40,7 @@ name, so the listeners are registered once, whoever else imports it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
@@ -249,9 +250,15 @@ def _finish(runner: Any) -> None:
 
 
 def _write(path: str, payload: dict[str, Any]) -> None:
-    with open(path + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump(payload, fh)
-    os.replace(path + ".tmp", path)
+    try:
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
+            json.dump(payload, fh)
+        os.replace(path + ".tmp", path)
+    except OSError:
+        # A full disk: no half-written file is left behind; the harness says why.
+        with contextlib.suppress(OSError):
+            os.remove(path + ".tmp")
+        raise
 
 
 def _us(ms: float) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 
 def cli(
-    *args: str, cwd: Path | None = None, timeout: float = 600
+    *args: str, cwd: Path | None = None, timeout: float = 600, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "asgi_bench", *args],
@@ -18,6 +19,7 @@ def cli(
         text=True,
         timeout=timeout,
         cwd=cwd,
+        env=dict(env) if env is not None else None,
     )
 
 
@@ -37,7 +39,12 @@ def repeat_dir(run_dir: Path, server: str, app: str, step: str, repeat: int = 1)
 
 
 def short_run(
-    out: Path, *args: str, seconds: int = 2, users: int = 4, cwd: Path | None = None
+    out: Path,
+    *args: str,
+    seconds: int = 2,
+    users: int = 4,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``asgi-bench run ARGS`` with short cells (1 s warm-up), results in ``out``."""
     return cli(
@@ -52,4 +59,5 @@ def short_run(
         "--out",
         str(out),
         cwd=cwd,
+        env=env,
     )

@@ -172,6 +172,7 @@ def test_a_full_disk_ends_the_run_with_one_line_and_valid_results(tiny_disk):
         _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 1, stderr[-2000:]
     assert "No space left on device" in stderr and "Traceback" not in stderr
+    assert len([line for line in stderr.splitlines() if line.strip()]) == 1, stderr
     run_dir = only_run(out)
     json.loads((run_dir / "run.json").read_text())  # still valid
     assert not list(run_dir.rglob("*.tmp")), "no half-written file may be left"

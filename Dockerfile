@@ -30,15 +30,14 @@ COPY apps ./apps
 COPY collectors ./collectors
 COPY loadtests ./loadtests
 COPY dashboards ./dashboards
-# asgi_bench/{apps,collectors,loadtests} are symlinks to the folders above; docker-compose 1
-# drops symlinks from the build context, so they are made again here.
-RUN for d in apps collectors loadtests; do rm -rf "asgi_bench/$d" && ln -s "../$d" "asgi_bench/$d"; done \
-    && if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi && pip install --no-deps . \
+# apps/, collectors/ and loadtests/ install as asgi_bench.apps, .collectors and .loadtests
+# (pyproject.toml's package-dir); the build fails if the installed package cannot import them.
+RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi && pip install --no-deps . \
     && cd / && python -c "import asgi_bench.apps.hello, asgi_bench.collectors.middleware, asgi_bench.loadtests.harness"
 
 RUN useradd --create-home --uid 1000 bench && mkdir -p /app/results && chown bench /app/results
 USER bench
 
 HEALTHCHECK --interval=2s --timeout=3s --start-period=60s --retries=5 \
-    CMD ["python", "-m", "asgi_bench.healthcheck"]
+    CMD ["python", "-m", "asgi_bench.system.healthcheck"]
 CMD ["asgi-bench", "list"]

@@ -22,9 +22,10 @@ from typing import Any
 
 from asgi_bench.apps._asgi import Receive, Scope, Send, not_found, respond
 
+from asgi_bench import envvars
+
 ROUTES = ("/",)
 
-MARKER_ENV = "ASGI_BENCH_LIFESPAN_MARKER"
 ITEMS = 2000
 
 # Fallback for servers without lifespan state: one copy per worker process.
@@ -89,7 +90,7 @@ async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
                 scope["state"].update(state)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            marker = os.environ.get(MARKER_ENV)
+            marker = os.environ.get(envvars.LIFESPAN_MARKER)
             if marker:
                 with open(marker, "a", encoding="utf-8") as fh:
                     fh.write(f"shutdown {os.getpid()} {time.time():.3f}\n")

@@ -17,9 +17,9 @@ from rich.table import Table
 
 from asgi_bench.config import DEFAULTS, QUICK_DEFAULTS, RunConfig
 from asgi_bench.errors import BenchError, Interrupted, UsageError
-from asgi_bench.http import loopback_no_proxy
 from asgi_bench.servers import SERVERS, get_server
-from asgi_bench.watchdog import WATCHDOG
+from asgi_bench.system.http import loopback_no_proxy
+from asgi_bench.system.watchdog import WATCHDOG
 from asgi_bench.workloads import QUICK, WORKLOADS
 
 
@@ -314,7 +314,7 @@ def _no_proxy_to_loopback() -> None:
 
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command == "run":
-        from asgi_bench.runner import run
+        from asgi_bench.run.runner import run
 
         fields = {k: v for k, v in vars(args).items() if k != "command"}
         settings = RunConfig(**fields).load()
@@ -323,28 +323,28 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         _list(console)
         return 0
     if args.command in ("serve", "ui"):
-        from asgi_bench.interactive import serve
+        from asgi_bench.commands.serve import serve
 
         return serve(args, console)
     if args.command == "report":
-        from asgi_bench.report import render_report
+        from asgi_bench.report.page import render_report
 
         console.print(f"report: {render_report(args.run_dir)}")
         return 0
     if args.command == "worker":
-        from asgi_bench.worker import worker
+        from asgi_bench.commands.worker import worker
 
         return worker(args, console)
     if args.command == "compare":
-        from asgi_bench.compare import run_compare
+        from asgi_bench.commands.compare import run_compare
 
         return run_compare(args, console)
     if args.command == "driver-check":
-        from asgi_bench.drivercheck import driver_check
+        from asgi_bench.commands.driver_check import driver_check
 
         return driver_check(args, console)
     if args.command == "overhead":
-        from asgi_bench.overhead import run_overhead
+        from asgi_bench.commands.overhead import run_overhead
 
         run_overhead(args, console)
         return 0

@@ -23,7 +23,12 @@ from urllib.parse import urlparse
 
 import psutil
 
-from asgi_bench.cpus import (
+from asgi_bench.errors import UsageError
+from asgi_bench.load import Step
+from asgi_bench.load.closed import Closed
+from asgi_bench.load.open import ARRIVALS, Open
+from asgi_bench.servers import SERVERS, ServerSpec, get_server
+from asgi_bench.system.cpus import (
     available_cpus,
     cores,
     default_split,
@@ -31,13 +36,8 @@ from asgi_bench.cpus import (
     parse_cpus,
     split_overlap,
 )
-from asgi_bench.errors import UsageError
-from asgi_bench.load import Step
-from asgi_bench.load.closed import Closed
-from asgi_bench.load.open import ARRIVALS, Open
-from asgi_bench.procs import user_env
-from asgi_bench.servers import SERVERS, ServerSpec, get_server
-from asgi_bench.slo import Slo, parse_slo
+from asgi_bench.system.processes import user_env
+from asgi_bench.verdict.slo import Slo, parse_slo
 from asgi_bench.workloads import QUICK, Workload, custom_workload, get_workload
 
 HOST = "127.0.0.1"  # all load stays on loopback (127.0.0.0/8 or ::1); see is_loopback()
@@ -399,7 +399,7 @@ def target_urls(entries: tuple[str, ...], remote: bool = False) -> dict[str, str
 def check_importable(app: str) -> None:
     """Import ``app`` in a fresh interpreter, from the current folder, as the servers will."""
     probe = subprocess.run(
-        [sys.executable, "-m", "asgi_bench.importer", app],
+        [sys.executable, "-m", "asgi_bench.system.importer", app],
         capture_output=True,
         text=True,
         timeout=60,

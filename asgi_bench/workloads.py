@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asgi_bench.loadtests as loadtests
 from asgi_bench.errors import UsageError
-from asgi_bench.importer import split_import_string
+from asgi_bench.system.importer import split_import_string
 
 LOADTESTS_DIR = Path(loadtests.__file__).parent
 

@@ -13,15 +13,17 @@ import importlib
 import os
 
 from asgi_bench.collectors.middleware import PrometheusMiddleware
-from asgi_bench.importer import import_from_string, split_import_string
 
-_target = os.environ["ASGI_BENCH_TARGET"]
+from asgi_bench import envvars
+from asgi_bench.system.importer import import_from_string, split_import_string
+
+_target = os.environ[envvars.TARGET]
 _module = importlib.import_module(split_import_string(_target)[0])
 
 app = PrometheusMiddleware(
     import_from_string(_target),
-    server=os.environ.get("ASGI_BENCH_SERVER", ""),
-    app_name=os.environ.get("ASGI_BENCH_APP", ""),
+    server=os.environ.get(envvars.SERVER, ""),
+    app_name=os.environ.get(envvars.APP, ""),
     routes=getattr(_module, "ROUTES", None),
-    raw_paths=os.environ.get("ASGI_BENCH_RAW_PATHS", "1") != "0",
+    raw_paths=os.environ.get(envvars.RAW_PATHS, "1") != "0",
 )

@@ -11,7 +11,9 @@ import os
 
 from locust import FastHttpUser, constant_throughput, task
 
-RATE_PER_USER = float(os.environ.get("ASGI_BENCH_RATE_PER_USER", "100"))
+from asgi_bench import envvars
+
+RATE_PER_USER = float(os.environ.get(envvars.RATE_PER_USER, "100"))
 
 
 class FixedRateUser(FastHttpUser):

@@ -21,14 +21,11 @@ from typing import Any
 import httptools
 from gevent import socket
 
-from asgi_bench.http import INSECURE
+from asgi_bench import envvars
+from asgi_bench.system.http import INSECURE
 
 # A worker started with ``asgi-bench worker --bind ADDR`` sends its load from that address.
-SOURCE = (
-    (os.environ["ASGI_BENCH_SOURCE_ADDRESS"], 0)
-    if os.environ.get("ASGI_BENCH_SOURCE_ADDRESS")
-    else None
-)
+SOURCE = (os.environ[envvars.SOURCE_ADDRESS], 0) if os.environ.get(envvars.SOURCE_ADDRESS) else None
 
 
 class _Answer:

@@ -52,18 +52,19 @@ from typing import Any
 
 import gevent
 import psutil
+from asgi_bench.collectors.store import BUCKETS, bucket, bucket_range
+from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
+from asgi_bench.loadtests.support import BadStatus, WrongBody
 from hdrh.histogram import HdrHistogram
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from asgi_bench.collectors.store import BUCKETS, bucket, bucket_range
-from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
-from asgi_bench.loadtests.support import BadStatus, WrongBody
+from asgi_bench import envvars
 
-OUT_DIR = os.environ.get("ASGI_BENCH_RECORD_DIR")
-WARMUP_S = float(os.environ.get("ASGI_BENCH_WARMUP", "0") or 0)
-DURATION_S = math.ceil(float(os.environ.get("ASGI_BENCH_DURATION", "0") or 0))
-STOP_TIMEOUT_S = float(os.environ.get("ASGI_BENCH_STOP_TIMEOUT", "5") or 5)
+OUT_DIR = os.environ.get(envvars.RECORD_DIR)
+WARMUP_S = float(os.environ.get(envvars.WARMUP, "0") or 0)
+DURATION_S = math.ceil(float(os.environ.get(envvars.DURATION, "0") or 0))
+STOP_TIMEOUT_S = float(os.environ.get(envvars.STOP_TIMEOUT, "5") or 5)
 WINDOW_MESSAGE = "asgi_bench_window"
 STOP_MESSAGE = "asgi_bench_stop"
 RECORD_MESSAGE = "asgi_bench_record"

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from locust import constant, task
-
 from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
+from locust import constant, task
 
-SLEEP_MS = int(os.environ.get("ASGI_BENCH_SLEEP_MS", "20"))
+from asgi_bench import envvars
+
+SLEEP_MS = int(os.environ.get(envvars.SLEEP_MS, "20"))
 
 
 class SleepUser(ClosedUser):

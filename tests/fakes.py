@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from asgi_bench.analysis import ClientStats, DriverProcess, Window
-from asgi_bench.collectors.process import Sampler
-from asgi_bench.collectors.state import ServerState
-from asgi_bench.layout import RepeatLayout
-from asgi_bench.plan import Job
-from asgi_bench.probes import Observation
+from asgi_bench.results.layout import RepeatLayout
+from asgi_bench.run.capabilities import Observation
+from asgi_bench.run.plan import Job
+from asgi_bench.run.samplers import Sampler
+from asgi_bench.run.state import ServerState
 from asgi_bench.servers import get_server
+from asgi_bench.verdict.client import ClientStats, DriverProcess, Window
 from asgi_bench.workloads import get_workload
 
 WINDOW = Window(1000.0, 1002.0)

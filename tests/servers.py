@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from asgi_bench.config import RunConfig
-from asgi_bench.layout import RunLayout
-from asgi_bench.plan import Job
-from asgi_bench.resources import LocalResources, free_port
-from asgi_bench.results import Repeat
-from asgi_bench.runner import run_job
+from asgi_bench.results.layout import RunLayout
+from asgi_bench.results.repeat import Repeat
+from asgi_bench.run.plan import Job
+from asgi_bench.run.resources import LocalResources, free_port
+from asgi_bench.run.runner import run_job
+from asgi_bench.run.server import LocalServer, start_server
 from asgi_bench.servers import SERVERS, ServerSpec, get_server
-from asgi_bench.serving import LocalServer, start_server
-from asgi_bench.tls import CertPair
+from asgi_bench.system.tls import CertPair
 from asgi_bench.workloads import Workload, serve_workload
 
 

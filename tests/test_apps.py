@@ -7,6 +7,8 @@ import json
 
 from asgi_bench.apps import hello, lifespan, streaming, websocket
 from asgi_bench.apps.streaming import chunk_payload, sse_event
+
+from asgi_bench import envvars
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
 
@@ -52,7 +54,7 @@ def test_upload_reads_body_in_chunks():
 
 def test_lifespan_startup_state_and_shutdown_marker(tmp_path, monkeypatch):
     marker = tmp_path / "marker"
-    monkeypatch.setenv(lifespan.MARKER_ENV, str(marker))
+    monkeypatch.setenv(envvars.LIFESPAN_MARKER, str(marker))
     monkeypatch.setattr(lifespan, "_module_state", {})
     state: dict = {}
     sent = run(
@@ -112,7 +114,7 @@ def test_combined_mounts_every_app_under_its_prefix():
 def test_combined_fans_lifespan_out(tmp_path, monkeypatch):
     from asgi_bench.apps import combined
 
-    monkeypatch.setenv(lifespan.MARKER_ENV, str(tmp_path / "marker"))
+    monkeypatch.setenv(envvars.LIFESPAN_MARKER, str(tmp_path / "marker"))
     monkeypatch.setattr(lifespan, "_module_state", {})
     state: dict = {}
     sent = run(

@@ -5,14 +5,14 @@ driver and server busy, the cost per request, the count check and the fine histo
 from __future__ import annotations
 
 import pytest
+from asgi_bench.collectors.store import bucket, bucket_range
+from asgi_bench.loadtests import HIGHEST_US, LOWEST_US
 from hdrh.histogram import HdrHistogram
 
-from asgi_bench.analysis import Window, client_stats
-from asgi_bench.collectors.process import Sample, Sampler
-from asgi_bench.collectors.state import ServerState, quantile
-from asgi_bench.collectors.store import bucket, bucket_range
-from asgi_bench.judge import Facts, Policy, judge
-from asgi_bench.loadtests import HIGHEST_US, LOWEST_US
+from asgi_bench.run.samplers import Sample, Sampler
+from asgi_bench.run.state import ServerState, quantile
+from asgi_bench.verdict.client import Window, client_stats
+from asgi_bench.verdict.judge import Facts, Policy, judge
 from tests.fakes import job
 
 
@@ -224,7 +224,7 @@ def test_server_percentiles_from_fine_histogram_deltas():
 
 
 def test_interference_is_the_pinned_cpus_time_spent_elsewhere():
-    from asgi_bench.environment import CpuTimes, interference
+    from asgi_bench.verdict.interference import CpuTimes, interference
 
     # In a 2 s window on 2 pinned CPUs (4 CPU seconds): process 7 used 0.5 s, process 9
     # 0.1 s, process 11 ended (not counted), and the hypervisor stole 0.2 s of CPU 1:

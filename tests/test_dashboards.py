@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from asgi_bench.http import get
-from asgi_bench.procs import ManagedProcess
-from asgi_bench.resources import free_port
+from asgi_bench.run.resources import free_port
+from asgi_bench.system.http import get
+from asgi_bench.system.processes import ManagedProcess
 from asgi_bench.workloads import LOADTESTS_DIR
 from tests.servers import running
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from asgi_bench.resources import free_port
+from asgi_bench.run.resources import free_port
 from tests.e2e import cli, only_run, repeat_dir, rows
 
 pytestmark = pytest.mark.integration

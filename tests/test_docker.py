@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from asgi_bench.procs import ManagedProcess
+from asgi_bench.system.processes import ManagedProcess
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import time
 import matplotlib.image
 import pytest
 
-from asgi_bench.charts import CHARTS
+from asgi_bench.report.charts import CHARTS
 from asgi_bench.servers import SERVERS
 from tests.browser import render
 from tests.e2e import cli, only_run, repeat_dir, rows, short_run

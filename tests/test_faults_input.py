@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from asgi_bench.config import RunConfig
-from asgi_bench.http import get, loopback_no_proxy
+from asgi_bench.system.http import get, loopback_no_proxy
 from tests.e2e import cli, only_run, rows, short_run
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy")

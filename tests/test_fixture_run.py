@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from asgi_bench.analysis import load_client_stats
-from asgi_bench.charts import CHARTS
-from asgi_bench.importer import import_from_string
-from asgi_bench.layout import RepeatLayout, RunLayout, read_json
-from asgi_bench.reading import load_run
-from asgi_bench.report import render_report
-from asgi_bench.report_tables import same_load
-from asgi_bench.summary import Row, aggregate, sort_rows
+from asgi_bench.report.charts import CHARTS
+from asgi_bench.report.page import render_report
+from asgi_bench.report.tables import same_load
+from asgi_bench.results.layout import RepeatLayout, RunLayout, read_json
+from asgi_bench.results.read import load_run
+from asgi_bench.results.summary import Row, aggregate, sort_rows
+from asgi_bench.system.importer import import_from_string
+from asgi_bench.verdict.client import load_client_stats
 
 FIXTURE = Path(__file__).parent / "data" / "run"
 
@@ -107,10 +107,10 @@ def test_a_damaged_repeat_is_listed_and_the_rest_read(run_dir, kind):
 
 
 def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir, monkeypatch):
-    import asgi_bench.charts
+    import asgi_bench.report.charts
 
     # One chart is enough to show the rest is rendered (each chart has its own test above).
-    monkeypatch.setattr(asgi_bench.charts, "CHARTS", {"throughput": CHARTS["throughput"]})
+    monkeypatch.setattr(asgi_bench.report.charts, "CHARTS", {"throughput": CHARTS["throughput"]})
     folders = repeat_folders(run_dir)
     victims = [folders[0] / "repeat.json", folders[-1] / "repeat.json"]  # in two rows
     for victim, kind in zip(victims, ("truncated", "wrong types"), strict=True):
@@ -146,7 +146,7 @@ def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
 ) -> None:
     # p99.9 needs 10 / (1 - 0.999) = 10,000 samples per window: 9,999 in one window draws
     # p50, p90 and p99 (3 bars); 10,000 draws p99.9 too (4 bars).
-    from asgi_bench.charts import latency
+    from asgi_bench.report.charts import latency
 
     row = Row("uvicorn", "hello", "open-400rps", "open", None, 400, "ok", "", 1, 1)
     row.values.update(p50_ms=0.5, p90_ms=0.8, p99_ms=2.0, p999_ms=9.0)
@@ -159,11 +159,11 @@ def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
 def test_the_timeline_shades_both_sides_of_the_window(run_dir: Path) -> None:
     # The fixture's repeats have seconds before the window (warm-up) and after it (the
     # driver stopping): each panel shades both, so neither reads as the server's latency.
-    from asgi_bench.charts import timeline
+    from asgi_bench.report.charts import latency_over_time
 
     loaded = load_run(run_dir)
     rows = sort_rows(aggregate(loaded.repeats), loaded.manifest)
-    figure = timeline.draw(rows, loaded.layout)
+    figure = latency_over_time.draw(rows, loaded.layout)
     assert figure is not None
     panels = [ax for ax in figure.axes if ax.get_title()]
     assert panels and all(len(ax.patches) == 2 for ax in panels)

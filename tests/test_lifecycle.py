@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from asgi_bench.errors import DriverError, Interrupted, ServerStartError
-from asgi_bench.judge import Policy, judge
-from asgi_bench.layout import RepeatLayout
-from asgi_bench.measure import measure
+from asgi_bench.results.layout import RepeatLayout
+from asgi_bench.run.lifecycle import measure
+from asgi_bench.verdict.judge import Policy, judge
 from tests.fakes import FakeResources, Script, client, job
 
 RELEASED = ["driver stop", "sampler stop", "server stop"]

@@ -1,4 +1,4 @@
-"""The one rule for "driver-limited" (asgi_bench.limits), on constructed figures, and the
+"""The one rule for "driver-limited" (asgi_bench.verdict.limits), on constructed figures, and the
 judge that turns it into a repeat's bound and note."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
-from asgi_bench.judge import Facts, Policy, judge
-from asgi_bench.limits import DriverSide, driver_limit
 from asgi_bench.load.open import Open
+from asgi_bench.verdict.judge import Facts, Policy, judge
+from asgi_bench.verdict.limits import DriverSide, driver_limit
 from tests.fakes import WINDOW, client, job
 
 # A 2 s window of an open step at 1,000 req/s: the schedule holds 2,000 arrivals.

@@ -7,15 +7,16 @@ import random
 import string
 
 import pytest
-from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
-
 from asgi_bench.apps import hello, lifespan, streaming, websocket
 from asgi_bench.collectors.exposition import remove_dead_workers
 from asgi_bench.collectors.metrics import LATENCY_BUCKETS
 from asgi_bench.collectors.middleware import PrometheusMiddleware
 from asgi_bench.collectors.routes import OVERFLOW, UNMATCHED, RouteLabeler
 from asgi_bench.collectors.store import COUNT, HIST_A, HIST_B, bucket
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from asgi_bench import envvars
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
 
@@ -143,7 +144,7 @@ def test_websocket_metrics_and_passthrough():
 
 
 def test_lifespan_passes_through_when_outermost(tmp_path, monkeypatch):
-    monkeypatch.setenv(lifespan.MARKER_ENV, str(tmp_path / "m"))
+    monkeypatch.setenv(envvars.LIFESPAN_MARKER, str(tmp_path / "m"))
     mw = wrap(lifespan.app)
     sent = run(
         call(
@@ -208,8 +209,8 @@ def test_dead_worker_live_gauges_are_removed(tmp_path):
 
 
 def test_metrics_on_a_separate_port():
-    from asgi_bench.http import get
-    from asgi_bench.resources import free_port
+    from asgi_bench.run.resources import free_port
+    from asgi_bench.system.http import get
 
     port = free_port()
     mw = wrap(hello.app, routes=hello.ROUTES, metrics_path=None, metrics_port=port)

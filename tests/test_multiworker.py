@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from asgi_bench.collectors.state import parse_state
-from asgi_bench.http import get
+from asgi_bench.run.state import parse_state
+from asgi_bench.system.http import get
 from tests.prom import prom_sum
 from tests.servers import MULTI_WORKER, running
 

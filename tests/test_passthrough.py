@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 import websocket
 
-from asgi_bench.collectors.state import parse_state
-from asgi_bench.http import get
+from asgi_bench.run.state import parse_state
+from asgi_bench.system.http import get
 from tests.prom import prom_sum
 from tests.servers import ALL, running
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asgi_bench.config import RunConfig
-from asgi_bench.plan import plan
+from asgi_bench.run.plan import plan
 
 
 def keys(seed: int, repeats: int = 3) -> list[str]:

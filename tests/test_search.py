@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from asgi_bench.capacity import search_cell
 from asgi_bench.load.open import Open
-from asgi_bench.results import Repeat
-from asgi_bench.search import Probe, search
-from asgi_bench.slo import parse_slo
+from asgi_bench.results.capacity import search_cell
+from asgi_bench.results.repeat import Repeat
+from asgi_bench.run.search import Probe, search
+from asgi_bench.verdict.slo import parse_slo
 
 
 def rates(result):

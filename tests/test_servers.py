@@ -10,12 +10,12 @@ import pytest
 
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import ServerStartError
-from asgi_bench.http import get
-from asgi_bench.layout import read_json
-from asgi_bench.resources import free_port
+from asgi_bench.results.layout import read_json
+from asgi_bench.run.resources import free_port
+from asgi_bench.run.server import start_server
 from asgi_bench.servers import ServerSpec, get_server
-from asgi_bench.serving import start_server
-from asgi_bench.tls import make_cert
+from asgi_bench.system.http import get
+from asgi_bench.system.tls import make_cert
 from asgi_bench.workloads import get_workload
 from tests.servers import ALL, measure_one, running
 
@@ -131,7 +131,7 @@ def test_a_server_answering_500_to_everything_is_failed_not_fast(tmp_path):
 
 
 def test_an_internal_error_fails_the_repeat_and_keeps_the_traceback(tmp_path, monkeypatch):
-    from asgi_bench import resources
+    from asgi_bench.run import resources
 
     def broken(layout):
         raise ValueError("analysis bug")
@@ -147,7 +147,7 @@ def test_an_internal_error_fails_the_repeat_and_keeps_the_traceback(tmp_path, mo
 def test_a_failing_write_on_the_way_out_still_stops_server_and_locust(tmp_path, monkeypatch):
     # The sampler raises as it stops (as a full disk would): the server and Locust must still
     # be stopped, and the repeat says what happened. no_orphans checks the processes.
-    from asgi_bench.collectors.process import Sampler
+    from asgi_bench.run.samplers import Sampler
 
     real_stop = Sampler.stop
 

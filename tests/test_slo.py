@@ -1,4 +1,4 @@
-"""asgi_bench.slo: parsing (units converted to the row field's unit, one-line errors) and
+"""asgi_bench.verdict.slo: parsing (units converted to the row field's unit, one-line errors) and
 checks (pass, fail with the measured value, not measured)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from asgi_bench.capacity import capacities
 from asgi_bench.errors import UsageError
-from asgi_bench.slo import DEFAULT, DEFAULT_SLO, Condition, Slo, driver_decided, parse_slo
-from asgi_bench.summary import Row, apply_slo
+from asgi_bench.results.capacity import capacities
+from asgi_bench.results.summary import Row, apply_slo
+from asgi_bench.verdict.slo import DEFAULT, DEFAULT_SLO, Condition, Slo, driver_decided, parse_slo
 
 METRICS = "choose from p50, p90, p99, p999, max, errors, rps, cpu"
 OPERATORS = "choose from <, <=, >, >="

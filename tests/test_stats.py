@@ -1,4 +1,4 @@
-"""asgi_bench.stats on small constructed samples; every expected value is worked out by hand
+"""asgi_bench.verdict.stats on small constructed samples; every expected value is worked out by hand
 in the comments (t quantiles from tables: t(0.975, 1) = 12.706205, t(0.975, 2) = 4.302653,
 t(0.975, 4) = 2.776445)."""
 
@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from asgi_bench.stats import (
+from asgi_bench.verdict.stats import (
     Spread,
     change,
     enough_samples,

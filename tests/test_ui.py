@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from asgi_bench.http import get
-from asgi_bench.resources import free_port
+from asgi_bench.run.resources import free_port
+from asgi_bench.system.http import get
 
 pytestmark = pytest.mark.integration
 

@@ -8,11 +8,11 @@ import sys
 import pytest
 
 from asgi_bench.config import QUICK_DEFAULTS, RunConfig, target_urls
-from asgi_bench.cpus import available_cpus, parse_cpus
 from asgi_bench.errors import UsageError
-from asgi_bench.results import Repeat
+from asgi_bench.results.repeat import Repeat
+from asgi_bench.results.summary import CSV_FIELDS
 from asgi_bench.servers import SERVERS, LaunchOptions, get_server
-from asgi_bench.summary import CSV_FIELDS
+from asgi_bench.system.cpus import available_cpus, parse_cpus
 from asgi_bench.workloads import WORKLOADS, custom_workload, get_workload
 
 SUMMARY_FIELDS = [
@@ -193,8 +193,8 @@ def test_repeat_round_trips_through_json_and_refuses_damage():
 def test_the_harness_never_imports_locust():
     # locust monkey-patches its process with gevent: it must only run in its own processes.
     code = (
-        "import sys, asgi_bench.cli, asgi_bench.runner, asgi_bench.report, "
-        "asgi_bench.analysis, asgi_bench.probes, asgi_bench.collectors.state; "
+        "import sys, asgi_bench.cli, asgi_bench.run.runner, asgi_bench.report.page, "
+        "asgi_bench.verdict.client, asgi_bench.run.capabilities, asgi_bench.run.state; "
         "print('locust' in sys.modules, 'gevent' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -232,7 +232,7 @@ def test_split_host_keeps_the_mount_prefix():
 def test_healthcheck_sees_only_its_own_listeners():
     import socket
 
-    from asgi_bench.healthcheck import listening_here
+    from asgi_bench.system.healthcheck import listening_here
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -3,10 +3,10 @@ keeps its failure counts."""
 
 from __future__ import annotations
 
-from asgi_bench.analysis import Window
-from asgi_bench.judge import Facts, Policy, judge
-from asgi_bench.results import Repeat
-from asgi_bench.summary import aggregate
+from asgi_bench.results.repeat import Repeat
+from asgi_bench.results.summary import aggregate
+from asgi_bench.verdict.client import Window
+from asgi_bench.verdict.judge import Facts, Policy, judge
 from tests.fakes import client, job
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from asgi_bench.importer import import_from_string
+from asgi_bench.system.importer import import_from_string
 
 LOADS: dict[str, str] = {
     "closed": "asgi_bench.load.closed:Closed",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asgi_bench import envvars
+
 
 @dataclass(frozen=True)
 class Closed:
@@ -28,7 +30,7 @@ class Closed:
         return ["--users", str(self.users), "--spawn-rate", f"{self.spawn_rate:g}"]
 
     def environment(self) -> dict[str, str]:
-        return {"ASGI_BENCH_LOAD": self.kind}
+        return {envvars.LOAD: self.kind}
 
     def concurrency(self, processes: int) -> int:
         return self.users

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from asgi_bench import envvars
+
 ARRIVALS = ("constant", "poisson")
 LATE_MS = 1.0  # an arrival sent later than this after its intended time is "late"
 # gevent's default libev backend (epoll) rounds every timer up to whole milliseconds: arrivals
@@ -64,7 +66,7 @@ class Open:
         ]
 
     def environment(self) -> dict[str, str]:
-        return {"ASGI_BENCH_LOAD": self.kind, **BACKEND}
+        return {envvars.LOAD: self.kind, **BACKEND}
 
     def concurrency(self, processes: int) -> int:
         return self.per_process(processes)[1] * max(1, processes)

@@ -7,8 +7,8 @@ module beside this one and add one line here.
 from __future__ import annotations
 
 from asgi_bench.errors import UsageError
-from asgi_bench.importer import import_from_string
 from asgi_bench.servers.base import LaunchOptions, ServerSpec
+from asgi_bench.system.importer import import_from_string
 
 SERVERS: dict[str, str] = {
     "uvicorn": "asgi_bench.servers.uvicorn:UVICORN_UVLOOP",

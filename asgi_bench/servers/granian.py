@@ -7,7 +7,7 @@ GRANIAN = ServerSpec(
     # The default interface is rsgi: an ASGI app would start and answer 500 to everything.
     command=("-m", "granian", "--interface", "asgi", "--log-level", "warning", "{app}"),
     bind=("--host", "{host}", "--port", "{port}"),
-    # The key must be PKCS#8; asgi_bench.tls writes it that way.
+    # The key must be PKCS#8; asgi_bench.system.tls writes it that way.
     tls_bind=(
         "--host",
         "{host}",

@@ -1,0 +1,86 @@
+"""``asgi-bench serve`` and ``asgi-bench ui``: one server (plus the Locust web UI) in the
+foreground, for use by hand, until a stop signal (Ctrl+C, SIGTERM, SIGHUP: exit 0) or until
+a child exits (exit 1, with the line of its log that says why)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from asgi_bench.errors import Interrupted
+from asgi_bench.run.server import start_server
+from asgi_bench.servers import get_server
+from asgi_bench.system.cpus import parse_cpus
+from asgi_bench.system.processes import ManagedProcess
+from asgi_bench.system.signals import stop_signals
+from asgi_bench.system.tls import make_cert
+from asgi_bench.system.watchdog import scratch_dir
+from asgi_bench.workloads import serve_workload
+
+
+def serve(args: argparse.Namespace, console: Console) -> int:
+    spec = get_server(args.server)
+    workload = serve_workload(args.app)
+    cpus = parse_cpus(args.cpus, "--cpus") if args.cpus.strip() else ()
+    try:
+        with stop_signals(), scratch_dir("asgi-bench-serve-") as scratch:
+            work = Path(scratch)
+            certs = make_cert(work / "tls") if args.tls else None
+            with start_server(
+                spec,
+                workload,
+                args.port,
+                work,
+                workers=args.workers,
+                certs=certs,
+                metrics=args.metrics,
+                cpus=cpus,
+                host=args.host,
+                raw_paths=args.raw_paths,
+            ) as server:
+                console.print(
+                    f"{spec.name} serving {workload.app} at {server.base_url}; Ctrl+C stops"
+                )
+                if args.command != "ui":
+                    return _watch(console, (spec.name, server.process))
+                with _locust_ui(args, workload.locustfile, server.base_url, work) as ui:
+                    console.print(f"Locust web UI: http://{args.web_host}:{args.web_port}")
+                    return _watch(console, (spec.name, server.process), ("Locust web UI", ui))
+    except Interrupted:
+        return 0
+
+
+def _locust_ui(args: argparse.Namespace, locustfile: Path, host: str, work: Path) -> ManagedProcess:
+    return ManagedProcess(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile),
+            "--host",
+            host,
+            "--web-host",
+            args.web_host,
+            "--web-port",
+            str(args.web_port),
+        ],
+        work / "locust.log",
+    )
+
+
+def _watch(console: Console, *children: tuple[str, ManagedProcess]) -> int:
+    """Until one child exits; then say which, how, and the log line that explains it."""
+    while True:
+        for name, process in children:
+            if process.poll() is not None:
+                why = process.explain()
+                console.print(
+                    f"[red]{name} {process.describe_exit()}[/]" + (f": {why}" if why else "")
+                )
+                return 1
+        time.sleep(0.2)

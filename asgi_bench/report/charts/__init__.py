@@ -1,0 +1,71 @@
+"""Comparison charts: name -> ``module:function``, imported lazily.
+
+Each function takes the run's summary rows and its layout and returns a matplotlib Figure
+(or None when it has nothing to show); :func:`draw_all` saves every chart as PNG and SVG.
+To add a chart, write one small module beside this one and add one line here.
+
+Example, a chart in one module::
+
+    def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
+        ok = [r for r in rows if r.status == "ok"]
+        if not ok:
+            return None
+        figure, ax = plt.subplots()
+        ax.bar([r.cell for r in ok], [r.get("rps") or 0 for r in ok])
+        return figure
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from asgi_bench.errors import WriteError
+from asgi_bench.results.layout import RunLayout
+from asgi_bench.results.summary import Row
+from asgi_bench.system.importer import import_from_string
+
+CHARTS: dict[str, str] = {
+    "latency_vs_rate": "asgi_bench.report.charts.latency_vs_rate:draw",
+    "cost_vs_rate": "asgi_bench.report.charts.cost_vs_rate:draw",
+    "throughput": "asgi_bench.report.charts.throughput:draw",
+    "latency": "asgi_bench.report.charts.latency:draw",
+    "streaming": "asgi_bench.report.charts.streaming:draw",
+    "latency_over_time": "asgi_bench.report.charts.latency_over_time:draw",
+    "cost": "asgi_bench.report.charts.cost:draw",
+    "errors": "asgi_bench.report.charts.errors:draw",
+}
+
+ChartFunction = Callable[[list[Row], RunLayout], Figure | None]
+
+
+def draw_all(rows: list[Row], layout: RunLayout) -> tuple[dict[str, str], dict[str, str]]:
+    """Save every chart into the run's charts folder. Returns (name -> PNG path, name -> why
+    it could not be drawn): one broken chart does not stop the others or the report."""
+    layout.charts_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for name, target in CHARTS.items():
+        draw: ChartFunction = import_from_string(target)
+        try:
+            figure = draw(rows, layout)
+            if figure is None:
+                continue
+            try:
+                for suffix in ("png", "svg"):
+                    figure.savefig(layout.chart(name, suffix), dpi=110, bbox_inches="tight")
+            finally:
+                plt.close(figure)  # pyplot keeps every figure alive until closed
+        except OSError as exc:
+            raise WriteError(f"could not write chart {name}: {exc.strerror or exc}") from exc
+        except Exception as exc:  # a chart bug must not cost the report
+            failed[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        written[name] = str(layout.chart(name))
+    return written, failed

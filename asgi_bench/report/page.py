@@ -1,0 +1,216 @@
+"""``report.html``: one self-contained page (charts inlined) that opens from disk.
+
+:func:`render_report` rebuilds the summary, the charts and the page from the repeat folders,
+so ``asgi-bench report RUN_DIR`` can be run again at any time. It renders what it can: a
+damaged file is listed as damaged with its reason and everything else is shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from asgi_bench.report.charts import draw_all
+from asgi_bench.report.tables import capacity_table, peak_table, same_load, summary_table
+from asgi_bench.results.layout import write_text
+from asgi_bench.results.read import load_run
+from asgi_bench.results.summary import NOISE, Row, rows_of, write_summary
+from asgi_bench.run.capabilities import CAPABILITY_NAMES
+
+MODES = {
+    "instrumented": "apps wrapped in the Prometheus middleware",
+    "bare": "bare apps, no middleware",
+}
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1500px}
+table{border-collapse:collapse;font-size:13px;margin:1em 0}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f3f3f3} td.l{text-align:left} td.notes{text-align:left;min-width:320px}
+.ok{color:#2ca02c}.failed{color:#d62728;font-weight:bold}.unsupported{color:#888}
+.banner{background:#fff4d6;border:1px solid #e0b000;padding:.6em 1em;margin:1em 0}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}
+pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}
+"""
+
+
+def render_report(run_dir: Path) -> Path:
+    loaded = load_run(run_dir)
+    layout, manifest = loaded.layout, loaded.manifest
+    rows = rows_of(loaded.repeats, manifest)
+    found = write_summary(layout, rows, manifest)
+    charts, chart_failures = draw_all(rows, layout)
+    run_id = str(manifest.get("run_id", run_dir.name))
+    loaded_parts = same_load(rows)
+    parts = [
+        f"<h1>asgi-bench run {escape(run_id)}</h1>",
+        _overview(manifest, rows),
+        *_banners(manifest, rows, loaded.damaged, chart_failures),
+        *(["<h2>At the same offered load</h2>", *loaded_parts] if loaded_parts else []),
+        *(["<h2>Capacity at the SLO</h2>", capacity_table(found)] if found else []),
+        *(["<h2>Peak throughput (closed loop)</h2>", peak] if (peak := peak_table(rows)) else []),
+        *_noise(rows),
+        "<h2>Every row</h2>",
+        summary_table(rows),
+        "<h2>Charts</h2>",
+        *(_image(name, Path(path)) for name, path in charts.items()),
+        "<h2>Capabilities observed</h2>",
+        _capability_table(rows),
+        *_failures(rows),
+        *_damaged(loaded.damaged),
+        "<h2>Manifest</h2>",
+        f"<pre>{escape(json.dumps(manifest, indent=2))}</pre>",
+    ]
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>asgi-bench "
+        f"{escape(run_id)}</title><style>{STYLE}</style></head><body>"
+        + "\n".join(parts)
+        + "</body></html>\n"
+    )
+    write_text(layout.report_html, page)
+    return layout.report_html
+
+
+def _overview(manifest: dict[str, Any], rows: list[Row]) -> str:
+    config = manifest.get("config") or {}
+    settings = manifest.get("settings") or {}
+    host = manifest.get("host") or {}
+    split = manifest.get("cpu_split") or {}
+    harness = manifest.get("harness") or {}
+    if config.get("targets"):
+        # The servers run elsewhere (containers): their workers and CPUs are set there.
+        servers = "servers already running (targets mode: workers and CPUs set where they run)"
+    else:
+        servers = f"{config.get('workers', '?')} server worker(s) on CPUs {split.get('server')}"
+    git = harness.get("git") or {}
+    sha = str(git.get("sha") or "unknown")[:12] + (" (dirty)" if git.get("dirty") else "")
+    mode = str(manifest.get("mode", "?"))
+    return (
+        f"<p>{len(rows)} rows; {settings.get('warmup', '?')}s warm-up + "
+        f"{settings.get('duration', '?')}s measured per repeat, "
+        f"{config.get('driver_processes', '?')} Locust process(es) on CPUs {split.get('driver')}, "
+        f"{escape(servers)}, TLS {'on' if config.get('tls') else 'off'}. "
+        f"Mode: <b>{escape(mode)}</b> ({MODES.get(mode, '')}). "
+        f"Host {escape(str(host.get('hostname', '?')))}: {host.get('cpu_count', '?')} CPUs "
+        f"({escape(str(host.get('cpu_model', '?')))}), "
+        f"kernel {escape(str(host.get('kernel', '?')))}. "
+        f"asgi-bench {escape(str(harness.get('version', '?')))}, git {escape(sha)}.</p>"
+    )
+
+
+def _banners(
+    manifest: dict[str, Any],
+    rows: list[Row],
+    damaged: list[tuple[str, str]],
+    chart_failures: dict[str, str],
+) -> list[str]:
+    banners = []
+    if manifest.get("interrupted"):
+        by = manifest.get("interrupted_by") or "a signal"
+        banners.append(f"This run was interrupted by {by}: only the rows below were measured.")
+    elif manifest.get("error"):
+        banners.append(f"This run stopped early: {manifest['error']}")
+    elif manifest.get("completed") is False and manifest.get("finished_at") is None:
+        banners.append("This run did not finish (no finish time recorded): it may be partial.")
+    if damaged:
+        banners.append(f"{len(damaged)} result file(s) are damaged and left out; see below.")
+    bound = sorted({r.server for r in rows if r.driver_bound})
+    if bound:
+        banners.append(
+            f"The driver, not the server, limited some rows of {', '.join(bound)} (busy, late, "
+            "or short of the offered rate; marked † and hollow): their throughput is a lower "
+            "bound and their latency is not the server's, so they are not ranked by it here. "
+            "Compare the other rows, or add driver processes on a bigger machine."
+        )
+    mismatched = [f"{r.cell} {r.step}" for r in rows if r.count_check == "mismatch"]
+    if mismatched:
+        banners.append("Server-side and driver request counts differ for: " + ", ".join(mismatched))
+    for name, why in chart_failures.items():
+        banners.append(f"Chart {name} could not be drawn: {why}")
+    return [f"<div class='banner'>{escape(text)}</div>" for text in banners]
+
+
+def _noise(rows: list[Row]) -> list[str]:
+    noisy = [f"{r.cell} {r.step}" for r in rows if r.noisy]
+    unsteady = [f"{r.cell} {r.step}" for r in rows if r.unsteady]
+    single = all(r.repeats <= 1 for r in rows)
+    if not (noisy or unsteady or single):
+        return []
+    items = []
+    if single:
+        items.append(
+            "Each row ran once: there is no interval and no noise estimate. Run with "
+            "<code>--repeat 3</code> (or more) to see how far a figure can be trusted."
+        )
+    if noisy:
+        items.append(
+            f"Noisy (repeats vary more than {NOISE['closed'][1]:.0%} in throughput or "
+            f"{NOISE['open'][1]:.0%} in p50): "
+            f"{escape(', '.join(noisy))}. "
+            "Differences smaller than their intervals are not differences. Add repeats "
+            "(<code>--repeat 5</code>), lengthen the windows (<code>--duration</code>), and look "
+            "for interference notes: another process or the hypervisor on the pinned CPUs."
+        )
+    if unsteady:
+        items.append(
+            "Unsteady windows (a trend or a step inside the window): "
+            f"{escape(', '.join(unsteady))}. Lengthen the warm-up (<code>--warmup</code>) or "
+            "the window, or look at the timeline chart."
+        )
+    return ["<h2>How far to trust these numbers</h2>", *(f"<p>{item}</p>" for item in items)]
+
+
+def _capability_table(rows: list[Row]) -> str:
+    observed: dict[str, dict[str, bool]] = {}
+    for row in rows:
+        seen = observed.setdefault(row.server, {})
+        for capability, ok in row.capabilities.items():
+            seen[capability] = seen.get(capability, True) and ok
+    head = "".join(f"<th>{escape(name.replace('_', ' '))}</th>" for name in CAPABILITY_NAMES)
+    body = []
+    for server, seen in observed.items():
+        marks = []
+        for name in CAPABILITY_NAMES:
+            mark = (
+                "–"
+                if name not in seen
+                else (
+                    "<span class='ok'>✓</span>" if seen[name] else "<span class='failed'>✗</span>"
+                )
+            )
+            marks.append(f"<td>{mark}</td>")
+        body.append(f"<tr><td class='l'>{escape(server)}</td>{''.join(marks)}</tr>")
+    return (
+        f"<table><tr><th>server</th>{head}</tr>{''.join(body)}</table>"
+        "<p>✓ seen working, ✗ seen not working, – not exercised in this run.</p>"
+    )
+
+
+def _failures(rows: list[Row]) -> list[str]:
+    failed = [r for r in rows if r.status != "ok"]
+    if not failed:
+        return []
+    items = [
+        f"<h3>{escape(r.cell)} {escape(r.step)}: {r.status}</h3><p>{escape(r.reason)}</p>"
+        + (f"<pre>{escape(r.log_tail)}</pre>" if r.log_tail else "")
+        for r in failed
+    ]
+    return ["<h2>Failed and unsupported rows</h2>", *items]
+
+
+def _damaged(damaged: list[tuple[str, str]]) -> list[str]:
+    if not damaged:
+        return []
+    items = "".join(f"<li><code>{escape(p)}</code>: {escape(why)}</li>" for p, why in damaged)
+    return ["<h2>Damaged results</h2>", f"<ul>{items}</ul>"]
+
+
+def _image(name: str, path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f"<h3>{escape(name.replace('_', ' '))}</h3><img alt='{escape(name)}' "
+        f"src='data:image/png;base64,{data}'>"
+    )

@@ -1,0 +1,172 @@
+"""The report's tables: at the same offered load, capacity at the SLO, peak throughput, and
+every row. Figures are printed with the digits their interval supports; a percentile that
+needs more samples than the window held is left out, with a note saying how many it needs."""
+
+from __future__ import annotations
+
+from html import escape
+
+from asgi_bench.results.capacity import Capacity
+from asgi_bench.results.summary import Row
+from asgi_bench.verdict.stats import figure
+
+COLUMNS = (
+    ("rps", "req/s"),
+    ("p50_ms", "p50 ms"),
+    ("p90_ms", "p90 ms"),
+    ("p99_ms", "p99 ms"),
+    ("p999_ms", "p99.9 ms"),
+    ("max_ms", "max ms"),
+    ("p99_uncorrected_ms", "p99 uncorrected"),
+    ("ttfb_p50_ms", "TTFB p50"),
+    ("first_p50_ms", "first chunk p50"),
+    ("app_p50_ms", "in-app p50"),
+    ("app_p99_ms", "in-app p99"),
+    ("errors", "failed"),
+    ("cpu_us_per_request", "CPU µs/req"),
+    ("peak_rss_mib", "peak MiB"),
+    ("driver_busy", "driver busy"),
+    ("server_busy", "server busy"),
+)
+SHARES = ("driver_busy", "server_busy")
+
+
+def cell(row: Row, name: str, mark: str = "") -> str:
+    """One figure of a row as HTML: digits its interval supports, marks, or why it is empty."""
+    value = row.get(name)
+    if value is None:
+        return "<td>–</td>"
+    need = row.too_few_samples(name)
+    if need is not None:
+        why = f"needs {need:,} samples per window; had {row.samples_per_window:,.0f}"
+        return f"<td title='{escape(why)}'>n/a</td>"
+    ci = row.ci95.get(name)
+    if name in SHARES:
+        text = f"{value:.0%}"
+    elif name == "errors":
+        text = f"{value:,.0f}"
+    else:
+        text = figure(value, tuple(ci) if ci else None)  # type: ignore[arg-type]
+    if name == "rps" and row.driver_bound:
+        text = "≥" + text
+    title = f"95% interval {figure(ci[0])}-{figure(ci[1])}" if ci else ""
+    return f"<td title='{escape(title)}'>{escape(text + mark)}</td>"
+
+
+def same_load(rows: list[Row]) -> list[str]:
+    """Per app, the rates every server was offered: p50 / p99 latency and CPU per request."""
+    parts: list[str] = []
+    open_rows = [r for r in rows if r.load == "open" and r.offered_rps]
+    for app in dict.fromkeys(r.app for r in open_rows):
+        mine = [r for r in open_rows if r.app == app]
+        servers = list(dict.fromkeys(r.server for r in mine))
+        offered = [{r.offered_rps or 0.0 for r in mine if r.server == s} for s in servers]
+        rates = sorted(set.intersection(*offered))  # the rates every server got
+        if not rates:
+            continue
+        head = "".join(f"<th colspan='3'>{rate:,.0f} req/s offered</th>" for rate in rates)
+        sub = "<th>p50 ms</th><th>p99 ms</th><th>CPU µs/req</th>" * len(rates)
+        body = []
+        for server in servers:
+            cells = []
+            for rate in rates:
+                row = next((r for r in mine if r.server == server and r.offered_rps == rate), None)
+                if row is None or row.status != "ok" or row.driver_bound:
+                    # A driver-limited row is not the server's figure: it is not compared.
+                    status = "not run" if row is None else row.status
+                    why = "not run" if row is None else row.reason
+                    if row is not None and row.status == "ok":
+                        status, why = "driver-limited", row.driver_reason
+                    label = status + (" †" if status == "driver-limited" else "")
+                    cells.append(
+                        f"<td colspan='3' class='{escape(status)}' title='{escape(why)}'>"
+                        f"{escape(label)}</td>"
+                    )
+                    continue
+                mark = " ~" if row.noisy else ""
+                cells.append(
+                    cell(row, "p50_ms")
+                    + cell(row, "p99_ms", mark)
+                    + cell(row, "cpu_us_per_request")
+                )
+            body.append(f"<tr><td class='l'>{escape(server)}</td>{''.join(cells)}</tr>")
+        parts.append(
+            f"<h3>{escape(app)}</h3><table><tr><th rowspan='2'>server</th>{head}</tr>"
+            f"<tr>{sub}</tr>{''.join(body)}</table>"
+        )
+    if parts:
+        parts.append(
+            "<p>Latency from each request's intended send (open model), CPU of the server's "
+            "whole process tree per request it served. † driver-limited: the driver could not "
+            "offer the rate (hover for why), so the server's figures there are not shown. "
+            "~ noisy: see below.</p>"
+        )
+    return parts
+
+
+def capacity_table(found: list[Capacity]) -> str:
+    if not found:
+        return ""
+    body = []
+    for c in found:
+        value = "none met it" if c.capacity_rps is None else f"{c.capacity_rps:,.0f} req/s"
+        if c.capacity_rps is not None and c.lower_bound:
+            value = "≥ " + value
+        why = {
+            "slo": "the next rate missed the SLO",
+            "driver": "the driver's limit",
+            "untested": "every rate tried met it",
+        }[c.limited_by]
+        body.append(
+            f"<tr><td class='l'>{escape(c.server)}</td><td class='l'>{escape(c.app)}</td>"
+            f"<td class='l'>{escape(c.slo)}</td><td>{escape(value)}</td>"
+            f"<td class='l'>{escape(why)}</td></tr>"
+        )
+    return (
+        "<table><tr><th>server</th><th>app</th><th>SLO</th><th>capacity</th>"
+        f"<th>stopped by</th></tr>{''.join(body)}</table>"
+    )
+
+
+def peak_table(rows: list[Row]) -> str:
+    closed = [r for r in rows if r.load == "closed"]
+    if not closed:
+        return ""
+    body = []
+    for r in closed:
+        bound = {
+            "driver": "driver (a lower bound)",
+            "server": "server",
+            "neither": "neither: latency-limited",
+        }.get(r.bound or "", "–")
+        body.append(
+            f"<tr><td class='l'>{escape(r.server)}</td><td class='l'>{escape(r.app)}</td>"
+            f"<td class='l {r.status}'>{r.status}</td>{cell(r, 'rps')}{cell(r, 'p50_ms')}"
+            f"{cell(r, 'cpu_us_per_request')}<td class='l'>{escape(bound)}</td></tr>"
+        )
+    return (
+        "<table><tr><th>server</th><th>app</th><th>status</th><th>req/s</th><th>p50 ms</th>"
+        f"<th>CPU µs/req</th><th>limited by</th></tr>{''.join(body)}</table>"
+    )
+
+
+def summary_table(rows: list[Row]) -> str:
+    head = "".join(f"<th>{escape(label)}</th>" for _, label in COLUMNS)
+    body = []
+    for r in rows:
+        why = "; ".join(filter(None, [r.reason, *r.notes, *r.unsteady]))
+        noisy = {True: "noisy", False: "", None: "–"}[r.noisy]
+        slo = {True: "met", False: f"missed: {r.slo_detail}", None: "–"}[r.slo_pass]
+        body.append(
+            f"<tr><td class='l'>{escape(r.server)}</td><td class='l'>{escape(r.app)}</td>"
+            f"<td class='l'>{escape(r.step)}</td><td class='l {r.status}'>{r.status}</td>"
+            f"{''.join(cell(r, name) for name, _ in COLUMNS)}<td>{escape(r.bound or '–')}</td>"
+            f"<td title='{escape(r.count_detail)}'>{escape(r.count_check)}</td>"
+            f"<td>{r.repeats}/{r.planned}</td><td>{noisy}</td><td class='l'>{escape(slo)}</td>"
+            f"<td class='notes'>{escape(why)}</td></tr>"
+        )
+    return (
+        f"<table><tr><th>server</th><th>app</th><th>step</th><th>status</th>{head}"
+        "<th>bound</th><th>count check</th><th>repeats</th><th>noise</th><th>SLO</th>"
+        f"<th>reason, notes</th></tr>{''.join(body)}</table>"
+    )

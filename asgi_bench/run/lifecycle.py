@@ -1,0 +1,151 @@
+"""One repeat's lifecycle: a fresh server, one load step, one measured window.
+
+The phases, as uvicorn's ``Server`` names its own::
+
+    startup    start the server (or attach to it) and wait until it is ready; probe what it
+               can do; start the samplers; read the server's counters before any load
+    main loop  start Locust; read the server's counters at the window's two edges; wait for
+               Locust to end by itself; check the server is still the one that was ready;
+               wait until the server has drained
+    shutdown   every resource released in reverse order by one ExitStack, whatever failed
+    judge      the status, decided in one place (:mod:`asgi_bench.verdict.judge`)
+
+Resources come from a :class:`Resources` object, so the lifecycle can be tested with fakes
+in milliseconds. Nothing is written to disk before every process is stopped.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from asgi_bench.errors import (
+    DriverError,
+    Interrupted,
+    ServerDiedError,
+    ServerStartError,
+)
+from asgi_bench.results.layout import RepeatLayout
+from asgi_bench.run.capabilities import Observation
+from asgi_bench.run.plan import Job
+from asgi_bench.run.samplers import Sample, Sampler
+from asgi_bench.run.server import Server
+from asgi_bench.run.state import ServerState
+from asgi_bench.verdict.client import ClientStats, Window
+from asgi_bench.verdict.interference import cpu_times
+from asgi_bench.verdict.judge import Facts
+
+
+class Driver(Protocol):
+    def window(self) -> Window: ...
+
+    def wait(self) -> None: ...
+
+
+class Counters(Protocol):
+    """The server's own counters (the middleware), read at chosen moments."""
+
+    failures: list[str]
+
+    def read(self) -> ServerState | None: ...
+
+    def read_at(self, t: float) -> ServerState | None: ...
+
+    def drained(self) -> ServerState | None: ...
+
+
+class Resources(Protocol):
+    """Where a measurement gets its server, driver and collectors from."""
+
+    def server(self, job: Job, layout: RepeatLayout) -> AbstractContextManager[Server]: ...
+
+    def probe(self, server: Server, job: Job) -> list[Observation]: ...
+
+    def counters(self, server: Server, layout: RepeatLayout) -> Counters | None: ...
+
+    def driver(
+        self, job: Job, layout: RepeatLayout, server: Server
+    ) -> AbstractContextManager[Driver]: ...
+
+    def client_stats(self, layout: RepeatLayout) -> ClientStats: ...
+
+
+@dataclass
+class Measurement:
+    """What the phases saw; :func:`asgi_bench.verdict.judge.judge` makes it a Repeat."""
+
+    facts: Facts
+    server_samples: list[Sample] = field(default_factory=list)
+    counters: Counters | None = None
+    interrupted: Interrupted | None = None
+
+
+def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement:
+    """Measure one repeat; every process is stopped when this returns (or raises)."""
+    facts = Facts(job)
+    measurement = Measurement(facts)
+    server: Server | None = None
+    try:
+        with ExitStack() as stack:
+            server = stack.enter_context(resources.server(job, layout))
+            facts.server_notes = server.notes
+            facts.observations = resources.probe(server, job)
+            sampler = server.sampler()
+            if sampler is not None:
+                stack.enter_context(_sampling(sampler, measurement))
+            counters = measurement.counters = resources.counters(server, layout)
+            facts.baseline = counters.read() if counters else None
+            server.mark_load_start()
+            driver = stack.enter_context(resources.driver(job, layout, server))
+            window = driver.window()
+            edges = []
+            for edge in (window.start, window.end):
+                wait_until(edge)
+                edges.append(counters.read_at(edge) if counters is not None else None)
+                facts.cpu_times.append(cpu_times())
+            if counters is not None:
+                facts.edges = (edges[0], edges[1])
+            driver.wait()
+            problem = server.problem()
+            if problem:
+                raise ServerDiedError(problem)
+            facts.final = counters.drained() if counters else None
+            facts.read_failures = list(counters.failures) if counters else []
+        # Every process is stopped here; what follows reads files and memory only.
+        facts.client = resources.client_stats(layout)
+    except ServerStartError as exc:
+        facts.fail(str(exc), exc.log_tail)
+    except (DriverError, ServerDiedError) as exc:
+        facts.fail(str(exc))
+    except Interrupted as exc:
+        facts.fail(f"interrupted ({exc.name})")
+        measurement.interrupted = exc
+    except Exception as exc:  # a bug: keep it with the repeat, let the run go on
+        facts.fail(f"internal error: {type(exc).__name__}: {exc}")
+        facts.traceback = traceback.format_exc()
+    finally:
+        if server is not None:
+            facts.shutdown_observed = server.shutdown_observed()
+    return measurement
+
+
+@contextmanager
+def _sampling(sampler: Sampler, measurement: Measurement) -> Iterator[None]:
+    sampler.start()
+    try:
+        yield
+    finally:
+        sampler.stop()  # before the server stops: the last sample sees it still running
+        measurement.server_samples = list(sampler.samples)
+        measurement.facts.server_sampler = sampler
+
+
+def wait_until(t: float) -> None:
+    """Sleep until unix time ``t`` (no-op when it has passed)."""
+    delay = t - time.time()
+    if delay > 0:
+        time.sleep(delay)

@@ -1,0 +1,78 @@
+"""The real resources of a measurement: local servers (or attached ones), Locust, probes and
+the middleware's counters. Tests swap this for fakes (see ``tests/fakes.py``)."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import AbstractContextManager
+
+from asgi_bench.config import Settings
+from asgi_bench.results.layout import RepeatLayout
+from asgi_bench.run.capabilities import Observation, run_probes
+from asgi_bench.run.driver import DriverSettings, LocustRun
+from asgi_bench.run.plan import Job
+from asgi_bench.run.server import Server, attach_server, start_server
+from asgi_bench.run.state import StateReader
+from asgi_bench.system.tls import CertPair
+from asgi_bench.verdict.client import ClientStats, load_client_stats
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalResources:
+    def __init__(self, settings: Settings, certs: CertPair | None) -> None:
+        self.settings = settings
+        self.config = settings.config
+        self.certs = certs
+        self.driver_settings = DriverSettings(
+            warmup=settings.warmup,
+            duration=settings.duration,
+            processes=self.config.driver_processes,
+            stop_timeout=self.config.stop_timeout,
+            cpus=settings.driver_cpus,
+            bind=self.config.master_bind,
+            port=self.config.master_port if self.config.expect_workers else 0,
+            expect_workers=self.config.expect_workers,
+            workers_timeout=self.config.workers_timeout,
+        )
+
+    def server(self, job: Job, layout: RepeatLayout) -> AbstractContextManager[Server]:
+        layout.dir.mkdir(parents=True, exist_ok=True)
+        if self.settings.targets:
+            root = self.settings.targets[job.spec.name]
+            return attach_server(job.spec, job.workload, root, self.config.ready_timeout)
+        return start_server(
+            job.spec,
+            job.workload,
+            free_port(self.settings.host),
+            layout.dir,
+            workers=self.config.workers,
+            certs=self.certs,
+            cpus=self.settings.server_cpus,
+            metrics=self.config.metrics,
+            ready_timeout=self.config.ready_timeout,
+            host=self.settings.host,
+            log_path=layout.server_log,
+            raw_paths=self.config.raw_paths,
+        )
+
+    def probe(self, server: Server, job: Job) -> list[Observation]:
+        names = job.workload.probes + (("tls",) if self.config.tls else ())
+        return run_probes(names, server.base_url)
+
+    def counters(self, server: Server, layout: RepeatLayout) -> StateReader | None:
+        if not self.config.metrics:
+            return None
+        return StateReader(server.metrics_url + "/state", server.route_prefix)
+
+    def driver(self, job: Job, layout: RepeatLayout, server: Server) -> LocustRun:
+        return LocustRun(job.workload, job.step, server.base_url, layout, self.driver_settings)
+
+    def client_stats(self, layout: RepeatLayout) -> ClientStats:
+        return load_client_stats(layout)

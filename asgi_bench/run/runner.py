@@ -1,0 +1,343 @@
+"""Run a plan: every repeat in order, each written as soon as it is measured.
+
+A failing repeat is recorded with its reason and the run goes on. The summary is rewritten
+after every repeat. On a stop signal (Ctrl+C, SIGTERM, SIGHUP) the current repeat's
+processes are stopped, the partial summary and report are written, run.json says
+``interrupted`` and by which signal, the throwaway TLS key is removed, and the process exits
+with 128 + the signal's number. A write that fails (a full disk, a read-only file system)
+ends the run with one line; what was written before stays valid.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from asgi_bench.config import Settings
+from asgi_bench.errors import Interrupted, UsageError, WriteError
+from asgi_bench.load.open import Open
+from asgi_bench.results.capacity import driver_figure, search_cell
+from asgi_bench.results.layout import RepeatLayout, RunLayout, write_json, write_text
+from asgi_bench.results.manifest import build_manifest
+from asgi_bench.results.repeat import Repeat
+from asgi_bench.results.summary import rows_of, write_summary
+from asgi_bench.run.lifecycle import Measurement, Resources, measure
+from asgi_bench.run.plan import Job, plan
+from asgi_bench.run.resources import LocalResources
+from asgi_bench.servers import LaunchOptions, ServerSpec
+from asgi_bench.system.signals import stop_signals
+from asgi_bench.system.tls import make_cert
+from asgi_bench.system.watchdog import scratch_dir
+from asgi_bench.verdict.client import client_json
+from asgi_bench.verdict.judge import Policy, judge
+from asgi_bench.workloads import Workload
+
+SLO_MISSED = 3  # the exit code of a run with --fail-on-slo whose rows missed their SLO
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_dir: Path
+    exit_code: int
+
+
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def prepare_run_dir(out: Path) -> RunLayout:
+    """A fresh run folder under ``out``; an unusable ``out`` is a :class:`UsageError`."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a file, not a folder")
+    run_dir = out / new_run_id()
+    while run_dir.exists():  # two runs in one second
+        run_dir = run_dir.with_name(run_dir.name + "-1")
+    try:
+        run_dir.mkdir(parents=True)
+        probe = run_dir / ".writable"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {str(out)!r} is not writable: {exc.strerror or exc}") from None
+    return RunLayout(run_dir)
+
+
+def policy_for(settings: Settings, job: Job) -> Policy:
+    config = settings.config
+    cpus = len(settings.server_cpus) if not settings.targets else (len(settings.server_cpus) or 1)
+    pinned = (
+        () if settings.targets else tuple(sorted({*settings.server_cpus, *settings.driver_cpus}))
+    )
+    return Policy(
+        max_error_rate=config.max_error_rate,
+        pinned_cpus=pinned,
+        server_capacity=max(1, min(config.workers, cpus)),
+        workers=config.workers,
+        tls=config.tls,
+        metrics=config.metrics,
+        concurrency=job.step.concurrency(config.expect_workers or config.driver_processes),
+    )
+
+
+def run(settings: Settings, console: Console | None = None) -> Outcome:
+    """Run everything ``settings`` asks for; see the module docstring for exit codes."""
+    console = console or Console()
+    layout = prepare_run_dir(settings.out)
+    # With --rates auto the planned steps are the closed-loop ones (--load both, or the
+    # quick run's peak); the search's open steps follow them.
+    jobs = plan(settings.specs, settings.workloads, settings.steps, settings.repeat, settings.seed)
+    manifest = build_manifest(settings, layout.run_id, [job.key for job in jobs])
+    manifest["started_at"] = _now()
+    write_json(layout.run_json, manifest, schema=True)
+    planned = f"{len(jobs)} repeats" if jobs else ""
+    if settings.search:
+        each = f" ({settings.repeat} repeats a step)" if settings.repeat > 1 else ""
+        planned = ", ".join(filter(None, [planned, f"then a capacity search per cell{each}"]))
+    console.print(
+        f"asgi-bench run {layout.run_id}: {len(settings.specs)} servers x "
+        f"{len(settings.workloads)} apps, {planned}, "
+        f"{settings.warmup:g}s warm-up + {settings.duration:g}s each, "
+        f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}"
+    )
+    _warn_about_the_driver(settings, console)
+    repeats: list[Repeat] = []
+    exit_code = 0
+
+    def measure(job: Job, out: Console) -> Repeat:
+        """Run one repeat, keep it, rewrite the summary, and print its line."""
+        if job.order:
+            time.sleep(settings.cooldown)  # let the last server's echo die down
+        started = time.monotonic()
+        repeat = run_job(settings, job, layout, resources)
+        repeats.append(repeat)
+        _summarise(layout, repeats, manifest)
+        out.print(_line(repeat, time.monotonic() - started))
+        return repeat
+
+    def on_repeat(name: str) -> None:
+        console.print(f"[yellow]{name} again: still stopping servers and Locust, please wait[/]")
+
+    with (
+        stop_signals(on_repeat) as stops,
+        scratch_dir("asgi-bench-tls-") as tls,
+    ):
+        try:
+            certs = make_cert(Path(tls)) if settings.config.tls else None
+            resources = LocalResources(settings, certs)
+            with _progress(console) as progress:
+                task = progress.add_task("repeats", total=len(jobs))
+                for job in jobs:
+                    progress.update(task, description=job.key)
+                    measure(job, progress.console)
+                    progress.advance(task)
+            if settings.search:
+                _search_all(settings, lambda job: measure(job, console), len(repeats), console)
+            manifest["completed"] = True
+        except Interrupted as exc:
+            if exc.result is not None:
+                repeats.append(exc.result)
+            manifest["interrupted"], manifest["interrupted_by"] = True, exc.name
+            console.print(f"[yellow]interrupted ({exc.name}): writing the partial results[/]")
+            exit_code = 128 + exc.signum
+        except WriteError as exc:
+            exit_code = _failed(manifest, str(exc))
+        # A signal from here on is noted, not raised: the last writes finish, then say so.
+        with stops.deferred():
+            manifest["finished_at"] = _now()
+            exit_code = _finish(layout, manifest, repeats, console) or exit_code
+            if stops.deferred_signal is not None and not manifest.get("interrupted"):
+                name = signal.Signals(stops.deferred_signal).name
+                manifest["interrupted"], manifest["interrupted_by"] = True, name
+                console.print(f"[yellow]interrupted ({name}): the results are complete[/]")
+                exit_code = _finish(layout, manifest, repeats, console) or (
+                    128 + stops.deferred_signal
+                )
+    console.print(f"results: {layout.root}  report: {layout.report_html}")
+    if settings.config.fail_on_slo and not exit_code:
+        missed = [r for r in rows_of(repeats, manifest) if r.slo_pass is False]
+        if missed:
+            _error(
+                f"{len(missed)} row(s) missed their SLO: "
+                + "; ".join(f"{r.cell} {r.step} ({r.slo_detail})" for r in missed)
+            )
+            exit_code = SLO_MISSED
+    return Outcome(layout.root, exit_code)
+
+
+def _summarise(layout: RunLayout, repeats: list[Repeat], manifest: dict[str, Any]) -> None:
+    write_summary(layout, rows_of(repeats, manifest), manifest)
+
+
+def _search_all(
+    settings: Settings,
+    measure: Callable[[Job], Repeat],
+    done: int,
+    console: Console,
+) -> None:
+    """--rates auto: each cell, in a seeded shuffled order, searches its capacity; ``done``
+    repeats ran before it."""
+    orders = itertools.count(done)  # each repeat's place in the run
+    cells = [(spec, w) for spec in settings.specs for w in settings.workloads]
+    random.Random(settings.seed).shuffle(cells)
+    processes = settings.config.driver_processes
+    limit = driver_figure().rps_per_process * processes
+    config = settings.config
+    for spec, workload in cells:
+
+        def measure_step(
+            step: Open, k: int, spec: ServerSpec = spec, workload: Workload = workload
+        ) -> Repeat:
+            return measure(Job(spec, workload, step, k, next(orders)))
+
+        slo = settings.slo_for(workload)
+        start = workload.rates[0] if workload.rates else 100.0
+        first = Open(start, config.arrival, config.slots)
+        found = search_cell(measure_step, slo, start, limit, first, settings.repeat)
+        bound = "≥" if found.lower_bound else ""
+        capacity = "none" if found.capacity is None else f"{bound}{found.capacity:g} req/s"
+        console.print(
+            f"[bold]capacity[/] {spec.name} / {workload.name} at {slo.text}: {capacity} "
+            f"(stopped by {found.stopped_by}, {len(found.probes)} steps)"
+        )
+
+
+def _warn_about_the_driver(settings: Settings, console: Console) -> None:
+    """Open steps above what the configured driver processes can offer will be driver-limited:
+    say so before the run, with where the figure comes from."""
+    figure = driver_figure()
+    processes = settings.config.driver_processes
+    rates = {
+        step.rate for steps in settings.steps.values() for step in steps if isinstance(step, Open)
+    }
+    above = sorted(rate for rate in rates if rate / processes > figure.rps_per_process)
+    if above:
+        console.print(
+            f"[yellow]warning: {', '.join(f'{r:g}' for r in above)} req/s is more than "
+            f"{processes} driver process(es) can offer here (~{figure.rps_per_process:,.0f} "
+            f"req/s each, {figure.source}): those steps will likely be driver-limited; "
+            "add --driver-processes or driver cores[/]"
+        )
+
+
+def run_job(settings: Settings, job: Job, layout: RunLayout, resources: Resources) -> Repeat:
+    """Measure one repeat (or record why it cannot run), and write it."""
+    where = layout.repeat(job.spec.name, job.workload.name, job.step.id, job.repeat)
+    policy = policy_for(settings, job)
+    why_not = _why_not(settings, job)
+    if why_not:
+        repeat = Repeat(job.spec.name, job.workload.name, job.step.id, job.repeat, order=job.order)
+        repeat.status, repeat.reason, repeat.load = "unsupported", why_not, job.step.kind
+        write_json(where.repeat_json, repeat.to_dict(), schema=True)
+        return repeat
+    measurement = measure(job, where, resources)
+    repeat = judge(measurement.facts, policy)
+    write_repeat(where, measurement, repeat, resources)
+    if measurement.interrupted is not None:
+        measurement.interrupted.result = repeat
+        raise measurement.interrupted
+    return repeat
+
+
+def _why_not(settings: Settings, job: Job) -> str | None:
+    spec = job.spec
+    if not spec.available:
+        return f"not installed: {spec.install_hint}"
+    config = settings.config
+    options = LaunchOptions(job.workload.app, settings.host, 0, config.workers)
+    if config.tls:
+        options = LaunchOptions(job.workload.app, settings.host, 0, config.workers, "c", "k")
+    return spec.unsupported(options)
+
+
+def write_repeat(
+    where: RepeatLayout, measurement: Measurement, repeat: Repeat, resources: Resources
+) -> None:
+    """Everything a repeat leaves behind; runs after all of its processes have stopped."""
+    facts = measurement.facts
+    write_json(where.repeat_json, repeat.to_dict(), schema=True)
+    if measurement.server_samples:
+        write_text(
+            where.server_samples,
+            "".join(json.dumps(s.__dict__) + "\n" for s in measurement.server_samples),
+        )
+    if facts.client is not None:
+        write_json(where.client_json, client_json(facts.client))
+    raw = getattr(measurement.counters, "raw", None)
+    if raw:
+        write_text(where.server_state, "".join(json.dumps(r) + "\n" for r in raw))
+    if facts.traceback:
+        write_text(where.traceback, facts.traceback)
+
+
+def _finish(
+    layout: RunLayout, manifest: dict[str, Any], repeats: list[Repeat], console: Console
+) -> int:
+    """The last writes: run.json, the summary and the report. Returns 1 if one failed."""
+    from asgi_bench.report.page import render_report
+
+    try:
+        write_json(layout.run_json, manifest, schema=True)
+        _summarise(layout, repeats, manifest)
+    except WriteError as exc:
+        return _failed(manifest, str(exc))
+    try:
+        render_report(layout.root)
+    except WriteError as exc:
+        return _failed(manifest, f"the report was not written: {exc}")
+    return 0
+
+
+def _failed(manifest: dict[str, Any], message: str) -> int:
+    """Say why a write failed, once: the writes after it (run.json, the summary, the report)
+    fail of the same full disk, and the README promises one line. Returns the exit code."""
+    if not manifest.get("error"):
+        manifest["error"] = message
+        _error(message)
+    return 1
+
+
+def _error(message: str) -> None:
+    print(f"asgi-bench: {message}", file=sys.stderr)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _line(r: Repeat, seconds: float) -> str:
+    color = {"ok": "green", "failed": "red", "unsupported": "yellow"}[r.status]
+    head = f"[{color}]{r.status:<11}[/] {r.server:<17} {r.app:<10} {r.step:<13} r{r.repeat}"
+    if r.status != "ok" or r.rps is None:
+        return f"{head} {r.reason}  ({seconds:.0f}s)"
+    bound = "≥" if r.bound == "driver" else " "
+    cpu = f"{r.cpu_us_per_request:6.0f} µs CPU/req" if r.cpu_us_per_request is not None else ""
+    p50 = f"{r.p50_ms:6.2f}" if r.p50_ms is not None else "     –"
+    p99 = f"{r.p99_ms:6.2f}" if r.p99_ms is not None else "     –"
+    notes = "  " + "; ".join(r.notes) if r.notes else ""
+    return (
+        f"{head} {bound}{r.rps:>8.0f} req/s  p50 {p50} ms  p99 {p99} ms  {cpu}{notes}"
+        f"  ({seconds:.0f}s)"
+    )

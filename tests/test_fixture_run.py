@@ -17,8 +17,9 @@ from asgi_bench.report.page import render_report
 from asgi_bench.report.tables import same_load
 from asgi_bench.results.layout import RepeatLayout, RunLayout, read_json
 from asgi_bench.results.read import load_run
-from asgi_bench.results.summary import Row, aggregate, sort_rows
+from asgi_bench.results.rows import Row, aggregate, sort_rows
 from asgi_bench.system.importer import import_from_string
+from asgi_bench.types import Status
 from asgi_bench.verdict.client import load_client_stats
 
 FIXTURE = Path(__file__).parent / "data" / "run"
@@ -129,7 +130,7 @@ def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir, monkeypa
 
 def test_the_same_load_table_names_why_a_server_has_no_figures() -> None:
     # An unsupported cell is not a failure: the table says which it was, with the reason.
-    def row(server: str, status: str, reason: str = "") -> Row:
+    def row(server: str, status: Status, reason: str = "") -> Row:
         values: dict[str, float | None] = {"p50_ms": 1.0, "p99_ms": 2.0, "cpu_us_per_request": 9.0}
         return Row(
             server, "lifespan", "open-300rps", "open", None, 300.0, status, reason, 1, 1, values

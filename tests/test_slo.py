@@ -9,7 +9,8 @@ import pytest
 
 from asgi_bench.errors import UsageError
 from asgi_bench.results.capacity import capacities
-from asgi_bench.results.summary import Row, apply_slo
+from asgi_bench.results.rows import Row
+from asgi_bench.results.summary import apply_slo
 from asgi_bench.verdict.slo import DEFAULT, DEFAULT_SLO, Condition, Slo, driver_decided, parse_slo
 
 METRICS = "choose from p50, p90, p99, p999, max, errors, rps, cpu"

@@ -10,7 +10,7 @@ import pytest
 from asgi_bench.config import QUICK_DEFAULTS, RunConfig, target_urls
 from asgi_bench.errors import UsageError
 from asgi_bench.results.repeat import Repeat
-from asgi_bench.results.summary import CSV_FIELDS
+from asgi_bench.results.rows import CSV_FIELDS
 from asgi_bench.servers import SERVERS, LaunchOptions, get_server
 from asgi_bench.system.cpus import available_cpus, parse_cpus
 from asgi_bench.workloads import WORKLOADS, custom_workload, get_workload

@@ -4,7 +4,7 @@ keeps its failure counts."""
 from __future__ import annotations
 
 from asgi_bench.results.repeat import Repeat
-from asgi_bench.results.summary import aggregate
+from asgi_bench.results.rows import aggregate
 from asgi_bench.verdict.client import Window
 from asgi_bench.verdict.judge import Facts, Policy, judge
 from tests.fakes import client, job

@@ -17,98 +17,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from statistics import median
 
 from rich.console import Console
 from rich.table import Table
 
 from asgi_bench.errors import UsageError
-from asgi_bench.results.read import LoadedRun, load_run
-from asgi_bench.results.repeat import Repeat
-from asgi_bench.verdict.stats import Change, change, figure
-
-# figure -> True when higher is better
-DIRECTION = {
-    "rps": True,
-    "p50_ms": False,
-    "p99_ms": False,
-    "cpu_us_per_request": False,
-    "app_p50_ms": False,
-}
-FIGURES = {
-    "closed": ("rps", "p50_ms", "cpu_us_per_request", "app_p50_ms"),
-    "open": ("p50_ms", "p99_ms", "cpu_us_per_request", "app_p50_ms"),
-}
-# run.json fields that must match for rows to be comparable: (where, field)
-SAME_CONFIG = (
-    ("config", "workers"),
-    ("config", "tls"),
-    ("config", "metrics"),
-    ("config", "driver_processes"),
-    ("config", "arrival"),
-    ("settings", "server_options"),
-)
-SAME_MACHINE = (("host", "cpu_model"), ("host", "cpu_count"))
-
-
-@dataclass(frozen=True)
-class Line:
-    server: str
-    app: str
-    step: str
-    figure: str
-    a: float | None
-    b: float | None
-    change: Change
-    regression: bool
-
-
-def compare(a: LoadedRun, b: LoadedRun, threshold: float) -> list[Line]:
-    groups_a, groups_b = _groups(a.repeats), _groups(b.repeats)
-    lines = []
-    for key in [k for k in groups_a if k in groups_b]:
-        load = groups_a[key][0].load
-        for name in FIGURES.get(load, FIGURES["closed"]):
-            va = [getattr(r, name) for r in groups_a[key] if getattr(r, name) is not None]
-            vb = [getattr(r, name) for r in groups_b[key] if getattr(r, name) is not None]
-            if not va or not vb:
-                continue
-            found = change(va, vb)
-            worse = found.ratio is not None and (
-                found.ratio < 1 - threshold if DIRECTION[name] else found.ratio > 1 + threshold
-            )
-            lines.append(
-                Line(
-                    *key,
-                    name,
-                    float(median(va)),
-                    float(median(vb)),
-                    found,
-                    found.significant and worse,
-                )
-            )
-    return lines
-
-
-def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
-    """Why ``a`` and ``b`` cannot be compared, in one line, or None."""
-    for run in (a, b):
-        if run.damaged and str(run.layout.run_json) in {path for path, _ in run.damaged}:
-            return f"{run.layout.root}: {dict(run.damaged)[str(run.layout.run_json)]}"
-    for section, name in (*SAME_CONFIG, *SAME_MACHINE):
-        left = (a.manifest.get(section) or {}).get(name)
-        right = (b.manifest.get(section) or {}).get(name)
-        if left != right:
-            what = "machines" if section == "host" else "configurations"
-            return f"the runs have different {what}: {section}.{name} is {left!r} vs {right!r}"
-    steps_a = (a.manifest.get("settings") or {}).get("steps") or {}
-    steps_b = (b.manifest.get("settings") or {}).get("steps") or {}
-    for app in set(steps_a) & set(steps_b):
-        if steps_a[app] != steps_b[app]:
-            return f"the runs have different steps for {app}: {steps_a[app]} vs {steps_b[app]}"
-    return None
+from asgi_bench.report.charts import save_figure
+from asgi_bench.report.charts.compare import draw_compare
+from asgi_bench.results.read import load_run
+from asgi_bench.verdict.comparison import Line, compare, refusal
+from asgi_bench.verdict.stats import figure
 
 
 def run_compare(args: argparse.Namespace, console: Console) -> int:
@@ -124,9 +43,7 @@ def run_compare(args: argparse.Namespace, console: Console) -> int:
     else:
         console.print(_table(lines, args.threshold))
     if args.chart:
-        from asgi_bench.report.charts.compare import draw_compare
-
-        draw_compare(lines, Path(args.chart))
+        save_figure(draw_compare(lines), Path(args.chart))
     regressions = [line for line in lines if line.regression]
     console.print(
         f"{len(regressions)} significant regression(s) beyond {args.threshold:g}%"
@@ -187,14 +104,6 @@ def _table(lines: Sequence[Line], threshold: float) -> Table:
             style=style,
         )
     return table
-
-
-def _groups(repeats: list[Repeat]) -> dict[tuple[str, str, str], list[Repeat]]:
-    groups: dict[tuple[str, str, str], list[Repeat]] = {}
-    for repeat in repeats:
-        if repeat.status == "ok":
-            groups.setdefault((repeat.server, repeat.app, repeat.step), []).append(repeat)
-    return groups
 
 
 def _name(line: Line) -> str:

@@ -24,13 +24,13 @@ from rich.console import Console
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import BenchError
 from asgi_bench.load.open import Open
-from asgi_bench.results.capacity import save_driver_figure
 from asgi_bench.results.layout import RunLayout
 from asgi_bench.results.repeat import Repeat
+from asgi_bench.run.driver_figure import save_driver_figure
 from asgi_bench.run.plan import Job
 from asgi_bench.run.resources import LocalResources
 from asgi_bench.run.runner import run_job
-from asgi_bench.run.search import Probe, search
+from asgi_bench.run.search import Trial, search
 from asgi_bench.system.watchdog import scratch_dir
 from asgi_bench.verdict.limits import BOUND_AT, LATE_AT
 
@@ -54,7 +54,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         layout = RunLayout(Path(scratch))
         resources = LocalResources(settings, None)
 
-        def probe(rate: float) -> Probe:
+        def trial(rate: float) -> Trial:
             for attempt in range(RETRIES + 1):
                 found = step(rate, attempt)
                 busy = seen[rate].driver_busy
@@ -62,7 +62,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
                     return found
             return found
 
-        def step(rate: float, attempt: int) -> Probe:
+        def step(rate: float, attempt: int) -> Trial:
             job = Job(settings.specs[0], settings.workloads[0], Open(rate), attempt + 1, len(seen))
             started = time.monotonic()
             repeat = seen[rate] = run_job(settings, job, layout, resources)
@@ -82,13 +82,13 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
             )
             # A saturated server makes the driver look late: stop there, as a lower bound.
             server_bound = (repeat.server_busy or 0) >= BOUND_AT
-            return Probe(ok=kept, driver_limited=server_bound)
+            return Trial(ok=kept, driver_limited=server_bound)
 
         console.print(
             f"driver-check: one Locust process on CPUs {list(settings.driver_cpus)} against "
             f"{args.server} (hello) on CPUs {list(settings.server_cpus)}"
         )
-        found = search(probe, args.start, args.limit, precision=0.05)
+        found = search(trial, args.start, args.limit, precision=0.05)
     if found.capacity is None:
         raise BenchError("driver-check: the driver kept no schedule, not even the first rate")
     best = seen[found.capacity]

@@ -8,8 +8,10 @@ should have been sent. Use it for peak throughput; compare latency with ``open``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from asgi_bench import envvars
+from asgi_bench.types import LoadShape
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,7 @@ class Closed:
     users: int
     spawn_rate: float
 
-    kind = "closed"
+    kind: ClassVar[LoadShape] = "closed"
 
     @property
     def id(self) -> str:

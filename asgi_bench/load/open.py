@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from asgi_bench import envvars
+from asgi_bench.types import LoadShape
 
 ARRIVALS = ("constant", "poisson")
 LATE_MS = 1.0  # an arrival sent later than this after its intended time is "late"
@@ -30,7 +32,7 @@ class Open:
     arrival: str = "constant"
     slots: int = 0  # connection slots per driver process; 0: enough for 100 ms at the rate
 
-    kind = "open"
+    kind: ClassVar[LoadShape] = "open"
 
     @property
     def id(self) -> str:

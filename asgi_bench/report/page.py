@@ -17,7 +17,8 @@ from asgi_bench.report.charts import draw_all
 from asgi_bench.report.tables import capacity_table, peak_table, same_load, summary_table
 from asgi_bench.results.layout import write_text
 from asgi_bench.results.read import load_run
-from asgi_bench.results.summary import NOISE, Row, rows_of, write_summary
+from asgi_bench.results.rows import NOISE, Row
+from asgi_bench.results.summary import rows_of, write_summary
 from asgi_bench.run.capabilities import CAPABILITY_NAMES
 
 MODES = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from asgi_bench.results.capacity import Capacity
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 from asgi_bench.verdict.stats import figure
 
 COLUMNS = (
@@ -73,7 +73,7 @@ def same_load(rows: list[Row]) -> list[str]:
                 row = next((r for r in mine if r.server == server and r.offered_rps == rate), None)
                 if row is None or row.status != "ok" or row.driver_bound:
                     # A driver-limited row is not the server's figure: it is not compared.
-                    status = "not run" if row is None else row.status
+                    status: str = "not run" if row is None else row.status
                     why = "not run" if row is None else row.reason
                     if row is not None and row.status == "ok":
                         status, why = "driver-limited", row.driver_reason

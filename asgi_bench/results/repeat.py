@@ -7,14 +7,13 @@ step. Every figure carries its unit in its name; a figure that could not be meas
 
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from asgi_bench.errors import ResultsError
-
-STATUSES = ("ok", "failed", "unsupported")
-BOUNDS = ("server", "driver", "neither")
-COUNT_CHECKS = ("ok", "mismatch", "not made")
+from asgi_bench.types import Bound, CountCheck, LoadShape, Status
 
 
 @dataclass
@@ -23,11 +22,11 @@ class Repeat:
     app: str
     step: str  # the step's id, e.g. closed-32u or open-1000rps
     repeat: int = 1  # 1-based
-    load: str = "closed"
+    load: LoadShape = "closed"
     users: int | None = None
     offered_rps: float | None = None  # open model: the rate the driver was asked to send
     order: int = 0  # position in the run's shuffled order
-    status: str = "failed"
+    status: Status = "failed"
     reason: str = ""
     notes: list[str] = field(default_factory=list)
     window_s: float | None = None
@@ -63,7 +62,7 @@ class Repeat:
     peak_rss_mib: float | None = None
     memory_kind: str | None = None  # rss, pss (several processes) or cgroup (a container)
     driver_busy: float | None = None  # the busiest driver process (a master excluded)
-    bound: str | None = None  # server, driver or neither
+    bound: Bound | None = None  # driver: driver-limited (asgi_bench.verdict.limits)
     # Server side (the middleware): time inside the app, and the count check.
     app_p50_ms: float | None = None
     app_p90_ms: float | None = None
@@ -73,7 +72,7 @@ class Repeat:
     server_requests_window: int | None = None
     server_requests_total: int | None = None
     client_requests_total: int | None = None
-    count_check: str = "not made"
+    count_check: CountCheck = "not made"
     count_detail: str = ""
     unsteady: str = ""  # why the window's per-second series does not look steady
     silent_s: float | None = None  # longest run of whole seconds with no answer, if any
@@ -108,27 +107,35 @@ class Repeat:
         return repeat
 
 
-NESTED = ("notes", "window", "capabilities", "capability_details", "log_tail")
-CSV_FIELDS = [f.name for f in fields(Repeat) if f.name not in NESTED]
-
-
 def _check_types(repeat: Repeat) -> None:
+    """Each field holds what its annotation says; a word (a Literal) one of its words."""
+    hints = typing.get_type_hints(Repeat)
     for f in fields(repeat):
         value = getattr(repeat, f.name)
-        expected = str(f.type)
+        kinds = typing.get_args(hints[f.name]) if _is_union(hints[f.name]) else (hints[f.name],)
         if value is None:
-            if "None" not in expected:
+            if type(None) not in kinds:
                 raise ResultsError(f"{f.name} is null")
             continue
-        if expected.startswith(("str", "int", "float", "bool")):
-            base = expected.split(" ")[0]
-            ok = {
-                "str": isinstance(value, str),
-                "int": isinstance(value, int) and not isinstance(value, bool),
-                "float": isinstance(value, int | float) and not isinstance(value, bool),
-                "bool": isinstance(value, bool),
-            }[base]
-            if not ok:
-                raise ResultsError(f"{f.name} should be {base}, got {type(value).__name__}")
-    if repeat.status not in STATUSES:
-        raise ResultsError(f"status {repeat.status!r} is not one of {', '.join(STATUSES)}")
+        for kind in kinds:
+            if typing.get_origin(kind) is Literal:
+                words = typing.get_args(kind)
+                if value not in words:
+                    choices = ", ".join(map(str, words))
+                    raise ResultsError(f"{f.name} {value!r} is not one of {choices}")
+                break
+            if kind in _SCALARS and not _SCALARS[kind](value):
+                name = getattr(kind, "__name__", kind)
+                raise ResultsError(f"{f.name} should be {name}, got {type(value).__name__}")
+
+
+_SCALARS: dict[object, typing.Callable[[object], bool]] = {
+    str: lambda v: isinstance(v, str),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    bool: lambda v: isinstance(v, bool),
+}
+
+
+def _is_union(hint: object) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)

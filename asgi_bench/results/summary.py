@@ -1,288 +1,22 @@
-"""Summary rows: one per (cell, step), aggregated over its repeats; written as JSON and CSV.
-
-A row's figure is the median over its ok repeats, with its 95% interval (``<name>_ci95``)
-and coefficient of variation (``<name>_cv``): see :mod:`asgi_bench.verdict.stats` for how, and why.
-Counts are summed over every repeat that made them, failed ones included, so a failed row
-keeps its failure counts in their fields. ``repeats`` says how many repeats the figures
-come from. A row is ``noisy`` when its headline figure varies more than the threshold
-between repeats (throughput for a closed loop, 5%; p50 latency at a fixed rate, 10%), and
-``unsteady`` when a window's own per-second series drifted or stepped. A row is ``failed``
-when any of its repeats failed (a server that fails one window in three is not published
-as fast), ``unsupported`` when all were, and its numbers from the ok repeats are kept
-beside the reason.
+"""The summary of a run: its rows judged by their SLOs, and ``summary.json`` / ``summary.csv``
+with the capacities a search found. The rows themselves are :mod:`asgi_bench.results.rows`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
+from asgi_bench.results.capacity import Capacity, capacities
 from asgi_bench.results.layout import RunLayout, write_json, write_text
 from asgi_bench.results.repeat import Repeat
-from asgi_bench.verdict import stats
-
-if TYPE_CHECKING:
-    from asgi_bench.results.capacity import Capacity
-    from asgi_bench.verdict.slo import Slo
-
-# Figures that get a median (and, with repeats, an interval and a CV) per row.
-METRICS = (
-    "rps",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "ttfb_p50_ms",
-    "ttfb_p99_ms",
-    "first_p50_ms",
-    "first_p99_ms",
-    "achieved_rps",
-    "p90_uncorrected_ms",
-    "p99_uncorrected_ms",
-    "lag_p99_ms",
-    "cpu_us_per_request",
-    "server_busy",
-    "peak_rss_mib",
-    "driver_busy",
-    "interference",
-    "app_p50_ms",
-    "app_p90_ms",
-    "app_p99_ms",
-    "app_ttfb_p50_ms",
-)
-# The tail figures a short window cannot give, and the percentile each stands for.
-NEEDS_SAMPLES: dict[str, float | Literal["max"]] = {"p999_ms": 99.9, "max_ms": "max"}
-NOISE = {"closed": ("rps", 0.05), "open": ("p50_ms", 0.10)}  # headline figure, CV limit
-COUNTS = (
-    "requests",
-    "errors",
-    "non_2xx",
-    "wrong_body",
-    "exceptions",
-    "unfinished",
-    "scheduled",
-    "late",
-    "dropped",
-)
-
-
-@dataclass
-class Row:
-    server: str
-    app: str
-    step: str
-    load: str
-    users: int | None
-    offered_rps: float | None
-    status: str
-    reason: str
-    repeats: int  # ok repeats the figures come from
-    planned: int  # repeats planned for this row
-    values: dict[str, float | None] = field(default_factory=dict)
-    ci95: dict[str, list[float] | None] = field(default_factory=dict)
-    cv: dict[str, float | None] = field(default_factory=dict)
-    ci_method: str = "none"  # order (>= 6 repeats), t (2-5), none (1)
-    noisy: bool | None = None  # None: a single repeat cannot tell
-    unsteady: list[str] = field(default_factory=list)  # repeats whose window drifted
-    counts: dict[str, int | None] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    bound: str | None = None
-    count_check: str = "not made"
-    count_detail: str = ""
-    memory_kind: str | None = None
-    slo: str | None = None  # the objective this row was judged by
-    slo_pass: bool | None = None  # None: not judged, or a figure it needs is missing
-    slo_detail: str = ""
-    workers: int = 1
-    tls: bool = False
-    capabilities: dict[str, bool] = field(default_factory=dict)
-    capability_details: dict[str, str] = field(default_factory=dict)
-    log_tail: str = ""
-    ok_requests: int = 0  # successes of the ok repeats (``counts`` has every repeat's)
-
-    @property
-    def cell(self) -> str:
-        return f"{self.server}/{self.app}"
-
-    def get(self, name: str) -> float | None:
-        if name in self.values:
-            return self.values[name]
-        count = self.counts.get(name)
-        return None if count is None else float(count)
-
-    @property
-    def driver_bound(self) -> bool:
-        """Driver-limited (:mod:`asgi_bench.verdict.limits`): its figures are not the server's."""
-        return self.bound == "driver"
-
-    @property
-    def driver_reason(self) -> str:
-        """Why the row is driver-limited, as its notes or SLO verdict say; "" when it is not."""
-        if not self.driver_bound:
-            return ""
-        said = [n for n in self.notes if n.startswith(("driver-limited", "driver "))]
-        if "driver's lag decided" in self.slo_detail:
-            said.append(f"SLO {self.slo_detail}")
-        return "; ".join(said) or "driver-limited"
-
-    @property
-    def samples_per_window(self) -> float:
-        """Timed successes per ok window: what the figures' percentiles were drawn from."""
-        return self.ok_requests / max(1, self.repeats)
-
-    def too_few_samples(self, name: str) -> int | None:
-        """The samples per window ``name`` needs, when its windows held fewer (p99.9 and max
-        need 10,000); else None: the figure can be shown."""
-        need = NEEDS_SAMPLES.get(name)
-        if need is None or stats.enough_samples(need, self.samples_per_window):
-            return None
-        return stats.min_samples(need)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "server": self.server,
-            "app": self.app,
-            "step": self.step,
-            "load": self.load,
-            "users": self.users,
-            "offered_rps": self.offered_rps,
-            "status": self.status,
-            "reason": self.reason,
-            "repeats": self.repeats,
-            "planned": self.planned,
-            "bound": self.bound,
-            "count_check": self.count_check,
-            "count_detail": self.count_detail,
-            "memory_kind": self.memory_kind,
-            "slo": self.slo,
-            "slo_pass": self.slo_pass,
-            "slo_detail": self.slo_detail,
-            "workers": self.workers,
-            "tls": self.tls,
-        }
-        out.update(repeats_ci=self.ci_method, noisy=self.noisy, unsteady=self.unsteady)
-        for name in METRICS:
-            out[name] = self.values.get(name)
-            out[f"{name}_ci95"] = self.ci95.get(name)
-            out[f"{name}_cv"] = self.cv.get(name)
-        out.update({name: self.counts.get(name) for name in COUNTS})
-        out.update(
-            notes=self.notes,
-            capabilities=self.capabilities,
-            capability_details=self.capability_details,
-            log_tail=self.log_tail,
-        )
-        return out
-
-
-NESTED = ("notes", "capabilities", "capability_details", "log_tail", "unsteady")
-
-
-def aggregate(repeats: Iterable[Repeat]) -> list[Row]:
-    """Rows in the order their cells and steps first appear in ``repeats``."""
-    groups: dict[tuple[str, str, str], list[Repeat]] = {}
-    for repeat in repeats:
-        groups.setdefault((repeat.server, repeat.app, repeat.step), []).append(repeat)
-    return [_row(sorted(group, key=lambda r: r.repeat)) for group in groups.values()]
-
-
-def _row(group: list[Repeat]) -> Row:
-    first = group[0]
-    ok = [r for r in group if r.status == "ok"]
-    failed = [r for r in group if r.status == "failed"]
-    if failed:
-        status = "failed"
-        reason = "; ".join(f"repeat {r.repeat}: {r.reason}" for r in failed)
-        if len(group) == 1:
-            reason = failed[0].reason
-    elif not ok:
-        status, reason = "unsupported", first.reason
-    else:
-        status, reason = "ok", ""
-    basis = ok or group
-    row = Row(
-        server=first.server,
-        app=first.app,
-        step=first.step,
-        load=first.load,
-        users=first.users,
-        offered_rps=first.offered_rps,
-        status=status,
-        reason=reason,
-        repeats=len(ok),
-        planned=len(group),
-        workers=first.workers,
-        tls=first.tls,
-        log_tail=next((r.log_tail for r in failed if r.log_tail), ""),
-        ok_requests=sum(r.requests or 0 for r in ok),
-    )
-    spreads = {name: stats.spread([getattr(r, name) for r in ok]) for name in METRICS}
-    for name, spread in spreads.items():
-        row.values[name] = spread.median
-        row.ci95[name] = list(spread.ci95) if spread.ci95 else None
-        row.cv[name] = spread.cv
-    row.ci_method = spreads["rps"].method
-    headline, limit = NOISE.get(row.load, NOISE["closed"])
-    row.noisy = stats.noisy(spreads[headline], limit)
-    row.unsteady = [f"repeat {r.repeat}: {r.unsteady}" for r in ok if r.unsteady]
-    for name in COUNTS:
-        # Over every repeat that counted it: a failed row keeps its failures in their fields.
-        found = [getattr(r, name) for r in group if getattr(r, name) is not None]
-        row.counts[name] = sum(found) if found else None
-    row.notes = list(dict.fromkeys(note for r in basis for note in r.notes))
-    row.bound = _worst_bound([r.bound for r in basis])
-    row.count_check = _count_check([r.count_check for r in ok]) if ok else "not made"
-    row.count_detail = "; ".join(
-        dict.fromkeys(r.count_detail for r in ok if r.count_detail and r.count_check != "ok")
-    ) or (ok[0].count_detail if ok else "")
-    row.memory_kind = next((r.memory_kind for r in ok if r.memory_kind), None)
-    for r in group:
-        for capability, seen in r.capabilities.items():
-            # A capability seen failing once is not a capability.
-            row.capabilities[capability] = row.capabilities.get(capability, True) and seen
-            if not seen or capability not in row.capability_details:
-                row.capability_details[capability] = r.capability_details.get(capability, "")
-    return row
-
-
-def _worst_bound(bounds: list[str | None]) -> str | None:
-    for bound in ("driver", "server", "neither"):
-        if bound in bounds:
-            return bound
-    return None
-
-
-def _count_check(checks: list[str]) -> str:
-    if "mismatch" in checks:
-        return "mismatch"
-    if "not made" in checks:
-        return "not made"
-    return "ok"
-
-
-CSV_FIELDS = [k for k in Row("", "", "", "", None, None, "", "", 0, 0).to_dict() if k not in NESTED]
-
-
-def csv_text(rows: list[Row]) -> str:
-    buffer = io.StringIO()
-    flat = [row.to_dict() for row in rows]
-    fields = CSV_FIELDS
-    writer = csv.DictWriter(buffer, fields, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for item in flat:
-        writer.writerow({k: ("" if v is None else v) for k, v in item.items() if k in fields})
-    return buffer.getvalue()
+from asgi_bench.results.rows import Row, aggregate, csv_text, sort_rows
+from asgi_bench.verdict.slo import DRIVER_FIELDS, Slo, driver_decided, parse_slo
 
 
 def write_summary(layout: RunLayout, rows: list[Row], manifest: dict[str, Any]) -> list[Capacity]:
     """summary.json and summary.csv: the rows, the failed ones again as errors, and the
     capacities a search found (only a run with ``--rates auto`` has them), returned."""
-    from asgi_bench.results.capacity import capacities  # it reads rows: it imports this module
-
     search = (manifest.get("settings") or {}).get("search")
     found = capacities(rows) if search else []
     errors = [
@@ -302,8 +36,6 @@ def write_summary(layout: RunLayout, rows: list[Row], manifest: dict[str, Any]) 
 
 def apply_slo(rows: list[Row], objectives: dict[str, str]) -> None:
     """Judge each ok row by its app's objective (``app -> "p99<10ms,errors<0.1%"``)."""
-    from asgi_bench.verdict.slo import parse_slo
-
     parsed = {app: parse_slo(text) for app, text in objectives.items() if text}
     for row in rows:
         slo = parsed.get(row.app)
@@ -313,8 +45,6 @@ def apply_slo(rows: list[Row], objectives: dict[str, str]) -> None:
 
 def judge_row(row: Row, slo: Slo) -> None:
     """Judge one ok row by ``slo``; a miss the driver's lag decided makes it driver-bound."""
-    from asgi_bench.verdict.slo import DRIVER_FIELDS, driver_decided
-
     values = {name: row.get(name) for name in (*slo.fields, *DRIVER_FIELDS)}
     row.slo = slo.text
     row.slo_pass, failures = slo.check(values)
@@ -332,34 +62,3 @@ def rows_of(repeats: Iterable[Repeat], manifest: dict[str, Any]) -> list[Row]:
     if isinstance(objectives, dict):
         apply_slo(rows, objectives)
     return rows
-
-
-def _step_ids(steps: Any) -> list[str]:
-    """Step ids in order, from run.json's ``{app: [ids]}``."""
-    if isinstance(steps, dict):
-        return [step for ids in steps.values() for step in ids]
-    return list(steps or [])
-
-
-def sort_rows(rows: list[Row], manifest: dict[str, Any]) -> list[Row]:
-    """Rows in the run's own order of servers, apps and steps (the run itself is shuffled)."""
-    settings = manifest.get("settings") or {}
-    rank = {
-        "server": {name: i for i, name in enumerate(settings.get("servers") or [])},
-        "app": {name: i for i, name in enumerate(settings.get("apps") or [])},
-        "step": {name: i for i, name in enumerate(_step_ids(settings.get("steps")))},
-    }
-
-    def key(row: Row) -> tuple[int, str, int, str, int, float, str]:
-        big = 1 << 30
-        return (
-            rank["server"].get(row.server, big),
-            row.server,
-            rank["app"].get(row.app, big),
-            row.app,
-            rank["step"].get(row.step, big),
-            row.offered_rps or 0.0,
-            row.step,
-        )
-
-    return sorted(rows, key=key)

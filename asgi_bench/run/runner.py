@@ -28,14 +28,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
 from asgi_bench.load.open import Open
-from asgi_bench.results.capacity import driver_figure, search_cell
 from asgi_bench.results.layout import RepeatLayout, RunLayout, write_json, write_text
 from asgi_bench.results.manifest import build_manifest
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.results.summary import rows_of, write_summary
+from asgi_bench.run.driver_figure import driver_figure
 from asgi_bench.run.lifecycle import Measurement, Resources, measure
 from asgi_bench.run.plan import Job, plan
 from asgi_bench.run.resources import LocalResources
+from asgi_bench.run.search import search_cell
 from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.system.signals import stop_signals
 from asgi_bench.system.tls import make_cert
@@ -213,7 +214,7 @@ def _search_all(
         capacity = "none" if found.capacity is None else f"{bound}{found.capacity:g} req/s"
         console.print(
             f"[bold]capacity[/] {spec.name} / {workload.name} at {slo.text}: {capacity} "
-            f"(stopped by {found.stopped_by}, {len(found.probes)} steps)"
+            f"(stopped by {found.stopped_by}, {len(found.trials)} steps)"
         )
 
 

@@ -1,12 +1,13 @@
 """Find the highest offered rate that meets a target: exponential steps, then bisection.
 
-Used by ``run --rates auto`` (the target is the SLO: capacity at the SLO) and by
-``driver-check`` (the target is the driver keeping its schedule). The search itself is a
-pure function of a probe, so it is tested without a server.
+Used by ``run --rates auto`` (the target is the SLO: capacity at the SLO; one cell's
+search is :func:`search_cell`) and by ``driver-check`` (the target is the driver keeping
+its schedule). :func:`search` itself is a pure function of its trials, so it is tested
+without a server.
 
 Example::
 
-    >>> result = search(lambda rate: Probe(ok=rate <= 3000), start=500, limit=20000)
+    >>> result = search(lambda rate: Trial(ok=rate <= 3000), start=500, limit=20000)
     >>> result.capacity, result.stopped_by
     (3000.0, 'bisection')
 """
@@ -16,9 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from asgi_bench.load.open import Open
+from asgi_bench.results.repeat import Repeat
+from asgi_bench.results.rows import Row, aggregate
+from asgi_bench.results.summary import judge_row
+from asgi_bench.verdict.interference import INTERFERENCE_AT
+from asgi_bench.verdict.slo import Slo
+
 
 @dataclass(frozen=True)
-class Probe:
+class Trial:
     """What one step at one rate showed."""
 
     ok: bool  # met the target
@@ -29,8 +37,8 @@ class Probe:
 @dataclass
 class SearchResult:
     capacity: float | None  # the highest rate that met the target; None: not even the first
-    stopped_by: str  # bisection, driver, limit, probes
-    probes: list[tuple[float, Probe]] = field(default_factory=list)
+    stopped_by: str  # bisection, driver, limit, trials (it ran out of them)
+    trials: list[tuple[float, Trial]] = field(default_factory=list)
 
     @property
     def lower_bound(self) -> bool:
@@ -39,26 +47,26 @@ class SearchResult:
 
 
 def search(
-    probe: Callable[[float], Probe],
+    trial: Callable[[float], Trial],
     start: float,
     limit: float,
     *,
     factor: float = 2.0,
     precision: float = 0.1,
-    max_probes: int = 10,
+    max_trials: int = 10,
 ) -> SearchResult:
-    """Double the rate from ``start`` until a probe fails (or ``limit``, what the driver can
+    """Double the rate from ``start`` until a trial fails (or ``limit``, what the driver can
     offer, is reached); then bisect between the last pass and the lowest rate that failed
     or that the driver could not offer, until they are within ``precision`` of each other.
     Ended by the driver, the capacity is a lower bound. Rates keep 3 significant digits."""
-    result = SearchResult(None, "probes")
+    result = SearchResult(None, "trials")
     passed: float | None = None
     failed: float | None = None
     ceiling: float | None = None  # the lowest rate the driver could not offer
     rate = _round(min(start, limit))
-    while len(result.probes) < max_probes:
-        seen = probe(rate)
-        result.probes.append((rate, seen))
+    while len(result.trials) < max_trials:
+        seen = trial(rate)
+        result.trials.append((rate, seen))
         if seen.driver_limited:
             ceiling = rate if ceiling is None else min(ceiling, rate)
         elif seen.ok:
@@ -85,7 +93,7 @@ def search(
         if rate in (passed, high):
             break
     else:
-        result.stopped_by = "probes"
+        result.stopped_by = "trials"
     result.capacity = passed
     return result
 
@@ -96,3 +104,45 @@ def _round(rate: float) -> float:
         return rate
     digits = len(str(int(rate)))
     return float(round(rate, 3 - digits))
+
+
+CONFIRM = 2  # more repeats of a step that missed in a disturbed window: three, the median decides
+
+
+def search_cell(
+    measure_step: Callable[[Open, int], Repeat],
+    slo: Slo,
+    start: float,
+    limit: float,
+    step: Open,
+    repeat: int = 1,
+) -> SearchResult:
+    """Search one cell's capacity at ``slo``; ``measure_step(step, k)`` runs (and records)
+    repeat ``k`` of one step, ``repeat`` times per step. Each step is judged as its summary
+    row will be, by the medians over its repeats. A step that missed in a disturbed window
+    (a trend or step inside it, or others using the pinned CPUs) is measured ``CONFIRM``
+    more times: on a shared machine one hiccup must not set a capacity."""
+
+    def trial(rate: float) -> Trial:
+        at = Open(rate, step.arrival, step.slots)
+        repeats = [measure_step(at, k) for k in range(1, repeat + 1)]
+        row = _judged(repeats, slo)
+        if row.slo_pass is False and row.bound != "driver" and any(map(_disturbed, repeats)):
+            repeats += [measure_step(at, k) for k in range(repeat + 1, repeat + 1 + CONFIRM)]
+            row = _judged(repeats, slo)
+        if row.status != "ok":
+            return Trial(ok=False, why=row.reason)
+        return Trial(bool(row.slo_pass), row.bound == "driver", row.slo_detail)
+
+    return search(trial, start, limit)
+
+
+def _judged(repeats: list[Repeat], slo: Slo) -> Row:
+    [row] = aggregate(repeats)
+    if row.status == "ok":
+        judge_row(row, slo)
+    return row
+
+
+def _disturbed(repeat: Repeat) -> bool:
+    return bool(repeat.unsteady) or (repeat.interference or 0.0) > INTERFERENCE_AT

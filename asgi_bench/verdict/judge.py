@@ -18,6 +18,7 @@ from asgi_bench.run.capabilities import Observation
 from asgi_bench.run.plan import Job
 from asgi_bench.run.samplers import Sampler
 from asgi_bench.run.state import ServerState, quantile
+from asgi_bench.types import Status
 from asgi_bench.verdict import stats
 from asgi_bench.verdict.client import ClientStats
 from asgi_bench.verdict.interference import INTERFERENCE_AT, CpuTimes, all_pinned, interference
@@ -369,7 +370,7 @@ def _capabilities(r: Repeat, facts: Facts) -> None:
     r.capability_details = {o.capability: o.detail for o in observations}
 
 
-def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[str, str]:
+def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[Status, str]:
     if facts.failure is not None:
         return "failed", facts.failure
     client = facts.client

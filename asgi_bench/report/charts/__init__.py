@@ -18,6 +18,7 @@ Example, a chart in one module::
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import matplotlib
 
@@ -28,7 +29,7 @@ from matplotlib.figure import Figure
 
 from asgi_bench.errors import WriteError
 from asgi_bench.results.layout import RunLayout
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 from asgi_bench.system.importer import import_from_string
 
 CHARTS: dict[str, str] = {
@@ -59,9 +60,9 @@ def draw_all(rows: list[Row], layout: RunLayout) -> tuple[dict[str, str], dict[s
                 continue
             try:
                 for suffix in ("png", "svg"):
-                    figure.savefig(layout.chart(name, suffix), dpi=110, bbox_inches="tight")
+                    save_figure(figure, layout.chart(name, suffix), close=False)
             finally:
-                plt.close(figure)  # pyplot keeps every figure alive until closed
+                plt.close(figure)
         except OSError as exc:
             raise WriteError(f"could not write chart {name}: {exc.strerror or exc}") from exc
         except Exception as exc:  # a chart bug must not cost the report
@@ -69,3 +70,15 @@ def draw_all(rows: list[Row], layout: RunLayout) -> tuple[dict[str, str], dict[s
             continue
         written[name] = str(layout.chart(name))
     return written, failed
+
+
+def save_figure(figure: Figure, path: Path, close: bool = True) -> Path:
+    """Write ``figure`` to ``path`` (its suffix names the format), then close it unless told
+    not to: pyplot keeps every figure alive until it is closed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        figure.savefig(path, dpi=110, bbox_inches="tight")
+    finally:
+        if close:
+            plt.close(figure)
+    return path

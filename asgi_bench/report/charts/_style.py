@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 BOUND_NOTE = "hatched, ≥: Locust was ≥90% busy; the server may be faster (a lower bound)"

@@ -4,18 +4,14 @@ its 95% interval. Green: better; red: worse; grey: not a significant change."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    from asgi_bench.commands.compare import Line
+from asgi_bench.verdict.comparison import DIRECTION, Line
 
 
-def draw_compare(lines: Sequence[Line], path: Path) -> Path:
-    from asgi_bench.commands.compare import DIRECTION
-
+def draw_compare(lines: Sequence[Line]) -> Figure:
     labels = [f"{x.server} / {x.app} / {x.step}  {x.figure}" for x in lines]
     figure, ax = plt.subplots(figsize=(9, 0.3 * len(lines) + 1.5))
     for y, line in enumerate(lines):
@@ -34,7 +30,4 @@ def draw_compare(lines: Sequence[Line], path: Path) -> Path:
     ax.set_title("B against A", fontsize=12, fontweight="bold")
     ax.grid(axis="x", alpha=0.3)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return figure

@@ -21,7 +21,7 @@ from asgi_bench.report.charts._style import (
     servers_of,
 )
 from asgi_bench.results.layout import RunLayout
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 
 
 def draw(rows: list[Row], layout: RunLayout) -> Figure | None:

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from asgi_bench.report.charts._style import apps_of, color, legend_below, panels, points, servers_of
 from asgi_bench.results.layout import RunLayout
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 
 
 def draw(rows: list[Row], layout: RunLayout) -> Figure | None:

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from asgi_bench.results.layout import RunLayout
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 
 KINDS = (
     ("non_2xx", "non-2xx", "#d62728"),

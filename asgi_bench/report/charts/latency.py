@@ -21,7 +21,7 @@ from asgi_bench.report.charts._style import (
     status_mark,
 )
 from asgi_bench.results.layout import RunLayout
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 from asgi_bench.verdict.stats import min_samples
 
 CLIENT = (

@@ -19,7 +19,7 @@ from asgi_bench.report.charts._style import (
 )
 from asgi_bench.results.capacity import capacities
 from asgi_bench.results.layout import RunLayout
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 from asgi_bench.verdict.slo import parse_slo
 
 

@@ -19,7 +19,7 @@ from asgi_bench.report.charts._style import (
     status_mark,
 )
 from asgi_bench.results.layout import RunLayout
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 
 PARTS = (
     ("ttfb_p50_ms", "ttfb_p99_ms", "headers (TTFB)", "#9ecae1"),

@@ -18,7 +18,7 @@ from asgi_bench.report.charts._style import (
     status_mark,
 )
 from asgi_bench.results.layout import RunLayout
-from asgi_bench.results.summary import Row
+from asgi_bench.results.rows import Row
 
 
 def draw(rows: list[Row], layout: RunLayout) -> Figure | None:

@@ -1,0 +1,107 @@
+"""What changed from run A to run B, and whether the two can be compared at all.
+
+For every row the two runs share and every figure that matters for its load (closed loop:
+throughput; open model: p50 and p99 latency; both: CPU per request and time in the app), the
+change is B's median over A's, with a 95% interval and Welch's test over the repeats (see
+:mod:`asgi_bench.verdict.stats`). A significant change beyond the threshold in the bad
+direction is a regression. ``asgi-bench compare`` (:mod:`asgi_bench.commands.compare`)
+prints it; its chart is :mod:`asgi_bench.report.charts.compare`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import median
+
+from asgi_bench.results.read import LoadedRun
+from asgi_bench.results.repeat import Repeat
+from asgi_bench.verdict.stats import Change, change
+
+# figure -> True when higher is better
+DIRECTION = {
+    "rps": True,
+    "p50_ms": False,
+    "p99_ms": False,
+    "cpu_us_per_request": False,
+    "app_p50_ms": False,
+}
+FIGURES = {
+    "closed": ("rps", "p50_ms", "cpu_us_per_request", "app_p50_ms"),
+    "open": ("p50_ms", "p99_ms", "cpu_us_per_request", "app_p50_ms"),
+}
+# run.json fields that must match for rows to be comparable: (where, field)
+SAME_CONFIG = (
+    ("config", "workers"),
+    ("config", "tls"),
+    ("config", "metrics"),
+    ("config", "driver_processes"),
+    ("config", "arrival"),
+    ("settings", "server_options"),
+)
+SAME_MACHINE = (("host", "cpu_model"), ("host", "cpu_count"))
+
+
+@dataclass(frozen=True)
+class Line:
+    server: str
+    app: str
+    step: str
+    figure: str
+    a: float | None
+    b: float | None
+    change: Change
+    regression: bool
+
+
+def compare(a: LoadedRun, b: LoadedRun, threshold: float) -> list[Line]:
+    groups_a, groups_b = _groups(a.repeats), _groups(b.repeats)
+    lines = []
+    for key in [k for k in groups_a if k in groups_b]:
+        load = groups_a[key][0].load
+        for name in FIGURES.get(load, FIGURES["closed"]):
+            va = [getattr(r, name) for r in groups_a[key] if getattr(r, name) is not None]
+            vb = [getattr(r, name) for r in groups_b[key] if getattr(r, name) is not None]
+            if not va or not vb:
+                continue
+            found = change(va, vb)
+            worse = found.ratio is not None and (
+                found.ratio < 1 - threshold if DIRECTION[name] else found.ratio > 1 + threshold
+            )
+            lines.append(
+                Line(
+                    *key,
+                    name,
+                    float(median(va)),
+                    float(median(vb)),
+                    found,
+                    found.significant and worse,
+                )
+            )
+    return lines
+
+
+def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
+    """Why ``a`` and ``b`` cannot be compared, in one line, or None."""
+    for run in (a, b):
+        if run.damaged and str(run.layout.run_json) in {path for path, _ in run.damaged}:
+            return f"{run.layout.root}: {dict(run.damaged)[str(run.layout.run_json)]}"
+    for section, name in (*SAME_CONFIG, *SAME_MACHINE):
+        left = (a.manifest.get(section) or {}).get(name)
+        right = (b.manifest.get(section) or {}).get(name)
+        if left != right:
+            what = "machines" if section == "host" else "configurations"
+            return f"the runs have different {what}: {section}.{name} is {left!r} vs {right!r}"
+    steps_a = (a.manifest.get("settings") or {}).get("steps") or {}
+    steps_b = (b.manifest.get("settings") or {}).get("steps") or {}
+    for app in set(steps_a) & set(steps_b):
+        if steps_a[app] != steps_b[app]:
+            return f"the runs have different steps for {app}: {steps_a[app]} vs {steps_b[app]}"
+    return None
+
+
+def _groups(repeats: list[Repeat]) -> dict[tuple[str, str, str], list[Repeat]]:
+    groups: dict[tuple[str, str, str], list[Repeat]] = {}
+    for repeat in repeats:
+        if repeat.status == "ok":
+            groups.setdefault((repeat.server, repeat.app, repeat.step), []).append(repeat)
+    return groups

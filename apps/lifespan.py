@@ -20,9 +20,8 @@ import os
 import time
 from typing import Any
 
-from asgi_bench.apps._asgi import Receive, Scope, Send, not_found, respond
-
 from asgi_bench import envvars
+from asgi_bench.apps._asgi import Receive, Scope, Send, not_found, respond
 
 ROUTES = ("/",)
 

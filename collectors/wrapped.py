@@ -12,9 +12,8 @@ from __future__ import annotations
 import importlib
 import os
 
-from asgi_bench.collectors.middleware import PrometheusMiddleware
-
 from asgi_bench import envvars
+from asgi_bench.collectors.middleware import PrometheusMiddleware
 from asgi_bench.system.importer import import_from_string, split_import_string
 
 _target = os.environ[envvars.TARGET]

@@ -52,14 +52,14 @@ from typing import Any
 
 import gevent
 import psutil
-from asgi_bench.collectors.store import BUCKETS, bucket, bucket_range
-from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
-from asgi_bench.loadtests.support import BadStatus, WrongBody
 from hdrh.histogram import HdrHistogram
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from asgi_bench import envvars
+from asgi_bench.collectors.store import BUCKETS, bucket, bucket_range
+from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
+from asgi_bench.loadtests.support import BadStatus, WrongBody
 
 OUT_DIR = os.environ.get(envvars.RECORD_DIR)
 WARMUP_S = float(os.environ.get(envvars.WARMUP, "0") or 0)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from asgi_bench.loadtests.closedloop import ClosedUser
-from asgi_bench.loadtests.openloop import OpenUser
 from locust import constant, task
 
 from asgi_bench import envvars
+from asgi_bench.loadtests.closedloop import ClosedUser
+from asgi_bench.loadtests.openloop import OpenUser
 
 SLEEP_MS = int(os.environ.get(envvars.SLEEP_MS, "20"))
 

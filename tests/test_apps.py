@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
+from asgi_bench import envvars
 from asgi_bench.apps import hello, lifespan, streaming, websocket
 from asgi_bench.apps.streaming import chunk_payload, sse_event
-
-from asgi_bench import envvars
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
 

@@ -5,10 +5,10 @@ driver and server busy, the cost per request, the count check and the fine histo
 from __future__ import annotations
 
 import pytest
-from asgi_bench.collectors.store import bucket, bucket_range
-from asgi_bench.loadtests import HIGHEST_US, LOWEST_US
 from hdrh.histogram import HdrHistogram
 
+from asgi_bench.collectors.store import bucket, bucket_range
+from asgi_bench.loadtests import HIGHEST_US, LOWEST_US
 from asgi_bench.run.samplers import Sample, Sampler
 from asgi_bench.run.state import ServerState, quantile
 from asgi_bench.verdict.client import Window, client_stats

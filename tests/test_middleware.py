@@ -7,16 +7,16 @@ import random
 import string
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from asgi_bench import envvars
 from asgi_bench.apps import hello, lifespan, streaming, websocket
 from asgi_bench.collectors.exposition import remove_dead_workers
 from asgi_bench.collectors.metrics import LATENCY_BUCKETS
 from asgi_bench.collectors.middleware import PrometheusMiddleware
 from asgi_bench.collectors.routes import OVERFLOW, UNMATCHED, RouteLabeler
 from asgi_bench.collectors.store import COUNT, HIST_A, HIST_B, bucket
-from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
-
-from asgi_bench import envvars
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
 

@@ -7,15 +7,19 @@ given stays ``None`` there, so an explicit value always wins over ``--quick``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from argparse import SUPPRESS
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from asgi_bench.config import DEFAULTS, QUICK_DEFAULTS, RunConfig
+from asgi_bench import __version__
+from asgi_bench.config import DEFAULTS, HOST, QUICK_DEFAULTS, RunConfig
 from asgi_bench.errors import BenchError, Interrupted, UsageError
 from asgi_bench.servers import SERVERS, get_server
 from asgi_bench.system.http import loopback_no_proxy
@@ -57,163 +61,168 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="asgi-bench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"asgi-bench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_run(commands)
+    commands.add_parser("list", help="server configs and apps, and whether each is available")
+    _add_serve(commands)
+    report = commands.add_parser("report", help="re-render summary, charts and report")
+    report.add_argument("run_dir", type=Path)
+    _add_worker(commands)
+    _add_compare(commands)
+    _add_driver_check(commands)
+    _add_overhead(commands)
+    return parser
 
-    run = commands.add_parser("run", help="run the benchmark matrix")
-    run.add_argument(
+
+# A run flag left out is left out of the namespace too: RunConfig's own default applies.
+_RUN = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser("run", help="run the benchmark matrix", argument_default=SUPPRESS)
+    add = run.add_argument
+    add(
         "--servers",
         type=_names,
-        help=f"comma-separated configs (default: all): {', '.join(SERVERS)}",
+        help=f"comma-separated configs (default: all): {_list_of(SERVERS)}",
     )
-    run.add_argument(
+    add(
         "--apps",
         type=_names,
-        help=f"comma-separated apps (default: {', '.join(QUICK)}); all: {', '.join(WORKLOADS)}",
+        help=f"comma-separated apps (default: {_list_of(QUICK)}); all: {_list_of(WORKLOADS)}",
     )
-    run.add_argument("--app", help="your own app instead, as package.module:attribute")
-    run.add_argument("--locustfile", help="Locust file for --app (default: GET /)")
-    run.add_argument("--users", type=int, help=f"closed-loop users (default {DEFAULTS['users']})")
-    run.add_argument(
+    add("--app", help="your own app instead, as package.module:attribute")
+    add("--locustfile", help="Locust file for --app (default: GET /)")
+    add("--users", type=int, help=f"closed-loop users (default {DEFAULTS['users']})")
+    add(
         "--spawn-rate",
         type=float,
         help=f"users started per second (default {DEFAULTS['spawn_rate']:g})",
     )
-    run.add_argument(
-        "--duration",
-        type=float,
-        help=f"measured seconds per repeat (default {DEFAULTS['duration']:g}; "
-        f"--quick: {QUICK_DEFAULTS['duration']:g}); wins over --quick",
-    )
-    run.add_argument(
-        "--warmup",
-        type=float,
-        help=f"seconds per repeat excluded from the numbers (default {DEFAULTS['warmup']:g}; "
-        f"--quick: {QUICK_DEFAULTS['warmup']:g}); wins over --quick",
-    )
-    run.add_argument("--workers", type=int, default=1, help="server worker processes")
-    run.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway cert")
-    run.add_argument(
+    for flag, what in (("duration", "measured seconds"), ("warmup", "seconds not measured")):
+        add(
+            f"--{flag}",
+            type=float,
+            help=f"{what} per repeat (default {DEFAULTS[flag]:g}; --quick: "
+            f"{QUICK_DEFAULTS[flag]:g}); wins over --quick",
+        )
+    add("--workers", type=int, help=f"server worker processes (default {_RUN['workers']})")
+    add("--tls", action="store_true", help="serve HTTPS with a throwaway cert")
+    add(
         "--quick",
         action="store_true",
         help="the quick set: short windows unless --duration/--warmup say otherwise",
     )
-    run.add_argument("--out", type=Path, default=Path("results"), help="results folder")
-    run.add_argument(
-        "--driver-processes", type=int, default=1, help="Locust processes (locust --processes)"
+    add("--out", type=Path, help=f"results folder (default {_RUN['out']})")
+    add(
+        "--driver-processes",
+        type=int,
+        help=f"Locust processes (locust --processes; default {_RUN['driver_processes']})",
     )
-    run.add_argument("--server-cpus", help="CPUs for the servers, e.g. 0 or 0-3")
-    run.add_argument("--driver-cpus", help="CPUs for Locust, e.g. 1 or 4-7")
-    run.add_argument(
+    add("--server-cpus", help="CPUs for the servers, e.g. 0 or 0-3")
+    add("--driver-cpus", help="CPUs for Locust, e.g. 1 or 4-7")
+    add(
         "--no-metrics",
         dest="metrics",
         action="store_false",
         help="serve the bare apps, without the Prometheus middleware",
     )
-    run.add_argument(
+    add(
         "--max-error-rate",
         type=float,
-        default=0.01,
-        help="share of failed requests above which a repeat fails (default 0.01)",
+        help="share of failed requests above which a repeat fails "
+        f"(default {_RUN['max_error_rate']:g})",
     )
-    run.add_argument(
+    add(
         "--targets",
         type=_names,
-        default=(),
         help="servers already running, as server=http://127.0.0.1:PORT,... "
         "(docker-compose): no process management",
     )
-    run.add_argument(
+    add(
         "--rates",
         help="open model: offered rates per step, e.g. 300,1200; 'auto' searches the highest "
         "rate that meets --slo",
     )
-    run.add_argument(
+    add(
         "--load",
         dest="load_shape",
         help="closed, open or both (default: open with --rates, else closed)",
     )
-    run.add_argument(
+    add(
         "--arrival",
-        default="constant",
-        help="open model: constant spacing or poisson arrivals (default constant)",
+        help=f"open model: constant spacing or poisson arrivals (default {_RUN['arrival']})",
     )
-    run.add_argument(
+    add(
         "--slots",
         type=int,
-        default=0,
         help="open model: connection slots per driver process (default: enough for 100 ms at "
         "the rate)",
     )
-    run.add_argument(
+    add(
         "--slo",
         help="service-level objective per row, e.g. 'p99<10ms,errors<0.1%%' "
         "(also what --rates auto searches against)",
     )
-    run.add_argument(
-        "--fail-on-slo",
-        action="store_true",
-        help="exit 3 when a row fails its --slo (for CI gates)",
-    )
-    run.add_argument(
+    add("--fail-on-slo", action="store_true", help="exit 3 when a row fails its --slo")
+    add(
         "--repeat",
         type=int,
         help="repeats per row, each on a fresh server, in a shuffled interleaved order "
         "(default 1; --quick: as many as fit in its 10 minutes)",
     )
-    run.add_argument("--seed", type=int, help="seed of the shuffled order (default: random)")
-    run.add_argument(
-        "--cooldown", type=float, help="seconds between repeats (default 1; --quick 0.5)"
-    )
-    run.add_argument(
+    add("--seed", type=int, help="seed of the shuffled order (default: random)")
+    add("--cooldown", type=float, help="seconds between repeats (default 1; --quick 0.5)")
+    add(
         "--ready-timeout",
         type=float,
-        default=30.0,
-        help="seconds a server gets to answer 200 after it starts (default 30)",
+        help="seconds a server gets to answer 200 after it starts "
+        f"(default {_RUN['ready_timeout']:g})",
     )
-    run.add_argument(
+    add(
         "--stop-timeout",
         type=float,
-        default=5.0,
-        help="seconds Locust users get to finish their request at the end (default 5)",
+        help="seconds Locust users get to finish their request at the end "
+        f"(default {_RUN['stop_timeout']:g})",
     )
-    run.add_argument(
+    add(
         "--remote-targets",
         action="store_true",
         help="allow --targets on other machines (a multi-host setup); default: loopback only",
     )
-    run.add_argument(
+    add(
         "--server-host",
-        default="127.0.0.1",
-        help="where local servers listen: an address in 127.0.0.0/8 or ::1 (default 127.0.0.1)",
+        help="where local servers listen: an address in 127.0.0.0/8 or ::1 "
+        f"(default {_RUN['server_host']})",
     )
-    run.add_argument(
+    add(
         "--expect-workers",
         type=int,
-        default=0,
         help="drive through N Locust workers (asgi-bench worker, on any host) instead of "
         "local processes; this run is their master",
     )
-    run.add_argument(
+    add(
         "--master-bind",
-        default="127.0.0.1",
-        help="where the master listens for its workers (0.0.0.0 across machines)",
+        help="where the master listens for its workers (0.0.0.0 across machines; "
+        f"default {_RUN['master_bind']})",
     )
-    run.add_argument("--master-port", type=int, default=5557, help="the master's port")
-    run.add_argument(
+    add("--master-port", type=int, help=f"the master's port (default {_RUN['master_port']})")
+    add(
         "--workers-timeout",
         type=float,
-        default=60.0,
-        help="seconds the master waits for its workers, per repeat (default 60)",
+        help="seconds the master waits for its workers, per repeat "
+        f"(default {_RUN['workers_timeout']:g})",
     )
-    run.add_argument(
+    add(
         "--no-raw-paths",
         dest="raw_paths",
         action="store_false",
         help="label paths outside your app's route table <unmatched>, not by their raw value",
     )
 
-    commands.add_parser("list", help="server configs and apps, and whether each is available")
 
+def _add_serve(commands: Any) -> None:
     for name, text in (
         ("serve", "one server in the foreground"),
         ("ui", "one server plus the Locust web UI"),
@@ -221,22 +230,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("server")
         sub.add_argument("app")
-        sub.add_argument(
-            "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a cluster)"
-        )
+        sub.add_argument("--host", default=HOST, help="address to listen on (0.0.0.0 in a cluster)")
         sub.add_argument("--port", type=_port, default=8000)
-        sub.add_argument("--workers", type=_at_least_one, default=1)
+        sub.add_argument("--workers", type=_at_least_one, default=_RUN["workers"])
         sub.add_argument("--tls", action="store_true")
         sub.add_argument("--no-metrics", dest="metrics", action="store_false")
         sub.add_argument("--no-raw-paths", dest="raw_paths", action="store_false")
         sub.add_argument("--cpus", default="", help="pin the server to these CPUs, e.g. 0-1")
         if name == "ui":
-            sub.add_argument("--web-host", default="127.0.0.1")
+            sub.add_argument("--web-host", default=HOST)
             sub.add_argument("--web-port", type=_port, default=8089)
 
-    report = commands.add_parser("report", help="re-render summary, charts and report")
-    report.add_argument("run_dir", type=Path)
 
+def _add_worker(commands: Any) -> None:
     work = commands.add_parser(
         "worker", help="a Locust worker for a master on this or another host (run --expect-workers)"
     )
@@ -247,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle-exit", type=float, default=0.0, help="stop after this many seconds without a master"
     )
 
+
+def _add_compare(commands: Any) -> None:
     compare = commands.add_parser(
         "compare", help="what changed from run A to run B, with intervals and a test"
     )
@@ -264,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="compare runs of other configs or machines"
     )
 
+
+def _add_driver_check(commands: Any) -> None:
     check = commands.add_parser(
         "driver-check", help="the highest rate one driver process can offer open-loop here"
     )
@@ -272,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--limit", type=float, default=40000.0, help="highest rate to try")
     check.add_argument("--duration", type=float, default=3.0, help="measured seconds per step")
 
+
+def _add_overhead(commands: Any) -> None:
     overhead = commands.add_parser("overhead", help="measure the middleware's cost")
     overhead.add_argument("--requests", type=_at_least_one, default=200_000)
     overhead.add_argument(
@@ -280,7 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     overhead.add_argument("--seconds", type=float, default=5.0, help="measured seconds a round")
     overhead.add_argument("--rounds", type=_at_least_one, default=5, help="rounds per server")
     overhead.add_argument("--servers", default="uvicorn,granian")
-    return parser
+
+
+def _list_of(names: Iterable[str]) -> str:
+    return ", ".join(names)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,8 @@ from asgi_bench.verdict.slo import Slo, parse_slo
 from asgi_bench.workloads import QUICK, Workload, custom_workload, get_workload
 
 HOST = "127.0.0.1"  # all load stays on loopback (127.0.0.0/8 or ::1); see is_loopback()
+MASTER_PORT = 5557  # Locust's own default for its master
+MAX_ERROR_RATE = 0.01  # above this share of failed requests a repeat is failed
 
 DEFAULTS = {"users": 32, "spawn_rate": 100.0, "duration": 30.0, "warmup": 5.0}
 QUICK_DEFAULTS = {"duration": 3.0, "warmup": 1.0}
@@ -75,7 +77,7 @@ class RunConfig:
     server_cpus: str | None = None  # e.g. "0-3"; None: the default split
     driver_cpus: str | None = None
     metrics: bool = True  # serve apps wrapped in collectors.middleware.PrometheusMiddleware
-    max_error_rate: float = 0.01  # above this share of failed requests a cell is "failed"
+    max_error_rate: float = MAX_ERROR_RATE
     rates: str | None = None  # "300,1200": open-model steps at these offered rates; "auto"
     load_shape: str | None = None  # --load: closed, open or both; default open with --rates
     arrival: str = "constant"  # open model: constant spacing or poisson arrivals
@@ -96,7 +98,7 @@ class RunConfig:
     # this process is their master, listening on master_bind:master_port.
     expect_workers: int = 0
     master_bind: str = HOST
-    master_port: int = 5557
+    master_port: int = MASTER_PORT
     workers_timeout: float = 60.0  # how long the master waits for its workers, per repeat
     raw_paths: bool = True  # label paths outside an app's route table by their raw value
     ready_timeout: float = 30.0

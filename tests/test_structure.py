@@ -106,3 +106,38 @@ def test_a_cycle_through_an_import_inside_a_function_is_found(tmp_path):
 def test_the_top_of_the_package_holds_at_most_15_modules():
     top = sorted(p.name for p in (REPO / "asgi_bench").glob("*.py"))
     assert len(top) <= 15, top
+
+
+def test_every_run_flag_is_a_field_of_the_config_object():
+    import argparse
+    import dataclasses
+
+    from asgi_bench.cli import build_parser
+    from asgi_bench.config import RunConfig
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    run = commands.choices["run"]
+    dests = {a.dest for a in run._actions if a.dest != "help"}
+    assert dests == {f.name for f in dataclasses.fields(RunConfig)}
+    # A flag not given stays out of the namespace: RunConfig's own default applies.
+    assert vars(parser.parse_args(["run"])) == {"command": "run"}
+
+
+def test_version_and_every_commands_help_answer():
+    import argparse
+    import subprocess
+    import sys
+
+    from asgi_bench import __version__
+
+    said = subprocess.run(
+        [sys.executable, "-m", "asgi_bench", "--version"], capture_output=True, text=True
+    )
+    assert said.returncode == 0 and said.stdout.strip() == f"asgi-bench {__version__}"
+    from asgi_bench.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        assert sub.format_help().startswith(f"usage: asgi-bench {name}"), name

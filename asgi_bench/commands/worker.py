@@ -21,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from asgi_bench import envvars
+from asgi_bench.config import MASTER_PORT
 from asgi_bench.errors import Interrupted, UsageError
 from asgi_bench.load.open import BACKEND
 from asgi_bench.system.cpus import parse_cpus
@@ -28,13 +29,11 @@ from asgi_bench.system.processes import ManagedProcess, user_env
 from asgi_bench.system.signals import stop_signals
 from asgi_bench.system.watchdog import scratch_dir
 
-DEFAULT_PORT = 5557
-
 
 def master_address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep:
-        return text, DEFAULT_PORT
+        return text, MASTER_PORT
     try:
         number = int(port)
     except ValueError:

@@ -6,29 +6,30 @@ from __future__ import annotations
 
 from html import escape
 
+from asgi_bench.figures import FIGURES
 from asgi_bench.results.capacity import Capacity
 from asgi_bench.results.rows import Row
 from asgi_bench.verdict.stats import figure
 
+# The every-row table's figures, in order; labels and units from asgi_bench.figures.
 COLUMNS = (
-    ("rps", "req/s"),
-    ("p50_ms", "p50 ms"),
-    ("p90_ms", "p90 ms"),
-    ("p99_ms", "p99 ms"),
-    ("p999_ms", "p99.9 ms"),
-    ("max_ms", "max ms"),
-    ("p99_uncorrected_ms", "p99 uncorrected"),
-    ("ttfb_p50_ms", "TTFB p50"),
-    ("first_p50_ms", "first chunk p50"),
-    ("app_p50_ms", "in-app p50"),
-    ("app_p99_ms", "in-app p99"),
-    ("errors", "failed"),
-    ("cpu_us_per_request", "CPU µs/req"),
-    ("peak_rss_mib", "peak MiB"),
-    ("driver_busy", "driver busy"),
-    ("server_busy", "server busy"),
+    "rps",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "p99_uncorrected_ms",
+    "ttfb_p50_ms",
+    "first_p50_ms",
+    "app_p50_ms",
+    "app_p99_ms",
+    "errors",
+    "cpu_us_per_request",
+    "peak_rss_mib",
+    "driver_busy",
+    "server_busy",
 )
-SHARES = ("driver_busy", "server_busy")
 
 
 def cell(row: Row, name: str, mark: str = "") -> str:
@@ -41,7 +42,7 @@ def cell(row: Row, name: str, mark: str = "") -> str:
         why = f"needs {need:,} samples per window; had {row.samples_per_window:,.0f}"
         return f"<td title='{escape(why)}'>n/a</td>"
     ci = row.ci95.get(name)
-    if name in SHARES:
+    if name in FIGURES and FIGURES[name].unit == "share":
         text = f"{value:.0%}"
     elif name == "errors":
         text = f"{value:,.0f}"
@@ -151,7 +152,7 @@ def peak_table(rows: list[Row]) -> str:
 
 
 def summary_table(rows: list[Row]) -> str:
-    head = "".join(f"<th>{escape(label)}</th>" for _, label in COLUMNS)
+    head = "".join(f"<th>{escape(_label(name))}</th>" for name in COLUMNS)
     body = []
     for r in rows:
         why = "; ".join(filter(None, [r.reason, *r.notes, *r.unsteady]))
@@ -160,7 +161,7 @@ def summary_table(rows: list[Row]) -> str:
         body.append(
             f"<tr><td class='l'>{escape(r.server)}</td><td class='l'>{escape(r.app)}</td>"
             f"<td class='l'>{escape(r.step)}</td><td class='l {r.status}'>{r.status}</td>"
-            f"{''.join(cell(r, name) for name, _ in COLUMNS)}<td>{escape(r.bound or '–')}</td>"
+            f"{''.join(cell(r, name) for name in COLUMNS)}<td>{escape(r.bound or '–')}</td>"
             f"<td title='{escape(r.count_detail)}'>{escape(r.count_check)}</td>"
             f"<td>{r.repeats}/{r.planned}</td><td>{noisy}</td><td class='l'>{escape(slo)}</td>"
             f"<td class='notes'>{escape(why)}</td></tr>"
@@ -170,3 +171,7 @@ def summary_table(rows: list[Row]) -> str:
         "<th>bound</th><th>count check</th><th>repeats</th><th>noise</th><th>SLO</th>"
         f"<th>reason, notes</th></tr>{''.join(body)}</table>"
     )
+
+
+def _label(name: str) -> str:
+    return FIGURES[name].label if name in FIGURES else {"errors": "failed"}.get(name, name)

@@ -18,40 +18,16 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from asgi_bench.figures import FIGURES
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.types import Bound, CountCheck, LoadShape, Status
 from asgi_bench.verdict import stats
 
-# Figures that get a median (and, with repeats, an interval and a CV) per row.
-METRICS = (
-    "rps",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "p999_ms",
-    "max_ms",
-    "ttfb_p50_ms",
-    "ttfb_p99_ms",
-    "first_p50_ms",
-    "first_p99_ms",
-    "achieved_rps",
-    "p90_uncorrected_ms",
-    "p99_uncorrected_ms",
-    "lag_p99_ms",
-    "cpu_us_per_request",
-    "server_busy",
-    "peak_rss_mib",
-    "driver_busy",
-    "interference",
-    "app_p50_ms",
-    "app_p90_ms",
-    "app_p99_ms",
-    "app_ttfb_p50_ms",
-)
-# The tail figures a short window cannot give, and the percentile each stands for.
-NEEDS_SAMPLES: dict[str, float | Literal["max"]] = {"p999_ms": 99.9, "max_ms": "max"}
+# Every figure gets a median (and, with repeats, an interval and a CV) per row; the tail
+# figures a short window cannot give need as many samples as their percentile says.
+METRICS = tuple(FIGURES)
 NOISE = {"closed": ("rps", 0.05), "open": ("p50_ms", 0.10)}  # headline figure, CV limit
 COUNTS = (
     "requests",
@@ -133,7 +109,8 @@ class Row:
     def too_few_samples(self, name: str) -> int | None:
         """The samples per window ``name`` needs, when its windows held fewer (p99.9 and max
         need 10,000); else None: the figure can be shown."""
-        need = NEEDS_SAMPLES.get(name)
+        figure = FIGURES.get(name)
+        need = figure.tail if figure is not None else None
         if need is None or stats.enough_samples(need, self.samples_per_window):
             return None
         return stats.min_samples(need)

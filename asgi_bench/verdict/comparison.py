@@ -13,19 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
+from asgi_bench.figures import FIGURES
 from asgi_bench.results.read import LoadedRun
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.verdict.stats import Change, change
 
-# figure -> True when higher is better
-DIRECTION = {
-    "rps": True,
-    "p50_ms": False,
-    "p99_ms": False,
-    "cpu_us_per_request": False,
-    "app_p50_ms": False,
-}
-FIGURES = {
+COMPARED = {
     "closed": ("rps", "p50_ms", "cpu_us_per_request", "app_p50_ms"),
     "open": ("p50_ms", "p99_ms", "cpu_us_per_request", "app_p50_ms"),
 }
@@ -58,14 +51,16 @@ def compare(a: LoadedRun, b: LoadedRun, threshold: float) -> list[Line]:
     lines = []
     for key in [k for k in groups_a if k in groups_b]:
         load = groups_a[key][0].load
-        for name in FIGURES.get(load, FIGURES["closed"]):
+        for name in COMPARED.get(load, COMPARED["closed"]):
             va = [getattr(r, name) for r in groups_a[key] if getattr(r, name) is not None]
             vb = [getattr(r, name) for r in groups_b[key] if getattr(r, name) is not None]
             if not va or not vb:
                 continue
             found = change(va, vb)
             worse = found.ratio is not None and (
-                found.ratio < 1 - threshold if DIRECTION[name] else found.ratio > 1 + threshold
+                found.ratio < 1 - threshold
+                if FIGURES[name].higher_is_better
+                else found.ratio > 1 + threshold
             )
             lines.append(
                 Line(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from asgi_bench.config import MAX_ERROR_RATE
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.run.capabilities import Observation
 from asgi_bench.run.plan import Job
@@ -31,7 +32,7 @@ SILENCE_RATE = 10  # answers per second above which a silent second is a stopped
 class Policy:
     """The run settings the judgement depends on."""
 
-    max_error_rate: float = 0.01
+    max_error_rate: float = MAX_ERROR_RATE
     pinned_cpus: tuple[int, ...] = ()  # the server's and the driver's CPUs, when pinned here
     server_capacity: int = 1  # CPUs the server can use: min(workers, server CPUs)
     workers: int = 1

@@ -33,22 +33,35 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from asgi_bench.errors import UsageError
+from asgi_bench.figures import FIGURES
 from asgi_bench.verdict.limits import LATE_AT
 from asgi_bench.verdict.stats import figure
 
 _TIME = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0}  # to ms
 _CPU = {unit: factor * 1000 for unit, factor in _TIME.items()}  # to us
 
+# The units a condition may use for a figure of each unit (asgi_bench.figures): units ->
+# factor to the figure's unit, the factor of a bare number (None: a unit is required), and
+# the unit to print.
+_BY_UNIT: dict[str, tuple[dict[str, float], float | None, str]] = {
+    "ms": (_TIME, 1.0, "ms"),
+    "us": (_CPU, 1.0, "us"),
+    "req/s": ({}, 1.0, ""),
+}
+_ERRORS = ("errors", {"%": 1.0}, None, "%")  # a share of the requests, not a row figure
 # metric -> (row field, units -> factor, factor of a bare number or None, unit to print)
 _METRICS: dict[str, tuple[str, dict[str, float], float | None, str]] = {
-    "p50": ("p50_ms", _TIME, 1.0, "ms"),
-    "p90": ("p90_ms", _TIME, 1.0, "ms"),
-    "p99": ("p99_ms", _TIME, 1.0, "ms"),
-    "p999": ("p999_ms", _TIME, 1.0, "ms"),
-    "max": ("max_ms", _TIME, 1.0, "ms"),
-    "errors": ("errors", {"%": 1.0}, None, "%"),
-    "rps": ("rps", {}, 1.0, ""),
-    "cpu": ("cpu_us_per_request", _CPU, 1.0, "us"),
+    metric: _ERRORS if field == "errors" else (field, *_BY_UNIT[FIGURES[field].unit])
+    for metric, field in (
+        ("p50", "p50_ms"),
+        ("p90", "p90_ms"),
+        ("p99", "p99_ms"),
+        ("p999", "p999_ms"),
+        ("max", "max_ms"),
+        ("errors", "errors"),
+        ("rps", "rps"),
+        ("cpu", "cpu_us_per_request"),
+    )
 }
 METRICS = tuple(_METRICS)
 _OPS: dict[str, Callable[[float, float], bool]] = {

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from asgi_bench.verdict.comparison import DIRECTION, Line
+from asgi_bench.figures import FIGURES
+from asgi_bench.verdict.comparison import Line
 
 
 def draw_compare(lines: Sequence[Line]) -> Figure:
@@ -18,7 +19,7 @@ def draw_compare(lines: Sequence[Line]) -> Figure:
         ratio, ci = line.change.ratio, line.change.ci95
         if ratio is None:
             continue
-        better = (ratio > 1) == DIRECTION[line.figure]
+        better = (ratio > 1) == FIGURES[line.figure].higher_is_better
         tint = "#7f7f7f" if not line.change.significant else ("#2ca02c" if better else "#d62728")
         ax.plot((ratio - 1) * 100, y, "o", color=tint)
         if ci is not None:

@@ -1,7 +1,10 @@
-"""The metric families the middleware records, and their buckets.
+"""The metric families the middleware records off the per-request path (exceptions,
+disconnects, WebSocket, lifespan), and the latency buckets every histogram is exposed in.
 
+The request families are not here: the per-request path counts into the store
+(:mod:`asgi_bench.collectors.store`) and :mod:`asgi_bench.collectors.families` exposes them.
 Every family carries the labels ``server`` and ``app``; request families add ``route``,
-``method`` and ``status``. See the README for the full list.
+``method`` and ``status``. The README's table lists them all.
 """
 
 from __future__ import annotations
@@ -45,8 +48,7 @@ REQUEST = (*BASE, "route", "method", "status")
 
 
 class Metrics:
-    """The metric families off the per-request path (see ``collectors.requests`` for those
-    on it), registered in ``registry``."""
+    """The metric families off the per-request path, registered in ``registry``."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         r = registry

@@ -48,6 +48,7 @@ import os
 import socket
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -60,6 +61,7 @@ from asgi_bench import envvars
 from asgi_bench.collectors.store import BUCKETS, bucket, bucket_range
 from asgi_bench.loadtests import COUNTED_TYPES, HIGHEST_US, LOWEST_US
 from asgi_bench.loadtests.support import BadStatus, WrongBody
+from asgi_bench.results.layout import RepeatLayout
 
 OUT_DIR = os.environ.get(envvars.RECORD_DIR)
 WARMUP_S = float(os.environ.get(envvars.WARMUP, "0") or 0)
@@ -237,7 +239,7 @@ class Recorder:
             "missing_workers": sorted(set(self.expected) - set(self.workers)),
             "processes": processes,
         }
-        _write(os.path.join(OUT_DIR or ".", "recorder.json"), payload)
+        _write(str(RepeatLayout(Path(OUT_DIR or ".")).recorder_json), payload)
 
 
 def _finish(runner: Any) -> None:
@@ -326,7 +328,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     if RECORDER.role == "master":
         environment.runner.send_message(WINDOW_MESSAGE, {"window": [start, end]})
     RECORDER.set_window(start, end, environment.runner)
-    _write(os.path.join(OUT_DIR, "window.json"), {"window": [start, end]})
+    _write(str(RepeatLayout(Path(OUT_DIR)).window_json), {"window": [start, end]})
 
 
 @events.request.add_listener

@@ -1,7 +1,8 @@
 """Shared pieces of the Locust files: body checks and manual request events (streamed GETs:
 :mod:`asgi_bench.loadtests.streams`).
 
-Imported by Locust files only: it imports locust, which patches its process with gevent.
+Imported by the Locust files and the recorder, inside Locust's processes; it imports
+neither locust nor gevent, so its exceptions can be named anywhere.
 """
 
 from __future__ import annotations

@@ -261,3 +261,28 @@ def test_raw_paths_can_be_kept_out_of_labels():
     assert value(mw, "asgi_requests_total", route="<unmatched>", method="GET", status="404") == 2
     families = {s.labels.get("route") for f in mw.registry.collect() for s in f.samples}
     assert not any("abc123" in str(label) for label in families)
+
+
+@pytest.mark.parametrize(
+    "ns",
+    [
+        *(0, 1, 127, 128, 129, 255, 256),  # exact below 128, log-linear from there
+        *(1 << 10, (1 << 20) - 1, 1 << 20, 1 << 30),  # powers of two and one below
+        *(59_999_999_999, 60_000_000_000, 60_000_000_001, 1 << 40),  # MAX_NS, a minute
+    ],
+)
+def test_the_inlined_bucket_arithmetic_is_store_bucket(monkeypatch, ns):
+    # The per-request path inlines bucket() for speed: a fake clock makes one request last
+    # exactly ns (and its first byte come at ns // 2), and the buckets it lands in must be
+    # the ones store.bucket names, at the exact/log-linear edge (127, 128), powers of two
+    # and MAX_NS (a minute: beyond it everything shares the top bucket).
+    import asgi_bench.collectors.middleware as middleware
+
+    ticks = iter([1_000, 1_000 + ns // 2, 1_000 + ns])  # start, first byte, end
+    monkeypatch.setattr(middleware, "perf_counter_ns", lambda: next(ticks))
+    mw = wrap(hello.app, routes=hello.ROUTES)
+    run(call(mw, http_scope("/"), [request()]))
+    block = mw.store.block(("/", "GET", 200))
+    assert block[COUNT] == 1
+    assert block[HIST_A + bucket(ns)] == 1
+    assert block[HIST_B + bucket(ns // 2)] == 1

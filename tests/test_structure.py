@@ -141,3 +141,25 @@ def test_version_and_every_commands_help_answer():
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     for name, sub in commands.choices.items():
         assert sub.format_help().startswith(f"usage: asgi-bench {name}"), name
+
+
+# stage -> the stages it must never import (a stage is asgi_bench.<first part>).
+NEVER = {
+    "system": {"run", "verdict", "results", "report", "commands", "config", "workloads"},
+    "collectors": {"run", "verdict", "results", "report", "commands", "config", "loadtests"},
+    "verdict": {"report", "commands"},
+    "results": {"run", "report", "commands"},
+    "report": {"commands"},
+    "run": {"commands"},
+}
+
+
+def test_the_stages_import_only_downward():
+    known = modules(ROOTS)
+    wrong = []
+    for name, path in known.items():
+        stage = name.split(".")[1] if "." in name else ""
+        for target in set(imports(path, name, known)):
+            if "." in target and target.split(".")[1] in NEVER.get(stage, ()):
+                wrong.append(f"{name} -> {target}")
+    assert not wrong, wrong

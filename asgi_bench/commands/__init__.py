@@ -1,1 +1,6 @@
-"""commands"""
+"""The CLI's commands other than ``run`` itself, one module each: ``compare``,
+``driver-check``, ``overhead``, ``serve`` and ``ui``, ``worker``, and ``list``.
+
+A command may import any stage below it (run/, verdict/, results/, report/, system/);
+nothing imports a command but the CLI.
+"""

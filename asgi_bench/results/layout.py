@@ -1,7 +1,7 @@
 """Every path of a run, a cell and a repeat, and the schema version of what is written there.
 
-Nothing else in the harness spells a results file name: the runner, the measurement, the
-analysis, the report and the charts all ask this module.
+Nothing else spells a results file name: the runner, the measurement, the server's start,
+the recorder inside Locust, the analysis, the report and the charts all ask this module.
 
 ::
 
@@ -69,10 +69,6 @@ class RepeatLayout:
         return self.dir / "server-samples.jsonl"
 
     @property
-    def driver_samples(self) -> Path:
-        return self.dir / "driver-samples.jsonl"
-
-    @property
     def server_state(self) -> Path:
         return self.dir / "server-state.jsonl"
 
@@ -120,11 +116,8 @@ class RunLayout:
     def chart(self, name: str, suffix: str = "png") -> Path:
         return self.charts_dir / f"{name}.{suffix}"
 
-    def cell_dir(self, server: str, app: str) -> Path:
-        return self.root / "cells" / f"{server}__{app}"
-
     def repeat(self, server: str, app: str, step: str, repeat: int) -> RepeatLayout:
-        return RepeatLayout(self.cell_dir(server, app) / step / f"r{repeat}")
+        return RepeatLayout(self.root / "cells" / f"{server}__{app}" / step / f"r{repeat}")
 
 
 def write_text(path: Path, text: str) -> None:

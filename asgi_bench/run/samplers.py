@@ -1,5 +1,5 @@
 """Sample CPU time and memory in a background thread: a local process tree with psutil
-(this module), or a container through the Docker API (:mod:`collectors.docker`).
+(this module), or a container through the Docker API (:mod:`asgi_bench.run.docker`).
 
 For a process tree, CPU time includes the children that were already reaped, so a worker
 that exits does not make the total go backwards. Memory is the tree's RSS when it is one

@@ -20,6 +20,7 @@ import psutil
 
 from asgi_bench import envvars
 from asgi_bench.errors import ServerStartError
+from asgi_bench.results.layout import RepeatLayout
 from asgi_bench.run.docker import DockerSampler, find_container
 from asgi_bench.run.samplers import ProcessSampler, Sampler
 from asgi_bench.servers import LaunchOptions, ServerSpec
@@ -232,7 +233,8 @@ def start_server(
         certfile=str(certs.certfile) if certs else None,
         keyfile=str(certs.keyfile) if certs else None,
     )
-    marker = work_dir / "lifespan-marker.txt"
+    files = RepeatLayout(work_dir)  # a repeat's folder, or serve's scratch folder
+    marker = files.lifespan_marker
     marker.unlink(missing_ok=True)
     env = user_env(
         {
@@ -247,12 +249,12 @@ def start_server(
     multiproc_dir = None
     if metrics and workers > 1:
         # A fresh directory per start, set before the workers import prometheus_client.
-        multiproc_dir = work_dir / "prometheus-multiproc"
+        multiproc_dir = files.multiproc_dir
         shutil.rmtree(multiproc_dir, ignore_errors=True)
         multiproc_dir.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc_dir)
     scheme = "https" if certs else "http"
-    process = ManagedProcess(spec.argv(options), log_path or work_dir / "server.log", env, cpus)
+    process = ManagedProcess(spec.argv(options), log_path or files.server_log, env, cpus)
     # A server listening on every interface is still reached (and checked) on loopback.
     reach = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     url_host = f"[{reach}]" if ":" in reach else reach

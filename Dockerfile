@@ -16,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ASGI_BENCH_GIT_SHA=${GIT_SHA}
 
 RUN python3 -m venv /opt/venv
-WORKDIR /app
+WORKDIR /src
 
 # Dependencies first, read from pyproject.toml alone: editing the source keeps this layer.
 COPY pyproject.toml ./
@@ -29,11 +29,17 @@ COPY asgi_bench ./asgi_bench
 COPY apps ./apps
 COPY collectors ./collectors
 COPY loadtests ./loadtests
-COPY dashboards ./dashboards
 # apps/, collectors/ and loadtests/ install as asgi_bench.apps, .collectors and .loadtests
 # (pyproject.toml's package-dir); the build fails if the installed package cannot import them.
-RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi && pip install --no-deps . \
+RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi && pip install --no-deps /src \
     && cd / && python -c "import asgi_bench.apps.hello, asgi_bench.collectors.middleware, asgi_bench.loadtests.harness"
+
+# Run where no source folder named asgi_bench can shadow the installed package (the harness
+# puts the folder it runs in first on its servers' import path, for users' own apps). The
+# Locust files stay at hand for compose's locust service, which names them by path.
+WORKDIR /app
+COPY loadtests ./loadtests
+COPY dashboards ./dashboards
 
 RUN useradd --create-home --uid 1000 bench && mkdir -p /app/results && chown bench /app/results
 USER bench

@@ -25,6 +25,7 @@ from typing import Any
 
 import psutil
 
+import asgi_bench
 from asgi_bench import __version__, envvars
 from asgi_bench.config import Settings
 from asgi_bench.servers import SERVERS, get_server
@@ -44,7 +45,7 @@ PACKAGES = (
     "psutil",
 )
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(asgi_bench.__file__).resolve().parent
 CHECKOUT = PACKAGE_DIR.parent  # the repository root, when running from a checkout
 
 

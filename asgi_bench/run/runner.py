@@ -38,7 +38,7 @@ from asgi_bench.run.plan import Job, plan
 from asgi_bench.run.resources import LocalResources
 from asgi_bench.run.search import search_cell
 from asgi_bench.servers import LaunchOptions, ServerSpec
-from asgi_bench.system.signals import stop_signals
+from asgi_bench.system.signals import Stops, stop_signals
 from asgi_bench.system.tls import make_cert
 from asgi_bench.system.watchdog import scratch_dir
 from asgi_bench.verdict.client import client_json
@@ -98,87 +98,126 @@ def policy_for(settings: Settings, job: Job) -> Policy:
 
 def run(settings: Settings, console: Console | None = None) -> Outcome:
     """Run everything ``settings`` asks for; see the module docstring for exit codes."""
-    console = console or Console()
-    layout = prepare_run_dir(settings.out)
-    # With --rates auto the planned steps are the closed-loop ones (--load both, or the
-    # quick run's peak); the search's open steps follow them.
-    jobs = plan(settings.specs, settings.workloads, settings.steps, settings.repeat, settings.seed)
-    manifest = build_manifest(settings, layout.run_id, [job.key for job in jobs])
-    manifest["started_at"] = _now()
-    write_json(layout.run_json, manifest, schema=True)
-    planned = f"{len(jobs)} repeats" if jobs else ""
-    if settings.search:
-        each = f" ({settings.repeat} repeats a step)" if settings.repeat > 1 else ""
-        planned = ", ".join(filter(None, [planned, f"then a capacity search per cell{each}"]))
-    console.print(
-        f"asgi-bench run {layout.run_id}: {len(settings.specs)} servers x "
-        f"{len(settings.workloads)} apps, {planned}, "
-        f"{settings.warmup:g}s warm-up + {settings.duration:g}s each, "
-        f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}"
-    )
-    _warn_about_the_driver(settings, console)
-    repeats: list[Repeat] = []
-    exit_code = 0
+    return Session(settings, console or Console()).run()
 
-    def measure(job: Job, out: Console) -> Repeat:
+
+class Session:
+    """One run, as named steps: :meth:`start` (the folder, the plan, run.json), the planned
+    repeats, the capacity search, :meth:`finish` (the last writes, signals deferred) and the
+    exit code. Every repeat goes through :meth:`measure_one`, which keeps it and rewrites
+    the summary at once."""
+
+    def __init__(self, settings: Settings, console: Console) -> None:
+        self.settings, self.console = settings, console
+        self.layout = prepare_run_dir(settings.out)
+        # With --rates auto the planned steps are the closed-loop ones (--load both, or the
+        # quick run's peak); the search's open steps follow them.
+        self.jobs = plan(
+            settings.specs, settings.workloads, settings.steps, settings.repeat, settings.seed
+        )
+        self.manifest = build_manifest(settings, self.layout.run_id, [j.key for j in self.jobs])
+        self.repeats: list[Repeat] = []
+        self.resources: Resources | None = None
+        self.exit_code = 0
+
+    def run(self) -> Outcome:
+        self.start()
+        with (
+            stop_signals(self._on_repeated_signal) as stops,
+            scratch_dir("asgi-bench-tls-") as tls,
+        ):
+            try:
+                certs = make_cert(Path(tls)) if self.settings.config.tls else None
+                self.resources = LocalResources(self.settings, certs)
+                self.measure_planned()
+                if self.settings.search:
+                    self.search()
+                self.manifest["completed"] = True
+            except Interrupted as exc:
+                self.interrupted(exc)
+            except WriteError as exc:
+                self.exit_code = _failed(self.manifest, str(exc))
+            # A signal from here on is noted, not raised: the last writes finish, then say so.
+            with stops.deferred():
+                self.finish(stops)
+        self.console.print(f"results: {self.layout.root}  report: {self.layout.report_html}")
+        self.judge_slos()
+        return Outcome(self.layout.root, self.exit_code)
+
+    def start(self) -> None:
+        settings = self.settings
+        self.manifest["started_at"] = _now()
+        write_json(self.layout.run_json, self.manifest, schema=True)
+        planned = f"{len(self.jobs)} repeats" if self.jobs else ""
+        if settings.search:
+            each = f" ({settings.repeat} repeats a step)" if settings.repeat > 1 else ""
+            planned = ", ".join(filter(None, [planned, f"then a capacity search per cell{each}"]))
+        self.console.print(
+            f"asgi-bench run {self.layout.run_id}: {len(settings.specs)} servers x "
+            f"{len(settings.workloads)} apps, {planned}, "
+            f"{settings.warmup:g}s warm-up + {settings.duration:g}s each, "
+            f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}"
+        )
+        _warn_about_the_driver(settings, self.console)
+
+    def measure_planned(self) -> None:
+        with _progress(self.console) as progress:
+            task = progress.add_task("repeats", total=len(self.jobs))
+            for job in self.jobs:
+                progress.update(task, description=job.key)
+                self.measure_one(job, progress.console)
+                progress.advance(task)
+
+    def measure_one(self, job: Job, out: Console | None = None) -> Repeat:
         """Run one repeat, keep it, rewrite the summary, and print its line."""
+        assert self.resources is not None, "measure_one() runs inside run()"
         if job.order:
-            time.sleep(settings.cooldown)  # let the last server's echo die down
+            time.sleep(self.settings.cooldown)  # let the last server's echo die down
         started = time.monotonic()
-        repeat = run_job(settings, job, layout, resources)
-        repeats.append(repeat)
-        _summarise(layout, repeats, manifest)
-        out.print(_line(repeat, time.monotonic() - started))
+        repeat = run_job(self.settings, job, self.layout, self.resources)
+        self.repeats.append(repeat)
+        _summarise(self.layout, self.repeats, self.manifest)
+        (out or self.console).print(_line(repeat, time.monotonic() - started))
         return repeat
 
-    def on_repeat(name: str) -> None:
-        console.print(f"[yellow]{name} again: still stopping servers and Locust, please wait[/]")
+    def search(self) -> None:
+        _search_all(self.settings, self.measure_one, len(self.repeats), self.console)
 
-    with (
-        stop_signals(on_repeat) as stops,
-        scratch_dir("asgi-bench-tls-") as tls,
-    ):
-        try:
-            certs = make_cert(Path(tls)) if settings.config.tls else None
-            resources = LocalResources(settings, certs)
-            with _progress(console) as progress:
-                task = progress.add_task("repeats", total=len(jobs))
-                for job in jobs:
-                    progress.update(task, description=job.key)
-                    measure(job, progress.console)
-                    progress.advance(task)
-            if settings.search:
-                _search_all(settings, lambda job: measure(job, console), len(repeats), console)
-            manifest["completed"] = True
-        except Interrupted as exc:
-            if exc.result is not None:
-                repeats.append(exc.result)
-            manifest["interrupted"], manifest["interrupted_by"] = True, exc.name
-            console.print(f"[yellow]interrupted ({exc.name}): writing the partial results[/]")
-            exit_code = 128 + exc.signum
-        except WriteError as exc:
-            exit_code = _failed(manifest, str(exc))
-        # A signal from here on is noted, not raised: the last writes finish, then say so.
-        with stops.deferred():
-            manifest["finished_at"] = _now()
-            exit_code = _finish(layout, manifest, repeats, console) or exit_code
-            if stops.deferred_signal is not None and not manifest.get("interrupted"):
-                name = signal.Signals(stops.deferred_signal).name
-                manifest["interrupted"], manifest["interrupted_by"] = True, name
-                console.print(f"[yellow]interrupted ({name}): the results are complete[/]")
-                exit_code = _finish(layout, manifest, repeats, console) or (
-                    128 + stops.deferred_signal
-                )
-    console.print(f"results: {layout.root}  report: {layout.report_html}")
-    if settings.config.fail_on_slo and not exit_code:
-        missed = [r for r in rows_of(repeats, manifest) if r.slo_pass is False]
+    def interrupted(self, exc: Interrupted) -> None:
+        if exc.result is not None:
+            self.repeats.append(exc.result)
+        self.manifest["interrupted"], self.manifest["interrupted_by"] = True, exc.name
+        self.console.print(f"[yellow]interrupted ({exc.name}): writing the partial results[/]")
+        self.exit_code = 128 + exc.signum
+
+    def finish(self, stops: Stops) -> None:
+        """The last writes; a signal that arrived while they ran is written in, once more."""
+        self.manifest["finished_at"] = _now()
+        written = _finish(self.layout, self.manifest, self.repeats, self.console)
+        self.exit_code = written or self.exit_code
+        if stops.deferred_signal is not None and not self.manifest.get("interrupted"):
+            name = signal.Signals(stops.deferred_signal).name
+            self.manifest["interrupted"], self.manifest["interrupted_by"] = True, name
+            self.console.print(f"[yellow]interrupted ({name}): the results are complete[/]")
+            written = _finish(self.layout, self.manifest, self.repeats, self.console)
+            self.exit_code = written or 128 + stops.deferred_signal
+
+    def judge_slos(self) -> None:
+        """--fail-on-slo: a run whose rows missed their SLO exits with SLO_MISSED."""
+        if not self.settings.config.fail_on_slo or self.exit_code:
+            return
+        missed = [r for r in rows_of(self.repeats, self.manifest) if r.slo_pass is False]
         if missed:
             _error(
                 f"{len(missed)} row(s) missed their SLO: "
                 + "; ".join(f"{r.cell} {r.step} ({r.slo_detail})" for r in missed)
             )
-            exit_code = SLO_MISSED
-    return Outcome(layout.root, exit_code)
+            self.exit_code = SLO_MISSED
+
+    def _on_repeated_signal(self, name: str) -> None:
+        self.console.print(
+            f"[yellow]{name} again: still stopping servers and Locust, please wait[/]"
+        )
 
 
 def _summarise(layout: RunLayout, repeats: list[Repeat], manifest: dict[str, Any]) -> None:
@@ -187,7 +226,7 @@ def _summarise(layout: RunLayout, repeats: list[Repeat], manifest: dict[str, Any
 
 def _search_all(
     settings: Settings,
-    measure: Callable[[Job], Repeat],
+    measure_one: Callable[[Job], Repeat],
     done: int,
     console: Console,
 ) -> None:
@@ -204,7 +243,7 @@ def _search_all(
         def measure_step(
             step: Open, k: int, spec: ServerSpec = spec, workload: Workload = workload
         ) -> Repeat:
-            return measure(Job(spec, workload, step, k, next(orders)))
+            return measure_one(Job(spec, workload, step, k, next(orders)))
 
         slo = settings.slo_for(workload)
         start = workload.rates[0] if workload.rates else 100.0

@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 # must not import locust: the harness imports it, and locust monkey-patches with gevent.
 LOWEST_US, HIGHEST_US = 1, 3_600_000_000
 
+# What every HTTP/1.1 request of the built-in workloads is, closed loop and open model alike
+# (loadtests/rawhttp.py builds it; run.json records it): no User-Agent, no Accept-Encoding.
+REQUEST_HEAD = "METHOD PATH HTTP/1.1\r\nHost: HOST:PORT\r\n[Content-Length: N\r\n]\r\n"
+
 COUNTED_TYPES = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS"})
 
 

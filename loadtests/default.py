@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from locust import constant, task
-
 from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
+from asgi_bench.loadtests.rawhttp import Requests
 
 
-class DefaultUser(ClosedUser):
-    wait_time = constant(0)
-
-    @task
-    def index(self) -> None:
-        self.client.get("/", name="/")
-
-
-class DefaultOpen(OpenUser):
+class Default(Requests):
     def call(self, client: Any) -> int:
         return len(self.get(client, "/"))
+
+
+class DefaultUser(Default, ClosedUser):
+    pass
+
+
+class DefaultOpen(Default, OpenUser):
+    pass

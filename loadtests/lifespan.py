@@ -10,26 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from locust import constant, task
-
 from asgi_bench.apps.lifespan import EXPECTED_CHECKSUM, ITEMS
 from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
-from asgi_bench.loadtests.support import WrongBody, json_answer
-
-
-class LifespanUser(ClosedUser):
-    wait_time = constant(0)
-
-    @task
-    def state(self) -> None:
-        with self.client.get("/", name="/", catch_response=True) as response:
-            state = json_answer(response)
-            if state is None:
-                return
-            problem = check(state)
-            if problem:
-                response.failure(WrongBody(problem))
+from asgi_bench.loadtests.rawhttp import Requests
+from asgi_bench.loadtests.support import WrongBody
 
 
 def check(state: Any) -> str:
@@ -41,7 +26,7 @@ def check(state: Any) -> str:
     return ""
 
 
-class LifespanOpen(OpenUser):
+class Lifespan(Requests):
     def call(self, client: Any) -> int:
         body = self.get(client, "/")
         try:
@@ -52,3 +37,11 @@ class LifespanOpen(OpenUser):
         if problem:
             raise WrongBody(problem)
         return len(body)
+
+
+class LifespanUser(Lifespan, ClosedUser):
+    pass
+
+
+class LifespanOpen(Lifespan, OpenUser):
+    pass

@@ -20,9 +20,9 @@ time. The achieved rate counts what a worker actually put on the wire inside the
 an arrival dispatched on time into a driver too busy to send it has not been offered to the
 server. The settings are custom Locust arguments, which a master forwards to its workers.
 
-A workload's Locust file adds an open user by subclassing and writing :meth:`OpenUser.call`
-(one request on one slot's client) and, when its client is not plain HTTP,
-:meth:`OpenUser.connect`.
+A workload's Locust file adds an open user by mixing its ``call`` (one request on one slot's
+client, :class:`~asgi_bench.loadtests.rawhttp.Requests`) into :class:`OpenUser` and, when
+its client is not plain HTTP, writing :meth:`OpenUser.connect`.
 """
 
 from __future__ import annotations
@@ -40,9 +40,8 @@ from locust import User, constant, events, task
 from locust.user.task import LOCUST_STATE_RUNNING
 
 from asgi_bench.loadtests import split_host
-from asgi_bench.loadtests.rawhttp import Connection
+from asgi_bench.loadtests.rawhttp import Connection, Requests
 from asgi_bench.loadtests.recorder import RECORDER
-from asgi_bench.loadtests.support import BadStatus
 
 
 @events.init_command_line_parser.add_listener
@@ -68,7 +67,7 @@ def _sleep_first(seconds: float) -> None:
         timer.close()
 
 
-class OpenUser(User):
+class OpenUser(Requests, User):
     """Offers a fixed rate of requests; subclasses say what one request is."""
 
     abstract = True
@@ -100,22 +99,6 @@ class OpenUser(User):
         """A client for one slot: one keep-alive HTTP/1.1 connection by default."""
         scheme, host, port, _ = split_host(self.host or "")
         return Connection(host, port, tls=scheme == "https")
-
-    def call(self, client: Any) -> int:
-        """One request on ``client``; returns the response length, raises on failure."""
-        raise NotImplementedError
-
-    def get(self, client: Connection, path: str) -> bytes:
-        """GET ``path`` (under the host's prefix); the body, or :class:`BadStatus`."""
-        return self.send(client, b"GET", path)
-
-    def send(self, client: Connection, method: bytes, path: str, body: bytes = b"") -> bytes:
-        """``method path`` (under the host's prefix) with ``body``; the answer's body, or
-        :class:`BadStatus`."""
-        status, answer = client.request(method, (self.prefix + path).encode(), body)
-        if not 200 <= status < 300:
-            raise BadStatus(status)
-        return answer
 
     @task
     def schedule(self) -> None:

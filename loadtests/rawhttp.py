@@ -1,11 +1,13 @@
-"""A lean keep-alive HTTP/1.1 client for the open model: a gevent socket, a request built
+"""A lean keep-alive HTTP/1.1 client for both load shapes: a gevent socket, a request built
 once, and httptools (the C parser uvicorn uses) to read the answer.
 
-The open model pays its driver's cost per request: geventhttpclient's general client spends
-about 130 µs of CPU on a hello-world request (header objects, regular expressions, a
-``select`` to test a pooled socket), this one about 25 µs. It speaks just what the
-benchmark needs: one request at a time per connection, ``Content-Length`` or chunked
-answers, TLS without verification (the harness's certificate is made at run time).
+Every request is ``METHOD PATH HTTP/1.1``, ``Host: HOST:PORT`` and, with a body or for a
+POST, ``Content-Length: N`` (:data:`asgi_bench.loadtests.REQUEST_HEAD`); nothing else. The
+driver pays its cost per request: geventhttpclient's general client spends about 130 µs of
+CPU on a hello-world request (header objects, regular expressions, a ``select`` to test a
+pooled socket), this one about 25 µs. It speaks just what the benchmark needs: one request
+at a time per connection, ``Content-Length`` or chunked answers, TLS without verification
+(the harness's certificate is made at run time).
 
 Example::
 
@@ -22,6 +24,7 @@ import httptools
 from gevent import socket
 
 from asgi_bench import envvars
+from asgi_bench.loadtests.support import BadStatus
 from asgi_bench.system.http import INSECURE
 
 # A worker started with ``asgi-bench worker --bind ADDR`` sends its load from that address.
@@ -105,6 +108,30 @@ class Connection:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+
+class Requests:
+    """What a user of either load shape sends: requests under the host's ``prefix`` on a
+    :class:`Connection`; a non-2xx answer raises :class:`BadStatus`. A workload writes
+    :meth:`call`, one request and its checks."""
+
+    prefix = ""
+
+    def call(self, client: Any) -> int:
+        """One request on ``client``; returns the response length, raises on failure."""
+        raise NotImplementedError
+
+    def get(self, client: Connection, path: str) -> bytes:
+        """GET ``path`` (under the host's prefix); the body, or :class:`BadStatus`."""
+        return self.send(client, b"GET", path)
+
+    def send(self, client: Connection, method: bytes, path: str, body: bytes = b"") -> bytes:
+        """``method path`` (under the host's prefix) with ``body``; the answer's body, or
+        :class:`BadStatus`."""
+        status, answer = client.request(method, (self.prefix + path).encode(), body)
+        if not 200 <= status < 300:
+            raise BadStatus(status)
+        return answer
 
 
 class _Closed(Exception):

@@ -8,25 +8,24 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from locust import constant, task
-
 from asgi_bench import envvars
 from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
+from asgi_bench.loadtests.rawhttp import Requests
 
 SLEEP_MS = int(os.environ.get(envvars.SLEEP_MS, "20"))
 
 
-class SleepUser(ClosedUser):
-    wait_time = constant(0)
-
-    @task
-    def sleep(self) -> None:
-        self.client.get(f"/sleep?ms={SLEEP_MS}", name="/sleep")
-
-
-class SleepOpen(OpenUser):
+class Sleep(Requests):
     name = "/sleep"
 
     def call(self, client: Any) -> int:
         return len(self.get(client, f"/sleep?ms={SLEEP_MS}"))
+
+
+class SleepUser(Sleep, ClosedUser):
+    pass
+
+
+class SleepOpen(Sleep, OpenUser):
+    pass

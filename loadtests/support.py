@@ -7,7 +7,6 @@ neither locust nor gevent, so its exceptions can be named anywhere.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -22,18 +21,6 @@ class BadStatus(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
-
-
-def json_answer(response: Any) -> Any:
-    """The JSON body of a 200 inside ``catch_response``; None (and the failure recorded)
-    when it is not a 200 or not JSON. A non-2xx is already a failure for Locust."""
-    if response.status_code != 200:
-        return None
-    try:
-        return json.loads(response.content or b"")
-    except ValueError:
-        response.failure(WrongBody("not JSON"))
-        return None
 
 
 def fire(

@@ -10,34 +10,17 @@ import json
 import os
 from typing import Any
 
-from locust import constant, task
-
 from asgi_bench.loadtests.closedloop import ClosedUser
 from asgi_bench.loadtests.openloop import OpenUser
-from asgi_bench.loadtests.support import WrongBody, json_answer
+from asgi_bench.loadtests.rawhttp import Requests
+from asgi_bench.loadtests.support import WrongBody
 
 SIZE = int(os.environ.get("UPLOAD_BYTES", str(256 * 1024)))
 BODY = os.urandom(SIZE)
 DIGEST = hashlib.sha256(BODY).hexdigest()
 
 
-class UploadUser(ClosedUser):
-    wait_time = constant(0)
-
-    @task
-    def upload(self) -> None:
-        with self.client.post(
-            "/upload",
-            data=BODY,  # type: ignore[arg-type]  # bytes are sent as they are
-            name="/upload",
-            catch_response=True,
-        ) as r:
-            answer = json_answer(r)
-            if answer is not None and answer != {"bytes": SIZE, "sha256": DIGEST}:
-                r.failure(WrongBody(f"server saw {answer!r:.100}"))
-
-
-class UploadOpen(OpenUser):
+class Upload(Requests):
     name = "/upload"
     request_type = "POST"
 
@@ -46,3 +29,11 @@ class UploadOpen(OpenUser):
         if json.loads(body) != {"bytes": SIZE, "sha256": DIGEST}:
             raise WrongBody(f"server saw {body[:100]!r}")
         return SIZE
+
+
+class UploadUser(Upload, ClosedUser):
+    pass
+
+
+class UploadOpen(Upload, OpenUser):
+    pass

@@ -28,6 +28,7 @@ import psutil
 import asgi_bench
 from asgi_bench import __version__, envvars
 from asgi_bench.config import Settings
+from asgi_bench.loadtests import REQUEST_HEAD
 from asgi_bench.servers import SERVERS, get_server
 from asgi_bench.system.cpus import SYS_CPU, siblings
 
@@ -166,6 +167,8 @@ def build_manifest(settings: Settings, run_id: str, order: list[str]) -> dict[st
             "executable": sys.executable,
         },
         "servers": servers,
+        # What the driver sends (the streaming and WebSocket workloads use their own clients).
+        "request_head": REQUEST_HEAD,
         "packages": {name: _version(name) for name in PACKAGES},
         "harness": harness_info(),
         "user": user_info(settings),

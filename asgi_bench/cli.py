@@ -1,7 +1,8 @@
 """``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead, worker.
 
 The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields; a flag not
-given stays ``None`` there, so an explicit value always wins over ``--quick``.
+given stays out of the parsed namespace, so RunConfig's own default applies (``None`` where
+``--quick`` may choose), and an explicit value always wins over ``--quick``.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class Workload:
     needs: frozenset[str] = frozenset()  # server capabilities, see asgi_bench.servers.base
     # What the server-side count is compared with: HTTP requests or WebSocket messages.
     count_unit: str = "requests"
-    probes: tuple[str, ...] = ()  # capability probes run before the load, see probes.py
+    probes: tuple[str, ...] = ()  # capability probes run before the load (run/capabilities.py)
     ready_path: str = "/"  # answers 200 once the app is up
     note: str = ""  # what a reader must know to read this workload's latency
     rates: tuple[float, ...] = field(default=(300.0, 1200.0))  # the quick run's ladder

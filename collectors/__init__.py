@@ -1,2 +1,3 @@
-"""Measurement on the server side: the Prometheus ASGI middleware and the collectors that
-sample processes and scrape metrics during a run."""
+"""What runs inside the measured server, and nothing else: the Prometheus ASGI middleware,
+its per-request store, its exposition and its route labels. The harness-side samplers and
+the reader of the middleware's state live in :mod:`asgi_bench.run`."""

@@ -25,6 +25,7 @@ import urllib3
 from locust import User, constant, task
 
 from asgi_bench.loadtests import split_host
+from asgi_bench.loadtests.closedloop import unfinished_if_killed
 from asgi_bench.loadtests.openloop import OpenUser
 from asgi_bench.loadtests.support import BadStatus, WrongBody, fire
 
@@ -94,7 +95,8 @@ class StreamUser(User):
     def fetch(self) -> None:
         started = time.perf_counter()
         try:
-            body = self.stream(self.name, self.path)
+            with unfinished_if_killed():
+                body = self.stream(self.name, self.path)
         except Reported:
             return
         fire(self.environment, "GET", self.name, started, len(body), self.check(body))

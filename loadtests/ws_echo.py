@@ -15,6 +15,7 @@ import websocket
 from locust import User, constant, task
 
 from asgi_bench.loadtests import split_host
+from asgi_bench.loadtests.closedloop import unfinished_if_killed
 from asgi_bench.loadtests.openloop import OpenUser
 from asgi_bench.loadtests.support import WrongBody, fire
 
@@ -72,8 +73,9 @@ class WebSocketUser(User):
         sent = message(self.counter)
         started = time.perf_counter()
         try:
-            self.ws.send(sent)
-            answer = self.ws.recv()
+            with unfinished_if_killed():
+                self.ws.send(sent)
+                answer = self.ws.recv()
         except Exception as exc:
             fire(self.environment, "WS", "/ws echo", started, exception=exc)
             self.ws = None

@@ -32,7 +32,11 @@ KEPT = DriverSide("open", 0.5, 0.3, offered_rps=1000.0, seconds=2.0, scheduled=2
         # Short of the schedule while the server was saturated or left requests unanswered:
         # the server held the connections, so it is the server's miss, not the driver's.
         ({"sent": 1000, "server_busy": 0.95}, None),
-        ({"sent": 1000, "unfinished": 3}, None),
+        # 2,000 scheduled tolerate 20 short: 21 unanswered is a server holding them; one lost
+        # request does not excuse a driver that sent half the schedule.
+        ({"sent": 1000, "unfinished": 21}, None),
+        ({"sent": 1000, "unfinished": 20}, "driver-limited: sent 500 of 1,000"),
+        ({"sent": 1000, "unfinished": 1}, "driver-limited: sent 500 of 1,000"),
         ({"sent": 1000, "server_busy": None}, "driver-limited: sent 500 of 1,000"),
         # At 25 arrivals one short is the window's edge, not the driver; two are 8%.
         ({"scheduled": 25, "sent": 24}, None),

@@ -244,3 +244,15 @@ def test_a_miss_the_driver_decided_bounds_the_capacity_from_below() -> None:
     )
     [found] = capacities(rows)
     assert (found.capacity_rps, found.lower_bound, found.limited_by) == (4200, True, "driver")
+
+
+def test_a_failed_row_above_the_best_is_the_capacitys_edge() -> None:
+    # 1000 met the SLO; 2000 failed (its repeats' errors): it has no SLO verdict of its
+    # own, but the search stopped there, so 1000 is the capacity, not a lower bound.
+    met = _row(1000, 5.0, 4.0, 0)
+    failed = _row(2000, 50.0, 40.0, 0)
+    failed.status, failed.reason = "failed", "12.0% of requests failed"
+    apply_slo([met, failed], {"hello": "p99<10ms,errors<0.1%"})
+    assert failed.slo is None
+    [found] = capacities([met, failed])
+    assert (found.capacity_rps, found.lower_bound, found.limited_by) == (1000, False, "slo")

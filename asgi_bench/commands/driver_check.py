@@ -70,11 +70,11 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
                 raise BenchError(
                     f"driver-check: the step at {rate:g} req/s failed: {repeat.reason}"
                 )
-            requests = max(1, repeat.requests or 0)
-            kept = repeat.bound != "driver" and (repeat.late or 0) / requests < LATE_AT
+            scheduled = max(1, repeat.scheduled or 0)  # the arrivals its schedule held
+            kept = repeat.bound != "driver" and (repeat.late or 0) / scheduled < LATE_AT
             console.print(
                 f"  {rate:>8,.0f} req/s offered: sent {repeat.achieved_rps or 0:,.0f}/s, "
-                f"late {repeat.late or 0:,} of {repeat.requests or 0:,}, lag p99 "
+                f"late {repeat.late or 0:,} of {repeat.scheduled or 0:,}, lag p99 "
                 f"{repeat.lag_p99_ms or 0:.2f} ms, driver {repeat.driver_busy or 0:.0%} busy, "
                 f"server {repeat.server_busy or 0:.0%} busy  "
                 f"{'kept' if kept else 'missed'}{' (again)' if attempt else ''} "

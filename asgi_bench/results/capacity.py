@@ -28,12 +28,15 @@ def capacities(rows: list[Row]) -> list[Capacity]:
     """Per cell with open-model rows judged by an SLO: the highest offered rate that met it.
     The lowest rate above it says why it is not higher, as in the search: a missed SLO (or a
     failed row) makes it the edge; a driver-limited row makes it a lower bound the driver set."""
+    judged = {(r.server, r.app) for r in rows if r.slo}
     cells: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
-        if row.load == "open" and row.offered_rps and row.slo:
+        # A failed row of a judged cell has no SLO verdict of its own, but it is an edge.
+        if row.load == "open" and row.offered_rps and (row.server, row.app) in judged:
             cells.setdefault((row.server, row.app), []).append(row)
     found = []
     for (server, app), cell in cells.items():
+        slo = next(r.slo for r in cell if r.slo)
         met = [r.offered_rps or 0.0 for r in cell if r.bound != "driver" and r.slo_pass]
         best = max(met) if met else None
         above = sorted(
@@ -45,7 +48,5 @@ def capacities(rows: list[Row]) -> list[Capacity]:
             None,
         )
         limited_by = "untested" if edge is None else "driver" if edge.bound == "driver" else "slo"
-        found.append(
-            Capacity(server, app, cell[0].slo or "", best, limited_by != "slo", limited_by)
-        )
+        found.append(Capacity(server, app, slo or "", best, limited_by != "slo", limited_by))
     return found

@@ -38,7 +38,7 @@ class Repeat:
     non_2xx: int | None = None
     wrong_body: int | None = None
     exceptions: int | None = None
-    unfinished: int | None = None  # open model: still in flight after the stop timeout
+    unfinished: int | None = None  # sent, and still unanswered at the stop (a failure)
     p50_ms: float | None = None
     p90_ms: float | None = None
     p99_ms: float | None = None
@@ -52,7 +52,7 @@ class Repeat:
     scheduled: int | None = None  # arrivals the schedule held for the window
     achieved_rps: float | None = None  # requests a connection put on the wire, per second
     late: int | None = None  # dispatched more than the lag threshold after their intended time
-    dropped: int | None = None  # never sent: the cap on requests in flight was reached
+    dropped: int | None = None  # never sent: too many waiting for a slot, or at the stop
     p90_uncorrected_ms: float | None = None  # from the actual send, not the intended one
     p99_uncorrected_ms: float | None = None
     lag_p99_ms: float | None = None  # intended -> actual send

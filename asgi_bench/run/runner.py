@@ -134,10 +134,12 @@ class Session:
                     self.search()
                 self.manifest["completed"] = True
             except Interrupted as exc:
-                self.interrupted(exc)
+                with stops.deferred():  # a signal from here on is noted, not raised
+                    self.interrupted(exc)
             except WriteError as exc:
-                self.exit_code = _failed(self.manifest, str(exc))
-            # A signal from here on is noted, not raised: the last writes finish, then say so.
+                with stops.deferred():
+                    self.exit_code = _failed(self.manifest, str(exc))
+            # The last writes finish whatever arrives meanwhile, then say so.
             with stops.deferred():
                 self.finish(stops)
         self.console.print(f"results: {self.layout.root}  report: {self.layout.report_html}")

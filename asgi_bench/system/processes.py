@@ -101,12 +101,17 @@ class ManagedProcess:
             start_new_session=True,
         )
         self.pid = self.popen.pid
-        WATCHDOG.watch(self.pid)  # its session dies with the harness, even by SIGKILL
         self._known: dict[int, psutil.Process] = {}
         self.remember_tree()
+        leader = self._known.get(self.pid)
+        self.started = leader.create_time() if leader is not None else None
+        if self.started is not None:
+            WATCHDOG.watch(self.pid, self.started)  # its session dies with the harness
 
     def remember_tree(self) -> list[psutil.Process]:
         """The live tree; every process seen is remembered so it can be stopped later."""
+        if self.popen.returncode is not None:
+            return []  # the leader is reaped: its pid may be someone else's by now
         try:
             leader = psutil.Process(self.pid)
             tree = [leader, *leader.children(recursive=True)]
@@ -168,7 +173,7 @@ class ManagedProcess:
         """SIGKILL whatever is left of the tree, by pid, and reap the leader. Workers whose
         leader died (a Locust master that failed, hypercorn's) are found by their session."""
         self.remember_tree()
-        for pid in session_members(self.pid):
+        for pid in session_members(self.pid, self.started):
             with contextlib.suppress(psutil.Error):
                 self._known.setdefault(pid, psutil.Process(pid))
         for proc in self._known.values():

@@ -7,8 +7,9 @@ watchdog, a small process in a session of its own (a signal to the harness's pro
 does not reach it), holding the read end of a pipe whose only write end the harness holds.
 The harness tells it, one line each:
 
-* ``watch PID``: a child that leads a session of its own (every :class:`ManagedProcess`
-  does): its whole session is stopped if the harness dies, workers of workers included;
+* ``watch PID STARTED``: a child that leads a session of its own (every
+  :class:`ManagedProcess` does), started at ``STARTED`` (its create time): its whole
+  session is stopped if the harness dies, workers of workers included;
 * ``done PID``: that child has been stopped;
 * ``remove PATH``: a folder to delete if the harness dies.
 
@@ -40,6 +41,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import psutil
+
 
 class Watchdog:
     """The harness's side: starts the watchdog and sends it its orders."""
@@ -67,8 +70,8 @@ class Watchdog:
             )
             self._pipe = self._proc.stdin
 
-    def watch(self, pid: int) -> None:
-        self._send(f"watch {pid}")
+    def watch(self, pid: int, started: float) -> None:
+        self._send(f"watch {pid} {started!r}")
 
     def done(self, pid: int) -> None:
         self._send(f"done {pid}")
@@ -100,9 +103,18 @@ def scratch_dir(prefix: str) -> Iterator[str]:
         yield path
 
 
-def session_members(session: int) -> list[int]:
+def session_members(session: int, leader_started: float | None = None) -> list[int]:
     """Every process of ``session``, by pid, read from /proc: a child's workers stay in its
-    session after it dies, where no tree of parents finds them any more."""
+    session after it dies, where no tree of parents finds them any more.
+
+    Linux gives no new process a pid that is still some live process's session id, so while
+    any of our members live the number is ours. Once they are all gone it can be reused: a
+    live process with that pid and another start time than ``leader_started`` leads someone
+    else's session, and nothing is returned."""
+    if leader_started is not None:
+        with contextlib.suppress(OSError, psutil.Error):
+            if abs(psutil.Process(session).create_time() - leader_started) > 0.01:
+                return []
     members = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -112,9 +124,9 @@ def session_members(session: int) -> list[int]:
     return members
 
 
-def _clean_up(sessions: set[int], paths: set[str]) -> None:
-    for session in sessions:
-        for pid in session_members(session):
+def _clean_up(sessions: dict[int, float], paths: set[str]) -> None:
+    for session, started in sessions.items():
+        for pid in session_members(session, started):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
     for path in paths:
@@ -125,14 +137,15 @@ def main() -> None:
     """The watchdog itself: read orders until the pipe closes, then clean up."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)  # only the pipe's end ends it
-    sessions: set[int] = set()
+    sessions: dict[int, float] = {}  # session id -> its leader's start time
     paths: set[str] = set()
     for line in sys.stdin:
         order, _, value = line.rstrip("\n").partition(" ")
         if order == "watch":
-            sessions.add(int(value))
+            pid, _, started = value.partition(" ")
+            sessions[int(pid)] = float(started)
         elif order == "done":
-            sessions.discard(int(value))
+            sessions.pop(int(value), None)
         elif order == "remove":
             paths.add(value)
     _clean_up(sessions, paths)

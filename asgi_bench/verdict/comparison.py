@@ -97,6 +97,7 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
 def _groups(repeats: list[Repeat]) -> dict[tuple[str, str, str], list[Repeat]]:
     groups: dict[tuple[str, str, str], list[Repeat]] = {}
     for repeat in repeats:
-        if repeat.status == "ok":
+        # A driver-limited repeat is not the server's figure: no change is read from it.
+        if repeat.status == "ok" and repeat.bound != "driver":
             groups.setdefault((repeat.server, repeat.app, repeat.step), []).append(repeat)
     return groups

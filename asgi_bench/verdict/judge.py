@@ -154,7 +154,8 @@ def _open(r: Repeat, client: ClientStats, notes: list[str]) -> None:
     if client.dropped:
         # The server was too slow for the queue of arrivals waiting for a connection.
         notes.append(
-            f"{client.dropped} arrivals dropped (too many waiting for a connection): "
+            f"{client.dropped} arrivals never sent (too many waiting for a connection, or still "
+            "waiting at the stop): "
             "latency covers only the arrivals sent"
         )
 

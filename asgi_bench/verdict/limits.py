@@ -2,7 +2,8 @@
 
 A driver-limited step is never published as the server's figure. The judge applies
 :func:`driver_limit` to every repeat and records the answer as ``bound = "driver"`` with a
-note that starts ``driver-limited``; everything downstream reads only that: the summary's
+note (an open step's starts ``driver-limited``; a closed loop's says its throughput is a
+lower bound); everything downstream reads only that: the summary's
 rows (``Row.driver_bound``), the charts (hollow or hatched), the tables (marked, and left
 out of the same-load comparison), the SLO verdict and the capacity search (a lower bound).
 The SLO verdict adds one case of its own that needs the objective: a miss the driver's lag
@@ -50,8 +51,8 @@ def driver_limit(side: DriverSide) -> str | None:
       held for the window (and more than one short: one due at the window's end may go out
       just after it). A dispatched arrival that no connection sent was never offered
       to the server. Excepted: a server that was itself saturated, or that left requests
-      unanswered, held the connections the arrivals waited for: its limit, seen in its
-      latency and failures;
+      unanswered (more than the shortfall tolerated), held the connections the arrivals
+      waited for: its limit, seen in its latency and failures;
     * open model: more than ``LATE_LIMIT`` of its arrivals were dispatched late, so the
       corrected latency is the driver's lag as much as the server's time.
 
@@ -63,12 +64,15 @@ def driver_limit(side: DriverSide) -> str | None:
         return f"driver-limited: the busiest driver process was {side.driver_busy:.0%} busy"
     if side.load != "open" or not side.scheduled:
         return None
-    server_held = side.unfinished > 0 or (
+    tolerated = (1 - ACHIEVED_AT) * side.scheduled
+    # The server held the connections: saturated, or more requests left unanswered than the
+    # shortfall a kept schedule tolerates (one lost request is not a hung server).
+    server_held = side.unfinished > max(1.0, tolerated) or (
         side.server_busy is not None and side.server_busy >= BOUND_AT
     )
     short = side.scheduled - side.sent
     # More than one arrival: a request due at the window's end may go out just after it.
-    if short > max(1.0, (1 - ACHIEVED_AT) * side.scheduled) and not server_held:
+    if short > max(1.0, tolerated) and not server_held:
         return (
             f"driver-limited: sent {side.achieved_rps or 0:,.0f} of {side.offered_rps or 0:,g} "
             f"req/s offered ({side.sent:,} of {side.scheduled:,} arrivals)"

@@ -81,7 +81,7 @@ DEFAULT_SLO = "p99<100ms,errors<1%"
 # The latency figures measured from the actual send as well as from the intended one.
 _UNCORRECTED = {"p90_ms": "p90_uncorrected_ms", "p99_ms": "p99_uncorrected_ms"}
 # What :func:`driver_decided` reads besides the objective's own fields.
-DRIVER_FIELDS = ("late", "dropped", "requests", "errors", *_UNCORRECTED.values())
+DRIVER_FIELDS = ("late", "scheduled", "dropped", "requests", "errors", *_UNCORRECTED.values())
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,11 @@ def driver_decided(slo: Slo, values: Mapping[str, float | None]) -> bool:
     late, requests = values.get("late"), values.get("requests")
     if not late or not requests:
         return False
-    arrivals = requests + (values.get("errors") or 0) + (values.get("dropped") or 0)
+    # The same share as the driver-limited rule's: of the arrivals the schedule held (rows
+    # written before that count existed: of those answered, failed or dropped).
+    arrivals = values.get("scheduled") or (
+        requests + (values.get("errors") or 0) + (values.get("dropped") or 0)
+    )
     if late / arrivals <= LATE_AT:
         return False
     from_send = dict(values)

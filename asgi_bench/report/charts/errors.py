@@ -14,6 +14,7 @@ KINDS = (
     ("non_2xx", "non-2xx", "#d62728"),
     ("wrong_body", "wrong body", "#ff7f0e"),
     ("exceptions", "exceptions", "#9467bd"),
+    ("unfinished", "unfinished (never answered)", "#8c564b"),
 )
 
 

@@ -52,6 +52,11 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _processes(text: str) -> int | None:
+    """``auto`` (None: one per driver CPU) or a whole number of at least 1."""
+    return None if text.strip() == "auto" else _at_least_one(text)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that prints one line and exits 2, like every other usage error here."""
 
@@ -118,8 +123,9 @@ def _add_run(commands: Any) -> None:
     add("--out", type=Path, help=f"results folder (default {_RUN['out']})")
     add(
         "--driver-processes",
-        type=int,
-        help=f"Locust processes (locust --processes; default {_RUN['driver_processes']})",
+        type=_processes,
+        help="Locust processes, each pinned to a driver CPU of its own (default auto: one per "
+        "driver CPU)",
     )
     add("--server-cpus", help="CPUs for the servers, e.g. 0 or 0-3")
     add("--driver-cpus", help="CPUs for Locust, e.g. 1 or 4-7")

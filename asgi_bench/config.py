@@ -73,7 +73,7 @@ class RunConfig:
     tls: bool = False
     quick: bool = False
     out: Path = Path("results")
-    driver_processes: int = 1
+    driver_processes: int | None = None  # None (--driver-processes auto): one per driver CPU
     server_cpus: str | None = None  # e.g. "0-3"; None: the default split
     driver_cpus: str | None = None
     metrics: bool = True  # serve apps wrapped in collectors.middleware.PrometheusMiddleware
@@ -147,8 +147,12 @@ class RunConfig:
             # As many rounds as fit in the budget: never fewer than one.
             per_round = jobs * (warmup + duration + REPEAT_OVERHEAD_S + cooldown)
             repeat = max(1, int(QUICK_BUDGET_S // per_round))
+        # auto: every driver CPU gets a Locust process of its own (workers elsewhere drive a
+        # run with --expect-workers; its master sends no load).
+        processes = self.driver_processes or max(1, len(driver_cpus))
         return Settings(
             config=self,
+            driver_processes=processes,
             specs=specs,
             workloads=workloads,
             targets=targets,
@@ -206,6 +210,8 @@ class RunConfig:
 
     def _cpus(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         server_default, driver_default = default_split()
+        if self.targets:
+            server_default = ()  # the servers run elsewhere: no CPU of this host is theirs
         server = (
             parse_cpus(self.server_cpus, "--server-cpus") if self.server_cpus else server_default
         )
@@ -243,6 +249,7 @@ class Settings:
     repeat: int = 1
     cooldown: float = 1.0
     host: str = HOST
+    driver_processes: int = 1  # Locust processes this run starts: --driver-processes, or auto
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -265,6 +272,8 @@ class Settings:
             "warmup": self.warmup,
             "server_cpus": list(self.server_cpus),
             "driver_cpus": list(self.driver_cpus),
+            "driver_processes": self.driver_processes,
+            "driver_processes_from": "flag" if self.config.driver_processes else "auto",
             "seed": self.seed,
             "repeat": self.repeat,
             "cooldown": self.cooldown,

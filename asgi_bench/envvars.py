@@ -11,6 +11,7 @@ DURATION = "ASGI_BENCH_DURATION"  # the window's seconds
 STOP_TIMEOUT = "ASGI_BENCH_STOP_TIMEOUT"  # seconds the users get to finish at the stop
 LOAD = "ASGI_BENCH_LOAD"  # the load shape: closed or open
 SOURCE_ADDRESS = "ASGI_BENCH_SOURCE_ADDRESS"  # a worker's own loopback address (--bind)
+DRIVER_CPUS = "ASGI_BENCH_DRIVER_CPUS"  # --processes: worker k pins itself to the k-th CPU
 SLEEP_MS = "ASGI_BENCH_SLEEP_MS"  # the sleep workload's known delay
 RATE_PER_USER = "ASGI_BENCH_RATE_PER_USER"  # loadtests/fixed_rate.py's pace
 

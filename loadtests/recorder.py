@@ -211,6 +211,7 @@ class Recorder:
             "pid": os.getpid(),
             "window": list(self.window) if math.isfinite(self.window[0]) else None,
             "cpu_edges": self.cpu_edges,
+            "cpus": sorted(os.sched_getaffinity(0)),
             "counted_total": self.counted_total,
             "counted_window": self.counted_window,
             "completed_window": self.completed_window,
@@ -320,6 +321,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     # of the driver while it keeps a schedule.
     gc.collect()
     gc.freeze()
+    _pin_worker(environment.runner)
     RECORDER.test_start = time.time()
     if RECORDER.role == "worker" or not OUT_DIR:
         return  # the master decides the window and sends it
@@ -329,6 +331,14 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         environment.runner.send_message(WINDOW_MESSAGE, {"window": [start, end]})
     RECORDER.set_window(start, end, environment.runner)
     _write(str(RepeatLayout(Path(OUT_DIR)).window_json), {"window": [start, end]})
+
+
+def _pin_worker(runner: Any) -> None:
+    """A worker of ``locust --processes`` takes a driver CPU of its own, by its index: one
+    process per core, none of them sharing one while another idles."""
+    cpus = [int(c) for c in os.environ.get(envvars.DRIVER_CPUS, "").split(",") if c]
+    if cpus and isinstance(runner, WorkerRunner):
+        os.sched_setaffinity(0, {cpus[runner.worker_index % len(cpus)]})
 
 
 @events.request.add_listener

@@ -244,3 +244,24 @@ def test_tls_run_through_locust(out):
         assert row["capabilities"]["tls"] is True, where
         assert row["capability_details"]["tls"].startswith("TLSv1"), where
     assert not list(out.rglob("*.pem")), "the throwaway certificate must not be kept"
+
+
+def test_driver_processes_auto_gives_each_driver_cpu_a_pinned_process(out, tmp_path):
+    # Targets mode: the server runs outside this run's CPU split, so both CPUs can drive.
+    # auto (the default) starts one Locust process per driver CPU, each pinned to its own.
+    with running("uvicorn", "all", tmp_path) as uvicorn:
+        proc = short_run(
+            out, "--targets", f"uvicorn={uvicorn.base_url}", "--apps", "hello",
+            "--driver-cpus", "0,1", "--rates", "400",
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    said = " ".join(proc.stdout.split())
+    assert "2 Locust process(es) (auto: one per driver CPU)" in said, said
+    run_dir = only_run(out)
+    settings = json.loads((run_dir / "run.json").read_text())["settings"]
+    assert (settings["driver_processes"], settings["driver_processes_from"]) == (2, "auto")
+    (row,) = rows(run_dir)
+    assert row["status"] == "ok", row["reason"]
+    record = json.loads(next(run_dir.glob("cells/*/*/r1/recorder.json")).read_text())
+    senders = [p for p in record["processes"] if p["role"] == "worker"]
+    assert sorted(tuple(p["cpus"]) for p in senders) == [(0,), (1,)], record["processes"]

@@ -47,6 +47,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         duration=args.duration,
         warmup=1.0,
         metrics=False,  # the server's own cost is not what is measured
+        driver_processes=1,  # what one process offers, whatever the machine's size
     )
     settings = config.load()
     seen: dict[float, Repeat] = {}

@@ -92,7 +92,8 @@ def _overview(manifest: dict[str, Any], rows: list[Row]) -> str:
     return (
         f"<p>{len(rows)} rows; {settings.get('warmup', '?')}s warm-up + "
         f"{settings.get('duration', '?')}s measured per repeat, "
-        f"{config.get('driver_processes', '?')} Locust process(es) on CPUs {split.get('driver')}, "
+        f"{settings.get('driver_processes', config.get('driver_processes', '?'))} Locust "
+        f"process(es) on CPUs {split.get('driver')}, "
         f"{escape(servers)}, TLS {'on' if config.get('tls') else 'off'}. "
         f"Mode: <b>{escape(mode)}</b> ({MODES.get(mode, '')}). "
         f"Host {escape(str(host.get('hostname', '?')))}: {host.get('cpu_count', '?')} CPUs "

@@ -126,6 +126,9 @@ class LocustRun:
                 **step.environment(),
             }
         )
+        if settings.senders > 1 and not settings.expect_workers and settings.cpus:
+            # Locust forks its --processes workers onto all the driver CPUs: each takes one.
+            self.env[envvars.DRIVER_CPUS] = ",".join(map(str, settings.cpus))
         self.process: ManagedProcess | None = None
 
     def __enter__(self) -> LocustRun:

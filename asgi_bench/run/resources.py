@@ -33,7 +33,7 @@ class LocalResources:
         self.driver_settings = DriverSettings(
             warmup=settings.warmup,
             duration=settings.duration,
-            processes=self.config.driver_processes,
+            processes=settings.driver_processes,
             stop_timeout=self.config.stop_timeout,
             cpus=settings.driver_cpus,
             bind=self.config.master_bind,

@@ -92,7 +92,7 @@ def policy_for(settings: Settings, job: Job) -> Policy:
         workers=config.workers,
         tls=config.tls,
         metrics=config.metrics,
-        concurrency=job.step.concurrency(config.expect_workers or config.driver_processes),
+        concurrency=job.step.concurrency(config.expect_workers or settings.driver_processes),
     )
 
 
@@ -158,7 +158,9 @@ class Session:
             f"asgi-bench run {self.layout.run_id}: {len(settings.specs)} servers x "
             f"{len(settings.workloads)} apps, {planned}, "
             f"{settings.warmup:g}s warm-up + {settings.duration:g}s each, "
-            f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}"
+            f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}, "
+            f"{settings.driver_processes} Locust process(es)"
+            + ("" if settings.config.driver_processes else " (auto: one per driver CPU)")
         )
         _warn_about_the_driver(settings, self.console)
 
@@ -237,7 +239,7 @@ def _search_all(
     orders = itertools.count(done)  # each repeat's place in the run
     cells = [(spec, w) for spec in settings.specs for w in settings.workloads]
     random.Random(settings.seed).shuffle(cells)
-    processes = settings.config.driver_processes
+    processes = settings.driver_processes
     limit = driver_figure().rps_per_process * processes
     config = settings.config
     for spec, workload in cells:
@@ -263,7 +265,7 @@ def _warn_about_the_driver(settings: Settings, console: Console) -> None:
     """Open steps above what the configured driver processes can offer will be driver-limited:
     say so before the run, with where the figure comes from."""
     figure = driver_figure()
-    processes = settings.config.driver_processes
+    processes = settings.driver_processes
     rates = {
         step.rate for steps in settings.steps.values() for step in steps if isinstance(step, Open)
     }

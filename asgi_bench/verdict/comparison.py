@@ -27,7 +27,7 @@ SAME_CONFIG = (
     ("config", "workers"),
     ("config", "tls"),
     ("config", "metrics"),
-    ("config", "driver_processes"),
+    ("settings", "driver_processes"),
     ("config", "arrival"),
     ("settings", "server_options"),
 )

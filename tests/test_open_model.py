@@ -119,7 +119,7 @@ def test_the_known_delay_at_a_fixed_rate(out):
     assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = rows(only_run(out))
     assert row["p50_ms"] == pytest.approx(20.0, rel=0.05), row
-    assert row["app_p50_ms"] == pytest.approx(20.0, rel=0.02), row
+    assert 20.0 <= row["app_p50_ms"] < 21.0, row  # a loop on a shared core wakes late
 
 
 def test_a_search_runs_its_planned_closed_step_then_probes_down_to_nothing(out):

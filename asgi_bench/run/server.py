@@ -254,17 +254,20 @@ def start_server(
         multiproc_dir.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc_dir)
     scheme = "https" if certs else "http"
-    process = ManagedProcess(spec.argv(options), log_path or files.server_log, env, cpus)
     # A server listening on every interface is still reached (and checked) on loopback.
     reach = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     url_host = f"[{reach}]" if ":" in reach else reach
-    server = LocalServer(
-        spec, workload, process, f"{scheme}://{url_host}:{port}", port, marker, multiproc_dir
-    )
+    process: ManagedProcess | None = None
     try:
+        process = ManagedProcess(spec.argv(options), log_path or files.server_log, env, cpus)
+        server = LocalServer(
+            spec, workload, process, f"{scheme}://{url_host}:{port}", port, marker, multiproc_dir
+        )
         wait_ready(server, ready_timeout)
     except BaseException:
-        server.close()
+        # Whatever stops the start (it failed, or a signal came) stops the process with it.
+        if process is not None:
+            process.stop()
         raise
     return server
 

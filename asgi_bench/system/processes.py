@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import psutil
 
+from asgi_bench.system.signals import signals_held
 from asgi_bench.system.watchdog import WATCHDOG, session_members
 
 # A line of a server's or Locust's output that says why it stopped.
@@ -91,22 +92,35 @@ class ManagedProcess:
             ]
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log: IO[bytes] = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        self.pid = self.popen.pid
         self._known: dict[int, psutil.Process] = {}
-        self.remember_tree()
-        leader = self._known.get(self.pid)
-        self.started = leader.create_time() if leader is not None else None
-        if self.started is not None:
-            WATCHDOG.watch(self.pid, self.started)  # its session dies with the harness
+        self.started: float | None = None
+        try:
+            # A stop signal inside Popen would leave its child running and no object to
+            # stop it by: held there, it is raised when Popen is done, in this try.
+            with signals_held():
+                self.popen = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=self._log,
+                    stderr=subprocess.STDOUT,
+                    env=dict(env) if env is not None else None,
+                    cwd=cwd,
+                    start_new_session=True,
+                )
+                self.pid = self.popen.pid
+            self.remember_tree()
+            leader = self._known.get(self.pid)
+            self.started = leader.create_time() if leader is not None else None
+            if self.started is not None:
+                WATCHDOG.watch(self.pid, self.started)  # its session dies with the harness
+        except BaseException:
+            # A signal between the start and the caller's hold on this object: nobody else
+            # could stop the process, so it is stopped here.
+            if getattr(self, "popen", None) is not None:
+                self.stop(grace=1.0)
+            else:
+                self._log.close()
+            raise
 
     def remember_tree(self) -> list[psutil.Process]:
         """The live tree; every process seen is remembered so it can be stopped later."""

@@ -50,7 +50,7 @@ class Watchdog:
     def __init__(self) -> None:
         self.enabled = False
         self._pipe: IO[str] | None = None
-        self._proc: subprocess.Popen[str] | None = None  # kept: it outlives no reference
+        self._proc: subprocess.Popen[str] | None = None  # held while the watchdog runs
         self._lock = threading.Lock()
 
     def enable(self) -> None:

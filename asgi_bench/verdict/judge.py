@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from asgi_bench.config import MAX_ERROR_RATE
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.run.capabilities import Observation
 from asgi_bench.run.plan import Job
@@ -23,7 +22,13 @@ from asgi_bench.types import Status
 from asgi_bench.verdict import stats
 from asgi_bench.verdict.client import ClientStats
 from asgi_bench.verdict.interference import INTERFERENCE_AT, CpuTimes, all_pinned, interference
-from asgi_bench.verdict.limits import BOUND_AT, LATE_AT, DriverSide, driver_limit
+from asgi_bench.verdict.limits import (
+    BOUND_AT,
+    LATE_AT,
+    MAX_ERROR_RATE,
+    DriverSide,
+    driver_limit,
+)
 
 SILENCE_RATE = 10  # answers per second above which a silent second is a stopped server
 

@@ -1,4 +1,4 @@
-"""Who limited a step: the one rule for "driver-limited", and the thresholds it uses.
+"""Who limited a step: the one rule for "driver-limited", and the thresholds the verdicts use.
 
 A driver-limited step is never published as the server's figure. The judge applies
 :func:`driver_limit` to every repeat and records the answer as ``bound = "driver"`` with a
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_ERROR_RATE = 0.01  # above this share of failed requests a repeat is failed (default)
 BOUND_AT = 0.9  # a side this busy is the limit
 ACHIEVED_AT = 0.99  # an open step whose connections sent less of its schedule: the driver's
 LATE_AT = 0.01  # an open step that dispatched more of its arrivals late (over 1 ms) says so

@@ -141,22 +141,6 @@ def test_a_server_killed_under_load_says_it_died(out):
     assert row["reason"] == "uvicorn was killed by SIGKILL under load", row["reason"]
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real file system that fills up: a 1 MiB tmpfs (needs root, as in CI)."""
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("CI runs as root: the full-disk test must run")
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
 def test_a_full_disk_ends_the_run_with_one_line_and_valid_results(tiny_disk):
     out = tiny_disk / "results"
     args = [

@@ -164,22 +164,6 @@ def test_master_bind_takes_this_machines_addresses(bind):
     assert RunConfig(master_bind=bind, driver_processes=2).load().config.master_bind == bind
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real file system that fills up: a 1 MiB tmpfs (needs root, as in CI)."""
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("CI runs as root: the full-disk test must run")
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
 def fill(disk: Path) -> None:
     """Write ``disk`` full; the file stays, so every later write there fails."""
     with open(disk / "filler", "wb", buffering=0) as filler:

@@ -8,35 +8,37 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_the_wheel_has_one_top_level_import_name(tmp_path):
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The files of the wheel ``pip wheel`` builds from the checkout, built once."""
+    out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    (wheel,) = tmp_path.glob("asgi_bench-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+    (wheel,) = out.glob("asgi_bench-*.whl")
+    return zipfile.ZipFile(wheel).namelist()
+
+
+def test_the_wheel_has_one_top_level_import_name(wheel_names):
+    names = wheel_names
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"asgi_bench"}
     for inside in ("apps/hello.py", "loadtests/harness.py", "collectors/middleware.py", "py.typed"):
         assert f"asgi_bench/{inside}" in names, inside
 
 
-def test_the_wheel_holds_every_package_of_the_tree(tmp_path):
+def test_the_wheel_holds_every_package_of_the_tree(wheel_names):
     # pyproject.toml lists the packages by name (the three mapped folders need it): a new
     # package left out of that list would be missing from the wheel and the Docker image.
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = tmp_path.glob("asgi_bench-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    names = set(wheel_names)
     inits = [p.relative_to(REPO).as_posix() for p in (REPO / "asgi_bench").rglob("__init__.py")]
     for folder in ("apps", "collectors", "loadtests"):
         inits.append(f"asgi_bench/{folder}/__init__.py")

@@ -15,6 +15,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     ASGI_BENCH_GIT_SHA=${GIT_SHA}
 
+# wrk and h2load (Debian's wrk and nghttp2-client): the native peak beside Locust's. The
+# stand-in base (scripts/docker-base) has them; python:3.12-slim gets them here.
+RUN command -v wrk >/dev/null && command -v h2load >/dev/null \
+    || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends wrk nghttp2-client && rm -rf /var/lib/apt/lists/*)
 RUN python3 -m venv /opt/venv
 WORKDIR /src
 

@@ -136,6 +136,12 @@ def _add_run(commands: Any) -> None:
         help="serve the bare apps, without the Prometheus middleware",
     )
     add(
+        "--no-native-peak",
+        dest="native_peak",
+        action="store_false",
+        help="no wrk run after a closed-loop step Locust could not saturate",
+    )
+    add(
         "--max-error-rate",
         type=float,
         help="share of failed requests above which a repeat fails "
@@ -286,8 +292,11 @@ def _add_driver_check(commands: Any) -> None:
     )
     check.add_argument("--server", default="granian", help="a fast server to drive (granian)")
     check.add_argument("--start", type=float, default=1000.0, help="first rate, req/s")
-    check.add_argument("--limit", type=float, default=40000.0, help="highest rate to try")
+    check.add_argument("--limit", type=float, default=80000.0, help="highest rate to try")
     check.add_argument("--duration", type=float, default=3.0, help="measured seconds per step")
+    check.add_argument(
+        "--users", type=_at_least_one, default=32, help="closed-loop users (and wrk connections)"
+    )
 
 
 def _add_overhead(commands: Any) -> None:

@@ -26,6 +26,7 @@ import psutil
 from asgi_bench.errors import UsageError
 from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
+from asgi_bench.load.native import find_tool
 from asgi_bench.load.open import ARRIVALS, Open
 from asgi_bench.servers import SERVERS, ServerSpec, get_server
 from asgi_bench.system.cpus import (
@@ -103,6 +104,9 @@ class RunConfig:
     raw_paths: bool = True  # label paths outside an app's route table by their raw value
     ready_timeout: float = 30.0
     stop_timeout: float = 5.0  # Locust users get this long to finish their current request
+    # A closed-loop step Locust could not saturate is driven again by a native tool (wrk),
+    # where one is installed, for calibration: rows with load "native".
+    native_peak: bool = True
 
     def load(self) -> Settings:
         """Resolve and check everything; raises :class:`UsageError` with one line."""
@@ -150,6 +154,7 @@ class RunConfig:
         # auto: every driver CPU gets a Locust process of its own (workers elsewhere drive a
         # run with --expect-workers; its master sends no load).
         processes = self.driver_processes or max(1, len(driver_cpus))
+        native_tool, native_note = self._native(workloads, steps)
         return Settings(
             config=self,
             driver_processes=processes,
@@ -167,6 +172,27 @@ class RunConfig:
             repeat=repeat,
             cooldown=cooldown,
             host=self.server_host,
+            native_tool=native_tool,
+            native_note=native_note,
+        )
+
+    def _native(
+        self, workloads: tuple[Workload, ...], steps: Mapping[str, tuple[Step, ...]]
+    ) -> tuple[str | None, str]:
+        """The native tool for the calibration peak, and what the run says about it."""
+        if not any(
+            w.native_path and any(s.kind == "closed" for s in steps[w.name]) for w in workloads
+        ):
+            return None, ""  # no closed-loop step it could follow
+        if not self.native_peak:
+            return None, "native peak: off (--no-native-peak)"
+        if self.expect_workers:
+            return None, "native peak: skipped (the load comes from Locust workers elsewhere)"
+        tool = find_tool("1.1")
+        if tool is None:
+            return None, "native peak: skipped, wrk is not installed (Debian's wrk)"
+        return tool.name, (
+            f"native peak: {tool.version()} after each closed-loop step Locust could not saturate"
         )
 
     def _steps(
@@ -250,6 +276,8 @@ class Settings:
     cooldown: float = 1.0
     host: str = HOST
     driver_processes: int = 1  # Locust processes this run starts: --driver-processes, or auto
+    native_tool: str | None = None  # for the calibration peak: a name of NATIVE_TOOLS
+    native_note: str = ""  # what the run says about it, tool and version or why not
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -274,6 +302,7 @@ class Settings:
             "driver_cpus": list(self.driver_cpus),
             "driver_processes": self.driver_processes,
             "driver_processes_from": "flag" if self.config.driver_processes else "auto",
+            "native_peak": self.native_note or None,
             "seed": self.seed,
             "repeat": self.repeat,
             "cooldown": self.cooldown,

@@ -16,4 +16,4 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Status = Literal["ok", "failed", "unsupported"]  # a repeat's or a row's
 Bound = Literal["server", "driver", "neither"]  # who limited it; "driver": driver-limited
 CountCheck = Literal["ok", "mismatch", "not made"]  # the middleware's count against the driver's
-LoadShape = Literal["closed", "open"]
+LoadShape = Literal["closed", "open", "native"]

@@ -34,6 +34,9 @@ class Workload:
     rates: tuple[float, ...] = field(default=(300.0, 1200.0))  # the quick run's ladder
     peak: bool = False  # the quick run also measures its closed-loop peak throughput
     slo: str = "p99<10ms,errors<0.1%"  # what --rates auto searches against by default
+    # The GET a native tool (wrk) sends for the calibration peak, when the workload is one
+    # plain GET with no body to check (the tool checks statuses only); None: no native peak.
+    native_path: str | None = None
 
     @property
     def mount(self) -> str:
@@ -58,6 +61,7 @@ WORKLOADS: dict[str, Workload] = {
             user="HelloUser",
             open_user="HelloOpen",
             peak=True,
+            native_path="/",
         ),
         _builtin(
             "streaming",

@@ -45,11 +45,14 @@ def short_run(
     users: int = 4,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    native: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """``asgi-bench run ARGS`` with short cells (1 s warm-up), results in ``out``."""
+    """``asgi-bench run ARGS`` with short cells (1 s warm-up), results in ``out``; without
+    the native peak unless asked (its own tests check it; the others check Locust's rows)."""
     return cli(
         "run",
         *args,
+        *([] if native else ["--no-native-peak"]),
         "--duration",
         str(seconds),
         "--warmup",

@@ -7,6 +7,12 @@ The highest rate it kept, and the dispatch lag p99 there, are printed, saved in 
 cache and used by ``run`` to warn when a ladder asks the driver for more than it can offer.
 If the server saturates first, the check says so: its figure is then a lower bound.
 
+Beside it, in the same run and against the same server from the same CPU, the check drives
+a closed loop of ``--users`` connections with Locust and, where it is installed, with wrk:
+rounds of the two alternate before and after the search (figures on a shared machine move
+by tens of percent from one minute to the next), and it prints the medians and both ratios
+to wrk's, the open model's kept rate and the closed loop's throughput. Goals: 0.6x and 0.5x.
+
 These machines are shared: a pause of a few tens of milliseconds makes more than 1% of a
 window's arrivals late although the driver had time to spare. A step missed while the
 driver was under 85% busy is therefore run again, up to twice, before it counts: the check
@@ -16,6 +22,8 @@ is after the driver's sustained capacity, not after the machine's worst moment.
 from __future__ import annotations
 
 import argparse
+import itertools
+import statistics
 import time
 from pathlib import Path
 
@@ -23,6 +31,9 @@ from rich.console import Console
 
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import BenchError
+from asgi_bench.load import Step
+from asgi_bench.load.closed import Closed
+from asgi_bench.load.native import Native, find_tool
 from asgi_bench.load.open import Open
 from asgi_bench.results.layout import RunLayout
 from asgi_bench.results.repeat import Repeat
@@ -35,6 +46,7 @@ from asgi_bench.system.watchdog import scratch_dir
 from asgi_bench.verdict.limits import BOUND_AT, LATE_AT
 
 GOAL_RPS = 5000  # what one driver process should offer on one core of a small machine
+OPEN_GOAL, CLOSED_GOAL = 0.6, 0.5  # of wrk's rate from the same core, against the same server
 HEADROOM = 0.85  # a miss below this driver busy share is suspected noise: try again
 RETRIES = 2
 
@@ -51,9 +63,31 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
     )
     settings = config.load()
     seen: dict[float, Repeat] = {}
+    peaks: dict[str, list[float]] = {"closed": [], "native": []}
+    tool = find_tool("1.1")
     with scratch_dir("asgi-bench-driver-check-") as scratch:
         layout = RunLayout(Path(scratch))
         resources = LocalResources(settings, None)
+        order = itertools.count()
+
+        def measure(step: Step, attempt: int = 0) -> Repeat:
+            job = Job(settings.specs[0], settings.workloads[0], step, attempt + 1, next(order))
+            repeat = run_job(settings, job, layout, resources)
+            if repeat.status != "ok":
+                raise BenchError(f"driver-check: {job.key} failed: {repeat.reason}")
+            return repeat
+
+        def peak_round() -> None:
+            steps: list[Step] = [Closed(args.users, 1000.0)]
+            if tool is not None:
+                steps.append(Native(args.users, tool.name))
+            for step in steps:
+                repeat = measure(step, len(peaks[step.kind]))
+                peaks[step.kind].append(repeat.rps or 0.0)
+                console.print(
+                    f"  {step.describe()}: {repeat.rps or 0:,.0f} req/s, driver "
+                    f"{repeat.driver_busy or 0:.0%} busy, server {repeat.server_busy or 0:.0%} busy"
+                )
 
         def trial(rate: float) -> Trial:
             for attempt in range(RETRIES + 1):
@@ -64,13 +98,8 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
             return found
 
         def step(rate: float, attempt: int) -> Trial:
-            job = Job(settings.specs[0], settings.workloads[0], Open(rate), attempt + 1, len(seen))
             started = time.monotonic()
-            repeat = seen[rate] = run_job(settings, job, layout, resources)
-            if repeat.status != "ok":
-                raise BenchError(
-                    f"driver-check: the step at {rate:g} req/s failed: {repeat.reason}"
-                )
+            repeat = seen[rate] = measure(Open(rate), attempt)
             scheduled = max(1, repeat.scheduled or 0)  # the arrivals its schedule held
             kept = repeat.bound != "driver" and (repeat.late or 0) / scheduled < LATE_AT
             console.print(
@@ -88,8 +117,11 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         console.print(
             f"driver-check: one Locust process on CPUs {list(settings.driver_cpus)} against "
             f"{args.server} (hello) on CPUs {list(settings.server_cpus)}"
+            + ("" if tool else "; wrk is not installed: no native figure to compare with")
         )
+        peak_round()
         found = search(trial, args.start, args.limit, precision=0.05)
+        peak_round()
     if found.capacity is None:
         raise BenchError("driver-check: the driver kept no schedule, not even the first rate")
     best = seen[found.capacity]
@@ -102,4 +134,28 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         f"late arrivals under 1%, lag p99 {lag or 0:.2f} ms{note}; {verdict} the goal of "
         f"{GOAL_RPS:,} req/s with lag p99 under 1 ms. Saved in {path}"
     )
+    console.print(_ratios(found.capacity, peaks, args.users, tool.version() if tool else None))
     return 0
+
+
+def _ratios(open_rps: float, peaks: dict[str, list[float]], users: int, tool: str | None) -> str:
+    """The last line, one a script can read: the figures and their ratios to wrk's, e.g.
+    ``driver-check: open 24,000 req/s, closed 21,000 req/s (32 users), wrk 4.1 39,000 req/s;
+    open 0.62x of wrk (goal 0.6x: meets), closed 0.54x (goal 0.5x: meets)``."""
+    closed = statistics.median(peaks["closed"])
+    head = f"driver-check: open {open_rps:,.0f} req/s, closed {closed:,.0f} req/s ({users} users)"
+    if not peaks["native"] or tool is None:
+        return head + "; no native figure (install wrk for the ratios)"
+    native = statistics.median(peaks["native"])
+    if not native:
+        return head + f"; {tool} served nothing: no ratios"
+    parts = []
+    for name, figure, goal in (("open", open_rps, OPEN_GOAL), ("closed", closed, CLOSED_GOAL)):
+        ratio = figure / native
+        verdict = "meets" if ratio >= goal else "misses"
+        parts.append(
+            f"{name} {ratio:.2f}x"
+            + (" of wrk" if name == "open" else "")
+            + f" (goal {goal}x: {verdict})"
+        )
+    return f"{head}, {tool} {native:,.0f} req/s; " + ", ".join(parts)

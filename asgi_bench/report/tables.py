@@ -130,9 +130,13 @@ def capacity_table(found: list[Capacity]) -> str:
 
 
 def peak_table(rows: list[Row]) -> str:
+    """Locust's closed-loop peak per cell and, beside it, the native tool's with the same
+    connections, where one ran: "Locust ≥12,936, wrk 49,390" (a native row is calibration,
+    never a row of its own here)."""
     closed = [r for r in rows if r.load == "closed"]
     if not closed:
         return ""
+    native = {(r.server, r.app, r.users): r for r in rows if r.load == "native"}
     body = []
     for r in closed:
         bound = {
@@ -140,14 +144,23 @@ def peak_table(rows: list[Row]) -> str:
             "server": "server",
             "neither": "neither: latency-limited",
         }.get(r.bound or "", "–")
+        peer = native.get((r.server, r.app, r.users))
+        if peer is None:
+            tool = "<td>–</td><td>–</td>"
+        else:
+            shown = cell(peer, "rps")
+            if peer.status != "ok":
+                shown = f"<td class='l failed'>{escape(peer.reason)}</td>"
+            tool = f"<td class='l'>{escape(peer.tool or 'native')}</td>{shown}"
         body.append(
             f"<tr><td class='l'>{escape(r.server)}</td><td class='l'>{escape(r.app)}</td>"
             f"<td class='l {r.status}'>{r.status}</td>{cell(r, 'rps')}{cell(r, 'p50_ms')}"
-            f"{cell(r, 'cpu_us_per_request')}<td class='l'>{escape(bound)}</td></tr>"
+            f"{cell(r, 'cpu_us_per_request')}<td class='l'>{escape(bound)}</td>{tool}</tr>"
         )
     return (
-        "<table><tr><th>server</th><th>app</th><th>status</th><th>req/s</th><th>p50 ms</th>"
-        f"<th>CPU µs/req</th><th>limited by</th></tr>{''.join(body)}</table>"
+        "<table><tr><th>server</th><th>app</th><th>status</th><th>Locust req/s</th>"
+        "<th>p50 ms</th><th>CPU µs/req</th><th>limited by</th><th>native tool</th>"
+        f"<th>native req/s</th></tr>{''.join(body)}</table>"
     )
 
 

@@ -9,6 +9,7 @@ the recorder inside Locust, the analysis, the report and the charts all ask this
       run.json  summary.json  summary.csv  report.html  charts/<name>.png|.svg
       cells/<server>__<app>/<step>/r<k>/        one repeat: a fresh server, one window
         repeat.json  client.json  recorder.json  window.json  locust.json  locust.log
+        native.json  native.log  native-warmup.log  native.lua     (a native step)
         server.log  server-samples.jsonl  server-state.jsonl  traceback.txt
 """
 
@@ -59,6 +60,23 @@ class RepeatLayout:
     @property
     def locust_log(self) -> Path:
         return self.dir / "locust.log"
+
+    @property
+    def native_json(self) -> Path:
+        """A native tool's figures (a native step, instead of the recorder's)."""
+        return self.dir / "native.json"
+
+    @property
+    def native_log(self) -> Path:
+        return self.dir / "native.log"
+
+    @property
+    def native_warmup_log(self) -> Path:
+        return self.dir / "native-warmup.log"
+
+    @property
+    def native_script(self) -> Path:
+        return self.dir / "native.lua"
 
     @property
     def server_log(self) -> Path:

@@ -23,6 +23,7 @@ class Repeat:
     step: str  # the step's id, e.g. closed-32u or open-1000rps
     repeat: int = 1  # 1-based
     load: LoadShape = "closed"
+    tool: str | None = None  # a native step's tool and version (``wrk 4.1.0``); None: Locust
     users: int | None = None
     offered_rps: float | None = None  # open model: the rate the driver was asked to send
     order: int = 0  # position in the run's shuffled order

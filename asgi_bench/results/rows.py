@@ -75,6 +75,7 @@ class Row:
     capability_details: dict[str, str] = field(default_factory=dict)
     log_tail: str = ""
     ok_requests: int = 0  # successes of the ok repeats (``counts`` has every repeat's)
+    tool: str | None = None  # a native row's tool and version; None: Locust
 
     @property
     def cell(self) -> str:
@@ -121,6 +122,7 @@ class Row:
             "app": self.app,
             "step": self.step,
             "load": self.load,
+            "tool": self.tool,
             "users": self.users,
             "offered_rps": self.offered_rps,
             "status": self.status,
@@ -193,6 +195,7 @@ def _row(group: list[Repeat]) -> Row:
         tls=first.tls,
         log_tail=next((r.log_tail for r in failed if r.log_tail), ""),
         ok_requests=sum(r.requests or 0 for r in ok),
+        tool=next((r.tool for r in group if r.tool), None),
     )
     spreads = {name: stats.spread([getattr(r, name) for r in ok]) for name in METRICS}
     for name, spread in spreads.items():

@@ -35,11 +35,12 @@ def write_summary(layout: RunLayout, rows: list[Row], manifest: dict[str, Any]) 
 
 
 def apply_slo(rows: list[Row], objectives: dict[str, str]) -> None:
-    """Judge each ok row by its app's objective (``app -> "p99<10ms,errors<0.1%"``)."""
+    """Judge each ok row by its app's objective (``app -> "p99<10ms,errors<0.1%"``); a
+    native row is calibration, not a verdict on the server, and is not judged."""
     parsed = {app: parse_slo(text) for app, text in objectives.items() if text}
     for row in rows:
         slo = parsed.get(row.app)
-        if slo is not None and row.status == "ok":
+        if slo is not None and row.status == "ok" and row.load != "native":
             judge_row(row, slo)
 
 

@@ -7,9 +7,11 @@ import socket
 from contextlib import AbstractContextManager
 
 from asgi_bench.config import Settings
+from asgi_bench.load.native import Native
 from asgi_bench.results.layout import RepeatLayout
 from asgi_bench.run.capabilities import Observation, run_probes
 from asgi_bench.run.driver import DriverSettings, LocustRun
+from asgi_bench.run.native import NativeRun, native_client_stats
 from asgi_bench.run.plan import Job
 from asgi_bench.run.server import Server, attach_server, start_server
 from asgi_bench.run.state import StateReader
@@ -71,8 +73,13 @@ class LocalResources:
             return None
         return StateReader(server.metrics_url + "/state", server.route_prefix)
 
-    def driver(self, job: Job, layout: RepeatLayout, server: Server) -> LocustRun:
+    def driver(self, job: Job, layout: RepeatLayout, server: Server) -> LocustRun | NativeRun:
+        if isinstance(job.step, Native):
+            url = server.base_url + (job.workload.native_path or "/")
+            return NativeRun(job.step, url, layout, self.driver_settings)
         return LocustRun(job.workload, job.step, server.base_url, layout, self.driver_settings)
 
     def client_stats(self, layout: RepeatLayout) -> ClientStats:
+        if layout.native_json.exists():
+            return native_client_stats(layout)
         return load_client_stats(layout)

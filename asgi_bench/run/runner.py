@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
+from asgi_bench.load.closed import Closed
+from asgi_bench.load.native import Native
 from asgi_bench.load.open import Open
 from asgi_bench.results.layout import RepeatLayout, RunLayout, write_json, write_text
 from asgi_bench.results.manifest import build_manifest
@@ -161,6 +163,7 @@ class Session:
             f"server CPUs {list(settings.server_cpus)}, driver CPUs {list(settings.driver_cpus)}, "
             f"{settings.driver_processes} Locust process(es)"
             + ("" if settings.config.driver_processes else " (auto: one per driver CPU)")
+            + (f"; {settings.native_note}" if settings.native_note else "")
         )
         _warn_about_the_driver(settings, self.console)
 
@@ -169,12 +172,31 @@ class Session:
             task = progress.add_task("repeats", total=len(self.jobs))
             for job in self.jobs:
                 progress.update(task, description=job.key)
-                self.measure_one(job, progress.console)
+                repeat = self.measure_one(job, progress.console)
                 progress.advance(task)
+                native = self.native_after(job, repeat)
+                if native is not None:
+                    total = (progress.tasks[0].total or 0) + 1
+                    progress.update(task, description=native.key, total=total)
+                    self.manifest["plan"]["order"].append(native.key)  # planned as it follows
+                    self.measure_one(native, progress.console)
+                    progress.advance(task)
+
+    def native_after(self, job: Job, repeat: Repeat) -> Job | None:
+        """The same closed-loop step driven by the native tool, when Locust could not
+        saturate the server (or None): the peak the server reaches when the driver is not
+        the limit, beside Locust's, with the same connections and request bytes."""
+        tool = self.settings.native_tool
+        if tool is None or not isinstance(job.step, Closed) or not job.workload.native_path:
+            return None
+        if repeat.status != "ok" or repeat.bound == "server":
+            return None
+        return Job(job.spec, job.workload, Native(job.step.users, tool), job.repeat, job.order)
 
     def measure_one(self, job: Job, out: Console | None = None) -> Repeat:
         """Run one repeat, keep it, rewrite the summary, and print its line."""
         assert self.resources is not None, "measure_one() runs inside run()"
+        job = replace(job, order=len(self.repeats))  # its place in the run as measured
         if job.order:
             time.sleep(self.settings.cooldown)  # let the last server's echo die down
         started = time.monotonic()

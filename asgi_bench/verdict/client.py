@@ -75,6 +75,12 @@ class ClientStats:
     dropped: int = 0
     uncorrected_ms: dict[str, float | None] = field(default_factory=dict)
     lag_ms: dict[str, float | None] = field(default_factory=dict)
+    # A native tool (asgi_bench.run.native) counts only the answers it read before it
+    # stopped, over its whole run: up to this many more may have reached the server, and
+    # it says nothing of when each request completed.
+    in_flight_at_stop: int = 0
+    window_counted: bool = True
+    tool: str | None = None  # the native tool and its version; None: Locust
 
     @property
     def errors(self) -> int:

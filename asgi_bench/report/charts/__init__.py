@@ -48,7 +48,9 @@ ChartFunction = Callable[[list[Row], RunLayout], Figure | None]
 
 def draw_all(rows: list[Row], layout: RunLayout) -> tuple[dict[str, str], dict[str, str]]:
     """Save every chart into the run's charts folder. Returns (name -> PNG path, name -> why
-    it could not be drawn): one broken chart does not stop the others or the report."""
+    it could not be drawn): one broken chart does not stop the others or the report. A native
+    tool's rows (calibration) are in the report's peak table, never in a chart."""
+    rows = [r for r in rows if r.load != "native"]
     layout.charts_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
     failed: dict[str, str] = {}

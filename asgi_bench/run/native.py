@@ -1,0 +1,135 @@
+"""Run a native step: a warm-up run of the tool, then the measured run, pinned to the
+driver's CPUs, stopped (its whole tree) on exit, whatever happens.
+
+A native tool cuts no window of its own: the measured run *is* the window. It starts as the
+window opens and runs for its length; the server's counters and CPU are read at the same
+edges as for Locust. The tool's figures cover its whole run, so the count check compares
+whole runs, with the requests in flight at each run's stop (one per connection) as the
+tolerance, and says the window was not checked.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from types import TracebackType
+from typing import Any
+
+from asgi_bench.errors import DriverError, ResultsError
+from asgi_bench.load.native import NATIVE_TOOLS, Native, NativeFigures
+from asgi_bench.results.layout import RepeatLayout, read_json, write_json, write_text
+from asgi_bench.run.driver import DriverSettings
+from asgi_bench.system.processes import ManagedProcess
+from asgi_bench.verdict.client import FAILURE_KINDS, ClientStats, DriverProcess, Window
+
+GRACE_S = 30.0  # beyond its own duration, before a tool that does not stop is stopped
+
+
+class NativeRun:
+    """A native step's driver: the warm-up on ``__enter__``, the measured run from then on."""
+
+    def __init__(
+        self, step: Native, url: str, layout: RepeatLayout, settings: DriverSettings
+    ) -> None:
+        self.tool = NATIVE_TOOLS[step.tool]
+        self.step, self.url, self.layout, self.settings = step, url, layout, settings
+        self.threads = max(1, len(settings.cpus))
+        self.warmup: NativeFigures | None = None
+        self.process: ManagedProcess | None = None
+        self._window: Window | None = None
+
+    def __enter__(self) -> NativeRun:
+        self.layout.dir.mkdir(parents=True, exist_ok=True)
+        write_text(self.layout.native_script, self.tool.script())
+        if self.settings.warmup > 0:
+            with self._start(self.settings.warmup, self.layout.native_warmup_log) as warm:
+                self.warmup = self._figures(warm, self.settings.warmup)
+        start = time.time()
+        self.process = self._start(self.settings.duration, self.layout.native_log)
+        self._window = Window(start, start + self.settings.duration)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.process is not None:
+            self.process.stop(grace=2)
+
+    def _start(self, seconds: float, log: Any) -> ManagedProcess:
+        argv = self.tool.argv(
+            self.url, self.step.connections, self.threads, seconds, str(self.layout.native_script)
+        )
+        return ManagedProcess(argv, log, cpus=self.settings.cpus)
+
+    def _figures(self, process: ManagedProcess, seconds: float) -> NativeFigures:
+        code = process.wait(seconds + GRACE_S)
+        if code is None:
+            raise DriverError(f"{self.tool.name} did not stop within {seconds + GRACE_S:.0f}s")
+        found = self.tool.parse(process.log_tail(200))
+        if code != 0 or found is None:
+            why = process.explain() or f"it {process.describe_exit()} and printed no figures"
+            raise DriverError(f"{self.tool.name}: {why}")
+        return found
+
+    def window(self) -> Window:
+        assert self._window is not None, "use NativeRun as a context manager"
+        return self._window
+
+    def wait(self) -> None:
+        assert self.process is not None and self._window is not None
+        measured = self._figures(self.process, self.settings.duration)
+        write_json(
+            self.layout.native_json,
+            {
+                "tool": self.tool.version() or self.tool.name,
+                "argv": self.process.argv,
+                "threads": self.threads,
+                "connections": self.step.connections,
+                "host": socket.gethostname(),
+                "window_start": self._window.start,
+                "warmup": self.warmup.__dict__ if self.warmup else None,
+                "measured": measured.__dict__,
+            },
+        )
+
+
+def native_client_stats(layout: RepeatLayout) -> ClientStats:
+    """A native run's figures in the shape of Locust's: its measured run is the window."""
+    try:
+        data = read_json(layout.native_json)
+    except ResultsError as exc:
+        raise DriverError(f"the native tool's output is missing or unreadable: {exc}") from exc
+    measured = NativeFigures(**data["measured"])
+    runs = [measured, *([NativeFigures(**data["warmup"])] if data.get("warmup") else [])]
+    start = float(data["window_start"])
+    window = Window(start, start + measured.seconds)
+    latency: dict[str, float | None] = {
+        key.replace("_us", "_ms"): (value / 1000 if measured.responses else None)
+        for key, value in measured.latency_us.items()
+    }
+    failures = dict.fromkeys(FAILURE_KINDS, 0)
+    failures.update(non_2xx=measured.non_2xx, exceptions=measured.socket_errors)
+    total = sum(run.responses for run in runs)
+    busy = measured.cpu_s / measured.seconds / max(1, data["threads"]) if measured.seconds else None
+    return ClientStats(
+        window=window,
+        test_start=start,
+        requests=measured.ok,
+        failures=failures,
+        latency_ms=latency,
+        samples=measured.ok,
+        counted_window=measured.responses + measured.socket_errors,
+        completed_window=measured.responses,
+        counted_total=total,
+        locust_total=total,  # the tool's count is the only client count
+        locust_window=measured.responses,
+        processes=[DriverProcess(data["tool"], "local", data.get("host", ""), busy)],
+        failures_total={
+            **dict.fromkeys(FAILURE_KINDS, 0),
+            "non_2xx": sum(run.non_2xx for run in runs),
+            "exceptions": sum(run.socket_errors for run in runs),
+        },
+        in_flight_at_stop=data["connections"] * len(runs),
+        window_counted=False,
+        tool=data["tool"],
+    )

@@ -139,7 +139,7 @@ def _add_run(commands: Any) -> None:
         "--no-native-peak",
         dest="native_peak",
         action="store_false",
-        help="no wrk run after a closed-loop step Locust could not saturate",
+        help="no wrk run after each closed-loop step (the calibration peak)",
     )
     add(
         "--max-error-rate",

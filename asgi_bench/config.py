@@ -104,8 +104,8 @@ class RunConfig:
     raw_paths: bool = True  # label paths outside an app's route table by their raw value
     ready_timeout: float = 30.0
     stop_timeout: float = 5.0  # Locust users get this long to finish their current request
-    # A closed-loop step Locust could not saturate is driven again by a native tool (wrk),
-    # where one is installed, for calibration: rows with load "native".
+    # Each closed-loop step (of a workload that is one plain GET) is driven again by a native
+    # tool (wrk), where one is installed, for calibration: rows with load "native".
     native_peak: bool = True
 
     def load(self) -> Settings:
@@ -145,7 +145,12 @@ class RunConfig:
         # An explicit --slo '' is an error (parse_slo says so), not the default SLO.
         slo = parse_slo(self.slo) if self.slo is not None else None
         cooldown = _pick(self.cooldown, 0.5 if self.quick else None, 1.0)
+        native_tool, native_note = self._native(workloads, steps)
         jobs = len(specs) * sum(len(s) for s in steps.values())
+        if native_tool:  # at most one native repeat after each closed-loop one it can follow
+            jobs += len(specs) * sum(
+                1 for w in workloads for s in steps[w.name] if s.kind == "closed" and w.native_path
+            )
         repeat = self.repeat or 1
         if self.quick and self.repeat is None and jobs:
             # As many rounds as fit in the budget: never fewer than one.
@@ -154,7 +159,6 @@ class RunConfig:
         # auto: every driver CPU gets a Locust process of its own (workers elsewhere drive a
         # run with --expect-workers; its master sends no load).
         processes = self.driver_processes or max(1, len(driver_cpus))
-        native_tool, native_note = self._native(workloads, steps)
         return Settings(
             config=self,
             driver_processes=processes,
@@ -191,9 +195,7 @@ class RunConfig:
         tool = find_tool("1.1")
         if tool is None:
             return None, "native peak: skipped, wrk is not installed (Debian's wrk)"
-        return tool.name, (
-            f"native peak: {tool.version()} after each closed-loop step Locust could not saturate"
-        )
+        return tool.name, (f"native peak: {tool.version()} after each closed-loop step")
 
     def _steps(
         self, workload: Workload, rates: tuple[float, ...], users: int, spawn_rate: float

@@ -183,13 +183,14 @@ class Session:
                     progress.advance(task)
 
     def native_after(self, job: Job, repeat: Repeat) -> Job | None:
-        """The same closed-loop step driven by the native tool, when Locust could not
-        saturate the server (or None): the peak the server reaches when the driver is not
-        the limit, beside Locust's, with the same connections and request bytes."""
+        """The same closed-loop step driven by the native tool (or None): the peak the
+        server reaches when the driver costs a few µs a request, beside Locust's, with the
+        same connections and request bytes. Every ok step gets one, saturated or not:
+        granian, 95% busy under Locust, has served 1.4 times as much under wrk (README)."""
         tool = self.settings.native_tool
         if tool is None or not isinstance(job.step, Closed) or not job.workload.native_path:
             return None
-        if repeat.status != "ok" or repeat.bound == "server":
+        if repeat.status != "ok":
             return None
         return Job(job.spec, job.workload, Native(job.step.users, tool), job.repeat, job.order)
 

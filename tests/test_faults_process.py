@@ -77,7 +77,7 @@ def test_a_failed_row_keeps_its_failure_counts(out, tmp_path):
     ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
 )
 def test_a_signal_while_the_report_is_written_leaves_a_whole_result(out, sig, code):
-    args = ["run", "--servers", "uvicorn", "--apps", "hello", "--out", str(out)]
+    args = ["run", "--servers", "uvicorn", "--apps", "hello", "--no-native-peak", "--out", str(out)]
     with harness(*args, "--duration", "1", "--warmup", "1", "--users", "4") as proc:
         # The first chart on disk: the measurement is over and the report is being drawn.
         wait_for(lambda: bool(list(out.glob("*/charts/*.png"))), timeout=120)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 
+import psutil
 import pytest
 
 from asgi_bench.load.native import MARK, Wrk
@@ -21,6 +23,7 @@ from asgi_bench.results.rows import Row
 from asgi_bench.results.summary import apply_slo
 from asgi_bench.run.native import native_client_stats
 from tests.e2e import only_run, repeat_dir, rows, short_run
+from tests.test_faults import harness, wait_for
 
 WRK = shutil.which("wrk")
 needs_wrk = pytest.mark.skipif(WRK is None, reason="wrk is not installed (Debian's wrk)")
@@ -194,3 +197,37 @@ def test_a_run_without_wrk_says_so_and_passes(out, tmp_path):
         "native peak: skipped, wrk is not installed (Debian's wrk)"
     )
     assert "wrk is not installed" in proc.stdout.replace("\n", " ")
+
+
+def wrk_child(proc: subprocess.Popen[str]) -> psutil.Process | None:
+    """The harness's wrk process, by its executable's name (the test's own folder, in
+    every child's command line, is named for the test)."""
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            if child.name() == "wrk":
+                return child
+        except psutil.Error:
+            continue
+    return None
+
+
+@needs_wrk
+@pytest.mark.integration
+def test_ctrl_c_while_wrk_runs_leaves_a_valid_result_and_no_process(out):
+    args = ["run", "--servers", "uvicorn", "--apps", "hello", "--out", str(out)]
+    with harness(*args, "--duration", "20", "--warmup", "1", "--users", "2") as proc:
+        # Locust's short window first; then wrk's 20 s one: interrupted inside it.
+        wait_for(lambda: wrk_child(proc) is not None, timeout=120)
+        wrk = wrk_child(proc)
+        assert wrk is not None
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl+C reaches the whole group
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert not wrk.is_running() or wrk.status() == psutil.STATUS_ZOMBIE
+    run_dir = only_run(out)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["interrupted"] is True and manifest["interrupted_by"] == "SIGINT"
+    found = {r["load"]: r for r in rows(run_dir)}
+    assert found["closed"]["status"] == "ok"
+    assert found["native"]["status"] == "failed"
+    assert found["native"]["reason"] == "interrupted (SIGINT)"

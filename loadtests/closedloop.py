@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import gevent
 from gevent import GreenletExit
 from locust import User, constant, task
 from locust.user.task import LOCUST_STATE_RUNNING
@@ -75,6 +76,7 @@ class ClosedUser(Requests, User):
         except Exception as exc:
             error = exc
             self.connection.close()  # a failed connection is not reused
+            gevent.sleep(0)  # a request that fails before any wait must not starve the rest
         self.environment.events.request.fire(
             request_type=self.request_type,
             name=self.name,

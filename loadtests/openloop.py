@@ -177,6 +177,7 @@ class OpenUser(Requests, User):
         """Give the arrivals in flight the stop timeout to finish. Of the rest, those sent
         and never answered are unfinished (the server's); those still waiting for a slot
         were never sent (dropped: the driver never offered them)."""
+        self.due = math.inf  # no worker dispatches another arrival
         deadline = time.monotonic() + max(0.0, (self.environment.stop_timeout or 0) - 0.5)
         while (self.sent or self.backlog) and time.monotonic() < deadline:
             gevent.sleep(0.01)

@@ -231,3 +231,10 @@ def test_ctrl_c_while_wrk_runs_leaves_a_valid_result_and_no_process(out):
     assert found["closed"]["status"] == "ok"
     assert found["native"]["status"] == "failed"
     assert found["native"]["reason"] == "interrupted (SIGINT)"
+
+
+def test_wrk_is_given_whole_seconds_and_no_more_threads_than_asked():
+    # wrk refuses "2.5s" with its usage text: a 2.5 s window runs for 3.
+    argv = Wrk().argv("http://127.0.0.1:1/", 32, 2, 2.5, "report.lua")
+    assert "-d3s" in argv and "-t2" in argv and "-c32" in argv
+    assert argv[-1] == "http://127.0.0.1:1/" and argv[argv.index("-s") + 1] == "report.lua"

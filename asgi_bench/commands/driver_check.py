@@ -134,7 +134,8 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         f"late arrivals under 1%, lag p99 {lag or 0:.2f} ms{note}; {verdict} the goal of "
         f"{GOAL_RPS:,} req/s with lag p99 under 1 ms. Saved in {path}"
     )
-    console.print(_ratios(found.capacity, peaks, args.users, tool.version() if tool else None))
+    line = _ratios(found.capacity, peaks, args.users, tool.version() if tool else None)
+    console.print(line + ("; open is a lower bound: the server saturated first" if note else ""))
     return 0
 
 

@@ -9,6 +9,7 @@ Locust's rows, charts or SLO verdict (:mod:`asgi_bench.run.native` runs it).
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -111,9 +112,9 @@ class Wrk:
     ) -> list[str]:
         return [
             self.name,
-            f"-t{max(1, min(threads, connections))}",
+            f"-t{threads}",
             f"-c{connections}",
-            f"-d{seconds:g}s",
+            f"-d{math.ceil(seconds)}s",  # wrk takes whole seconds only
             "--timeout",
             "10s",
             "-s",

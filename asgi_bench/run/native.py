@@ -1,15 +1,16 @@
 """Run a native step: a warm-up run of the tool, then the measured run, pinned to the
 driver's CPUs, stopped (its whole tree) on exit, whatever happens.
 
-A native tool cuts no window of its own: the measured run *is* the window. It starts as the
-window opens and runs for its length; the server's counters and CPU are read at the same
-edges as for Locust. The tool's figures cover its whole run, so the count check compares
-whole runs, with the requests in flight at each run's stop (one per connection) as the
-tolerance, and says the window was not checked.
+A native tool cuts no window of its own: the measured run *is* the window, its span counted
+back from the moment it exited (wrk takes whole seconds). The tool's figures cover its whole
+run, so the count check compares whole runs, with the requests in flight at each run's stop
+(one per connection) as the tolerance, and says the window was not checked; the server's
+CPU a request is over the tool's span and the tool's own count.
 """
 
 from __future__ import annotations
 
+import math
 import socket
 import time
 from types import TracebackType
@@ -33,7 +34,8 @@ class NativeRun:
     ) -> None:
         self.tool = NATIVE_TOOLS[step.tool]
         self.step, self.url, self.layout, self.settings = step, url, layout, settings
-        self.threads = max(1, len(settings.cpus))
+        # One thread per driver CPU, and never more threads than connections.
+        self.threads = max(1, min(len(settings.cpus) or 1, step.connections))
         self.warmup: NativeFigures | None = None
         self.process: ManagedProcess | None = None
         self._window: Window | None = None
@@ -46,7 +48,7 @@ class NativeRun:
                 self.warmup = self._figures(warm, self.settings.warmup)
         start = time.time()
         self.process = self._start(self.settings.duration, self.layout.native_log)
-        self._window = Window(start, start + self.settings.duration)
+        self._window = Window(start, start + math.ceil(self.settings.duration))
         return self
 
     def __exit__(
@@ -78,6 +80,10 @@ class NativeRun:
     def wait(self) -> None:
         assert self.process is not None and self._window is not None
         measured = self._figures(self.process, self.settings.duration)
+        # The tool's own span: it ended as it exited, and its first request went out after
+        # its start-up and connects, so the window of its figures (and of the server's CPU
+        # beside them) is counted back from the end.
+        ended = time.time()
         write_json(
             self.layout.native_json,
             {
@@ -86,7 +92,7 @@ class NativeRun:
                 "threads": self.threads,
                 "connections": self.step.connections,
                 "host": socket.gethostname(),
-                "window_start": self._window.start,
+                "window_start": ended - measured.seconds,
                 "warmup": self.warmup.__dict__ if self.warmup else None,
                 "measured": measured.__dict__,
             },

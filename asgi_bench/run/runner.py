@@ -178,7 +178,8 @@ class Session:
                 if native is not None:
                     total = (progress.tasks[0].total or 0) + 1
                     progress.update(task, description=native.key, total=total)
-                    self.manifest["plan"]["order"].append(native.key)  # planned as it follows
+                    order = self.manifest["plan"]["order"]
+                    order.insert(order.index(job.key) + 1, native.key)  # planned as it follows
                     self.measure_one(native, progress.console)
                     progress.advance(task)
 

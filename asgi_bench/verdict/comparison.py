@@ -21,6 +21,7 @@ from asgi_bench.verdict.stats import Change, change
 COMPARED = {
     "closed": ("rps", "p50_ms", "cpu_us_per_request", "app_p50_ms"),
     "open": ("p50_ms", "p99_ms", "cpu_us_per_request", "app_p50_ms"),
+    "native": ("rps", "cpu_us_per_request"),  # the server under wrk: its peak and its cost
 }
 # run.json fields that must match for rows to be comparable: (where, field)
 SAME_CONFIG = (

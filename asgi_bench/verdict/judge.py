@@ -201,6 +201,8 @@ def _cost(r: Repeat, facts: Facts, policy: Policy, notes: list[str]) -> None:
     assert client is not None
     window = client.window
     served = r.server_ok_window if r.server_ok_window is not None else r.requests
+    if not client.window_counted:  # a native tool's span is its own: its count goes with it
+        served = r.requests
     cpu_s = _cpu_in_window(facts, notes)
     if cpu_s is not None:
         if served:

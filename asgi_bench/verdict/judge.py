@@ -97,7 +97,7 @@ def judge(facts: Facts, policy: Policy) -> Repeat:
         if r.load == "open":
             _open(r, facts.client, notes)
         _bound(r, facts.client, notes)
-        if facts.client.series:  # a native tool keeps no per-second series
+        if facts.client.tool is None:  # a native tool keeps no per-second series
             r.unsteady = _steadiness(r, facts.client)
             if r.unsteady:
                 notes.append(f"unsteady window: {r.unsteady}")

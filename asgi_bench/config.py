@@ -26,7 +26,7 @@ import psutil
 from asgi_bench.errors import UsageError
 from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
-from asgi_bench.load.native import find_tool
+from asgi_bench.load.native import find_tool, follows
 from asgi_bench.load.open import ARRIVALS, Open
 from asgi_bench.servers import SERVERS, ServerSpec, get_server
 from asgi_bench.system.cpus import (
@@ -147,10 +147,8 @@ class RunConfig:
         cooldown = _pick(self.cooldown, 0.5 if self.quick else None, 1.0)
         native_tool, native_note = self._native(workloads, steps)
         jobs = len(specs) * sum(len(s) for s in steps.values())
-        if native_tool:  # at most one native repeat after each closed-loop one it can follow
-            jobs += len(specs) * sum(
-                1 for w in workloads for s in steps[w.name] if s.kind == "closed" and w.native_path
-            )
+        if native_tool:  # at most one native repeat after each closed-loop one it follows
+            jobs += len(specs) * sum(follows(s, w) for w in workloads for s in steps[w.name])
         repeat = self.repeat or 1
         if self.quick and self.repeat is None and jobs:
             # As many rounds as fit in the budget: never fewer than one.
@@ -184,9 +182,7 @@ class RunConfig:
         self, workloads: tuple[Workload, ...], steps: Mapping[str, tuple[Step, ...]]
     ) -> tuple[str | None, str]:
         """The native tool for the calibration peak, and what the run says about it."""
-        if not any(
-            w.native_path and any(s.kind == "closed" for s in steps[w.name]) for w in workloads
-        ):
+        if not any(follows(s, w) for w in workloads for s in steps[w.name]):
             return None, ""  # no closed-loop step it could follow
         if not self.native_peak:
             return None, "native peak: off (--no-native-peak)"

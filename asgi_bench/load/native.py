@@ -16,13 +16,21 @@ import subprocess
 from dataclasses import dataclass
 from typing import ClassVar
 
+from asgi_bench.load import Step
 from asgi_bench.types import LoadShape
+from asgi_bench.workloads import Workload
+
+
+def follows(step: Step, workload: Workload) -> bool:
+    """Does a native step follow ``step``: a closed-loop step of a workload that is one plain
+    GET (its ``native_path``)?"""
+    return step.kind == "closed" and workload.native_path is not None
 
 
 @dataclass(frozen=True)
 class Native:
     connections: int
-    tool: str  # a name of asgi_bench.run.native.NATIVE_TOOLS
+    tool: str  # a name of NATIVE_TOOLS, below
 
     kind: ClassVar[LoadShape] = "native"
 

@@ -28,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
 from asgi_bench.load.closed import Closed
-from asgi_bench.load.native import Native
+from asgi_bench.load.native import Native, follows
 from asgi_bench.load.open import Open
 from asgi_bench.results.layout import RepeatLayout, RunLayout, write_json, write_text
 from asgi_bench.results.manifest import build_manifest
@@ -189,10 +189,9 @@ class Session:
         same connections and request bytes. Every ok step gets one, saturated or not:
         granian, 95% busy under Locust, has served 1.4 times as much under wrk (README)."""
         tool = self.settings.native_tool
-        if tool is None or not isinstance(job.step, Closed) or not job.workload.native_path:
+        if tool is None or repeat.status != "ok" or not follows(job.step, job.workload):
             return None
-        if repeat.status != "ok":
-            return None
+        assert isinstance(job.step, Closed)  # follows() says so
         return Job(job.spec, job.workload, Native(job.step.users, tool), job.repeat, job.order)
 
     def measure_one(self, job: Job, out: Console | None = None) -> Repeat:

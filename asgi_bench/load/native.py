@@ -8,6 +8,7 @@ Locust's rows, charts or SLO verdict (:mod:`asgi_bench.run.native` runs it).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -100,16 +101,7 @@ class Wrk:
 
     def version(self) -> str | None:
         """``wrk debian/4.1.0-3+b2`` as ``wrk -v`` says it; None when not installed."""
-        if self.path() is None:
-            return None
-        try:
-            out = subprocess.run(
-                [self.name, "-v"], capture_output=True, text=True, timeout=10, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        found = re.search(r"wrk (\S+)", out.stdout + out.stderr)
-        return f"wrk {found.group(1)}" if found else "wrk (version unknown)"
+        return _version(self.name) if self.path() is not None else None
 
     def script(self) -> str:
         """A Lua script that makes wrk print its figures as one line (see :meth:`parse`)."""
@@ -146,6 +138,17 @@ class Wrk:
                     cpu_s=data["cpu_s"],
                 )
         return None
+
+
+@functools.cache
+def _version(name: str) -> str | None:
+    """What ``NAME -v`` says, asked once a process: every native repeat records it."""
+    try:
+        out = subprocess.run([name, "-v"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(rf"{re.escape(name)} (\S+)", out.stdout + out.stderr)
+    return f"{name} {found.group(1)}" if found else f"{name} (version unknown)"
 
 
 # name -> tool. h2load (nghttp2-client) joins as the HTTP/2 tool with an HTTP/2 axis.

@@ -13,6 +13,7 @@ import textwrap
 
 import pytest
 
+from asgi_bench.run.search import CONFIRM
 from tests.e2e import only_run, rows, short_run
 
 pytestmark = pytest.mark.integration
@@ -126,7 +127,9 @@ def test_a_search_runs_its_planned_closed_step_then_probes_down_to_nothing(out):
     # The sleep app answers in 20 ms, so p50<15ms is never met. --load both plans the
     # closed-loop step first; then the search starts at the app's first rate, 100, and
     # halves while it fails: 100, 50, 25 fail; 12.5 would be under 100 / 2**2: it stops,
-    # with no capacity, by bisection, after 3 steps. Four repeats, numbered 0 to 3.
+    # with no capacity, by bisection, after 3 steps (a late dispatch on a busy machine does
+    # not make it the driver's: p50 misses from the send too). Four repeats, numbered 0 to 3;
+    # a miss in a disturbed window is measured twice more (search.CONFIRM), numbered on.
     proc = short_run(
         out, "--servers", "uvicorn", "--apps", "sleep", "--rates", "auto", "--load", "both",
         "--slo", "p50<15ms", seconds=1,
@@ -134,7 +137,10 @@ def test_a_search_runs_its_planned_closed_step_then_probes_down_to_nothing(out):
     assert proc.returncode == 0, proc.stderr[-2000:]
     said = " ".join(proc.stdout.split())  # the console wraps long lines
     assert "1 repeats, then a capacity search per cell" in said, said
-    assert "capacity uvicorn / sleep at p50<15ms: none (stopped by bisection, 3 steps)" in said
+    said_capacity = said[said.find("capacity uvicorn") :][:120]
+    assert said_capacity.startswith(
+        "capacity uvicorn / sleep at p50<15ms: none (stopped by bisection, 3 steps)"
+    ), said_capacity
     run_dir = only_run(out)
     found = {row["step"]: row for row in rows(run_dir)}
     assert set(found) == {"closed-4u", "open-100rps", "open-50rps", "open-25rps"}
@@ -148,4 +154,4 @@ def test_a_search_runs_its_planned_closed_step_then_probes_down_to_nothing(out):
     orders = sorted(
         json.loads(path.read_text())["order"] for path in run_dir.glob("cells/*/*/r*/repeat.json")
     )
-    assert orders == [0, 1, 2, 3]
+    assert orders == list(range(len(orders))) and (len(orders) - 4) % CONFIRM == 0, orders

@@ -82,6 +82,24 @@ def test_a_cell_search_treats_a_miss_the_driver_decided_as_the_ceiling():
     assert (result.capacity, result.stopped_by, result.lower_bound) == (3000, "driver", True)
 
 
+def test_a_cell_search_counts_a_late_steps_miss_from_the_send_as_the_servers():
+    # The sleep app (20 ms) under p50<15ms; at 25 req/s the driver dispatched 2 of 25
+    # arrivals late (driver-limited), but p50 from the send misses anyway. 100, 50 miss;
+    # 25 misses too, the server's miss, not a ceiling; 12.5 is below 100 / 4: none, by
+    # bisection (a ceiling at 25 would have said "driver").
+    def measure(step: Open, k: int) -> Repeat:
+        late = 2 if step.rate == 25 else 0
+        return Repeat(
+            "uvicorn", "sleep", step.id, k, load="open", offered_rps=step.rate, status="ok",
+            requests=int(step.rate), errors=0, dropped=0, late=late, scheduled=int(step.rate),
+            p50_ms=20.6, driver_busy=0.3, bound="driver" if late else "neither",
+        )  # fmt: skip
+
+    result = search_cell(measure, parse_slo("p50<15ms"), 100, 50000, Open(100))
+    assert rates(result) == [100, 50, 25]
+    assert (result.capacity, result.stopped_by, result.lower_bound) == (None, "bisection", False)
+
+
 def _step(rate: float, k: int, p99: float, unsteady: str = "") -> Repeat:
     return Repeat(
         "granian", "hello", f"open-{rate:g}rps", k, load="open", offered_rps=rate,

@@ -11,7 +11,15 @@ from asgi_bench.errors import UsageError
 from asgi_bench.results.capacity import capacities
 from asgi_bench.results.rows import Row
 from asgi_bench.results.summary import apply_slo
-from asgi_bench.verdict.slo import DEFAULT, DEFAULT_SLO, Condition, Slo, driver_decided, parse_slo
+from asgi_bench.verdict.slo import (
+    DEFAULT,
+    DEFAULT_SLO,
+    Condition,
+    Slo,
+    driver_decided,
+    missed_from_send,
+    parse_slo,
+)
 
 METRICS = "choose from p50, p90, p99, p999, max, errors, rps, cpu"
 OPERATORS = "choose from <, <=, >, >="
@@ -221,6 +229,16 @@ def test_driver_decided_only_for_figures_measured_from_the_send() -> None:
     assert driver_decided(parse_slo("p99<10ms,errors<0.01%"), {**values, "errors": 2}) is False
 
 
+def test_missed_from_send_reads_the_uncorrected_twins_and_p50_as_it_is() -> None:
+    # 13 ms from the intended send, 9 ms from the actual one: p99<10ms holds from the send.
+    assert missed_from_send(parse_slo("p99<10ms"), LAGGED) is False
+    assert missed_from_send(parse_slo("p99<8ms"), LAGGED) is True  # 9 ms misses 8 ms too
+    # p50 is measured from the actual send only: its miss stands as it is.
+    assert missed_from_send(parse_slo("p50<15ms"), {**LAGGED, "p50_ms": 20.6}) is True
+    # Not measured from the send: it cannot be said to miss there.
+    assert missed_from_send(parse_slo("p99<8ms"), {**LAGGED, "p99_uncorrected_ms": None}) is False
+
+
 def _row(rate: float, p99: float, uncorrected: float, late: int) -> Row:
     row = Row("uvicorn", "hello", f"open-{rate:g}rps", "open", None, rate, "ok", "", 1, 1)
     row.values.update(p99_ms=p99, p99_uncorrected_ms=uncorrected)
@@ -256,3 +274,34 @@ def test_a_failed_row_above_the_best_is_the_capacitys_edge() -> None:
     assert failed.slo is None
     [found] = capacities([met, failed])
     assert (found.capacity_rps, found.lower_bound, found.limited_by) == (1000, False, "slo")
+
+
+def _late_row(rate: float, p50: float, driver_busy: float) -> Row:
+    # 2 of 25 arrivals dispatched late (8%, over the 5% limit): the judge made it
+    # driver-limited; its p50 is measured from the actual send.
+    row = Row("uvicorn", "sleep", f"open-{rate:g}rps", "open", None, rate, "ok", "", 1, 1)
+    row.values.update(p50_ms=p50, driver_busy=driver_busy)
+    row.counts.update(errors=0, requests=25, late=2, scheduled=25, dropped=0)
+    row.bound = "driver"
+    return row
+
+
+def test_a_late_driver_does_not_own_a_miss_that_stands_from_the_send() -> None:
+    # The sleep app answers in 20 ms: p50<15ms misses at 20.6 ms whatever the lag, so at
+    # 25 req/s the miss is the server's and the capacity is none, limited by the SLO.
+    row = _late_row(25, 20.6, driver_busy=0.3)
+    apply_slo([row], {"sleep": "p50<15ms"})
+    assert (row.slo_pass, row.driver_bound, row.server_missed) == (False, True, True)
+    said = "p50 20.6ms >= 15ms; missed from the actual send too: the server's miss"
+    assert row.slo_detail == said
+    [found] = capacities([row])
+    assert (found.capacity_rps, found.lower_bound, found.limited_by) == (None, False, "slo")
+
+
+def test_a_busy_driver_owns_even_the_figures_from_the_send() -> None:
+    # 95% busy, the driver read the answers late too: the miss may be its own.
+    row = _late_row(25, 20.6, driver_busy=0.95)
+    apply_slo([row], {"sleep": "p50<15ms"})
+    assert (row.slo_pass, row.server_missed, row.driver_ceiling) == (False, False, True)
+    [found] = capacities([row])
+    assert (found.capacity_rps, found.lower_bound, found.limited_by) == (None, True, "driver")

@@ -27,7 +27,8 @@ class Capacity:
 def capacities(rows: list[Row]) -> list[Capacity]:
     """Per cell with open-model rows judged by an SLO: the highest offered rate that met it.
     The lowest rate above it says why it is not higher, as in the search: a missed SLO (or a
-    failed row) makes it the edge; a driver-limited row makes it a lower bound the driver set."""
+    failed row) makes it the edge; a driver-limited row makes it a lower bound the driver set,
+    unless the server missed there on its own figures (:attr:`Row.driver_ceiling`)."""
     judged = {(r.server, r.app) for r in rows if r.slo}
     cells: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
@@ -44,9 +45,9 @@ def capacities(rows: list[Row]) -> list[Capacity]:
             key=lambda r: r.offered_rps or 0.0,
         )
         edge = next(
-            (r for r in above if r.bound == "driver" or r.slo_pass is False or r.status != "ok"),
+            (r for r in above if r.driver_bound or r.slo_pass is False or r.status != "ok"),
             None,
         )
-        limited_by = "untested" if edge is None else "driver" if edge.bound == "driver" else "slo"
+        limited_by = "untested" if edge is None else "driver" if edge.driver_ceiling else "slo"
         found.append(Capacity(server, app, slo or "", best, limited_by != "slo", limited_by))
     return found

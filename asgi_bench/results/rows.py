@@ -69,6 +69,7 @@ class Row:
     slo: str | None = None  # the objective this row was judged by
     slo_pass: bool | None = None  # None: not judged, or a figure it needs is missing
     slo_detail: str = ""
+    server_missed: bool = False  # driver-limited, yet the SLO miss is the server's
     workers: int = 1
     tls: bool = False
     capabilities: dict[str, bool] = field(default_factory=dict)
@@ -91,6 +92,12 @@ class Row:
     def driver_bound(self) -> bool:
         """Driver-limited (:mod:`asgi_bench.verdict.limits`): its figures are not the server's."""
         return self.bound == "driver"
+
+    @property
+    def driver_ceiling(self) -> bool:
+        """Whether the driver, not the server, stopped a capacity search at this row: it is
+        driver-limited and its SLO miss (if any) is not the server's own."""
+        return self.driver_bound and not self.server_missed
 
     @property
     def driver_reason(self) -> str:
@@ -136,6 +143,7 @@ class Row:
             "slo": self.slo,
             "slo_pass": self.slo_pass,
             "slo_detail": self.slo_detail,
+            "server_missed": self.server_missed,
             "workers": self.workers,
             "tls": self.tls,
         }

@@ -11,7 +11,8 @@ from asgi_bench.results.capacity import Capacity, capacities
 from asgi_bench.results.layout import RunLayout, write_json, write_text
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.results.rows import Row, aggregate, csv_text, sort_rows
-from asgi_bench.verdict.slo import DRIVER_FIELDS, Slo, driver_decided, parse_slo
+from asgi_bench.verdict.limits import BOUND_AT
+from asgi_bench.verdict.slo import DRIVER_FIELDS, Slo, driver_decided, missed_from_send, parse_slo
 
 
 def write_summary(layout: RunLayout, rows: list[Row], manifest: dict[str, Any]) -> list[Capacity]:
@@ -45,7 +46,9 @@ def apply_slo(rows: list[Row], objectives: dict[str, str]) -> None:
 
 
 def judge_row(row: Row, slo: Slo) -> None:
-    """Judge one ok row by ``slo``; a miss the driver's lag decided makes it driver-bound."""
+    """Judge one ok row by ``slo``. A miss the driver's lag decided makes it driver-bound; a
+    driver-limited row that missed even from the actual send, read by a driver with
+    headroom, is the server's miss (:attr:`Row.driver_ceiling`)."""
     values = {name: row.get(name) for name in (*slo.fields, *DRIVER_FIELDS)}
     row.slo = slo.text
     row.slo_pass, failures = slo.check(values)
@@ -53,6 +56,14 @@ def judge_row(row: Row, slo: Slo) -> None:
         # Not the server's verdict: the row is driver-limited for this question.
         row.bound = "driver"
         failures.append("met from the actual send: the driver's lag decided it")
+    busy = values.get("driver_busy")
+    # A few late dispatches only fatten the corrected tail; a busy driver also reads the
+    # answers late, so then not even the figures from the send are the server's alone.
+    row.server_missed = (
+        row.driver_bound and missed_from_send(slo, values) and (busy is None or busy < BOUND_AT)
+    )
+    if row.server_missed:
+        failures.append("missed from the actual send too: the server's miss")
     row.slo_detail = "; ".join(failures)
 
 

@@ -132,7 +132,7 @@ def search_cell(
             row = _judged(repeats, slo)
         if row.status != "ok":
             return Trial(ok=False, why=row.reason)
-        return Trial(bool(row.slo_pass), row.bound == "driver", row.slo_detail)
+        return Trial(bool(row.slo_pass), row.driver_ceiling, row.slo_detail)
 
     return search(trial, start, limit)
 

@@ -81,7 +81,9 @@ DEFAULT_SLO = "p99<100ms,errors<1%"
 # The latency figures measured from the actual send as well as from the intended one.
 _UNCORRECTED = {"p90_ms": "p90_uncorrected_ms", "p99_ms": "p99_uncorrected_ms"}
 # What :func:`driver_decided` reads besides the objective's own fields.
-DRIVER_FIELDS = ("late", "scheduled", "dropped", "requests", "errors", *_UNCORRECTED.values())
+DRIVER_FIELDS = (
+    "late", "scheduled", "dropped", "requests", "errors", "driver_busy", *_UNCORRECTED.values()
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -173,11 +175,27 @@ def driver_decided(slo: Slo, values: Mapping[str, float | None]) -> bool:
     )
     if late / arrivals <= LATE_AT:
         return False
+    return slo.check(_from_send(values))[0] is True
+
+
+def missed_from_send(slo: Slo, values: Mapping[str, float | None]) -> bool:
+    """Whether ``slo`` misses even on the figures measured from the actual send (p50 has
+    only those): the driver's late dispatches, which only the corrected figures hold, did
+    not decide the miss. ``values`` holds ``slo.fields`` and ``DRIVER_FIELDS``.
+
+    >>> slo = parse_slo("p50<15ms")
+    >>> missed_from_send(slo, {"p50_ms": 20.6}), missed_from_send(slo, {"p50_ms": 9.0})
+    (True, False)
+    """
+    return slo.check(_from_send(values))[0] is False
+
+
+def _from_send(values: Mapping[str, float | None]) -> dict[str, float | None]:
     from_send = dict(values)
     for corrected, uncorrected in _UNCORRECTED.items():
         if corrected in from_send:
             from_send[corrected] = values.get(uncorrected)
-    return slo.check(from_send)[0] is True
+    return from_send
 
 
 def parse_slo(text: str) -> Slo:

@@ -34,7 +34,7 @@ def installed(names: list[str]) -> list[object]:
 
 
 ALL = installed(list(SERVERS))
-MULTI_WORKER = installed(["uvicorn", "hypercorn", "granian"])
+MULTI_WORKER = installed(["uvicorn", "hypercorn", "granian", "gunicorn-uvicorn", "gunicorn"])
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from asgi_bench.servers import SERVERS
 from asgi_bench.system.processes import ManagedProcess
 
 pytestmark = pytest.mark.integration
@@ -162,7 +163,9 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
     run_dir = runs[0]
     assert (run_dir / "report.html").exists() and (run_dir / "charts" / "throughput.png").exists()
     rows = json.loads((run_dir / "summary.json").read_text())["rows"]
-    assert len(rows) == 6 * 2
+    assert sorted((r["server"], r["app"]) for r in rows) == sorted(
+        (s, a) for s in SERVERS for a in ("hello", "websocket")
+    )
     for row in rows:
         where = f"{row['server']}/{row['app']}: {row['reason']}"
         assert row["status"] == "ok", where

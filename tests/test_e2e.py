@@ -22,7 +22,7 @@ from tests.servers import running
 pytestmark = pytest.mark.integration
 
 
-def test_tiny_matrix_all_six_configs(out):
+def test_tiny_matrix_every_config(out):
     proc = short_run(out, "--apps", "hello,sse", users=8)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run_dir = only_run(out)

@@ -1,4 +1,5 @@
-"""Several workers: prometheus-client's multiprocess mode adds up exactly."""
+"""Several workers: prometheus-client's multiprocess mode adds up exactly, and a server's CPU
+is its whole process tree's."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from asgi_bench.run.samplers import ProcessSampler
 from asgi_bench.run.state import parse_state
 from asgi_bench.system.http import get
 from tests.prom import prom_sum
-from tests.servers import MULTI_WORKER, running
+from tests.servers import MULTI_WORKER, installed, running
 
 pytestmark = pytest.mark.integration
 
@@ -44,3 +46,23 @@ def test_counts_across_two_workers_add_up_exactly(server, tmp_path):
     writers = [name for name in db_files if name.endswith(".slots")]
     assert len(writers) >= 2, f"only one worker served: {db_files}"
     assert not proc.multiproc_dir.exists()  # removed when the server stopped
+
+
+@pytest.mark.parametrize("server", installed(["gunicorn-uvicorn", "gunicorn"]))
+def test_a_gunicorn_trees_cpu_is_its_arbiters_and_every_workers(server, tmp_path):
+    # gunicorn forks its workers from an arbiter that serves nothing: a sampler reading
+    # only the pid the harness started would miss nearly all of the work.
+    with running(server, "hello", tmp_path, workers=2) as proc:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: get(proc.base_url + "/"), range(REQUESTS)))
+        tree = proc.process.remember_tree()
+        sampled = ProcessSampler(proc.process.pid).read()
+        each = {p.pid: sum(p.cpu_times()[:2]) for p in tree}
+    assert sampled is not None
+    cpu_s, _, processes, memory_kind = sampled
+    workers = [cpu for pid, cpu in each.items() if pid != proc.process.pid]
+    assert len(workers) == 2 and processes == 3, each
+    # Three processes' CPU, not the arbiter's alone (each worker imported the app and served).
+    assert cpu_s == pytest.approx(sum(each.values()), abs=0.05), (cpu_s, each)
+    assert cpu_s > each[proc.process.pid] + max(workers), (cpu_s, each)
+    assert memory_kind == "pss"  # forked workers share pages: RSS would count them twice

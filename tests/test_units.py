@@ -43,7 +43,7 @@ SUMMARY_FIELDS = [
 ]
 
 
-def test_six_configs_in_the_registry():
+def test_eight_configs_in_the_registry():
     assert set(SERVERS) == {
         "uvicorn",
         "uvicorn-h11",
@@ -51,7 +51,25 @@ def test_six_configs_in_the_registry():
         "hypercorn-uvloop",
         "granian",
         "daphne",
+        "gunicorn-uvicorn",
+        "gunicorn",
     }
+
+
+def test_gunicorn_configs_pick_their_worker_and_honour_workers_and_tls():
+    options = LaunchOptions(
+        "a:b", "127.0.0.1", 9000, workers=2, certfile="/c.pem", keyfile="/k.pem"
+    )
+    for name, worker in (
+        ("gunicorn-uvicorn", "uvicorn_worker.UvicornWorker"),
+        ("gunicorn", "asgi"),
+    ):
+        argv = get_server(name).argv(options)
+        assert argv[argv.index("--worker-class") + 1] == worker, name
+        assert argv[argv.index("--workers") + 1] == "2", name
+        assert argv[argv.index("--bind") + 1] == "127.0.0.1:9000", name
+        assert argv[argv.index("--certfile") + 1] == "/c.pem", name
+        assert argv[argv.index("--keyfile") + 1] == "/k.pem", name
 
 
 def test_granian_always_gets_the_asgi_interface():

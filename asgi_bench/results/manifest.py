@@ -36,6 +36,8 @@ PACKAGES = (
     "asgi-bench",
     "locust",
     "prometheus-client",
+    "uvicorn",  # under gunicorn too: gunicorn-uvicorn's version is gunicorn's
+    "uvicorn-worker",
     "uvloop",
     "httptools",
     "h11",

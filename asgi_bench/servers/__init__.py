@@ -17,6 +17,8 @@ SERVERS: dict[str, str] = {
     "hypercorn-uvloop": "asgi_bench.servers.hypercorn:HYPERCORN_UVLOOP",
     "granian": "asgi_bench.servers.granian:GRANIAN",
     "daphne": "asgi_bench.servers.daphne:DAPHNE",
+    "gunicorn-uvicorn": "asgi_bench.servers.gunicorn:GUNICORN_UVICORN",
+    "gunicorn": "asgi_bench.servers.gunicorn:GUNICORN_ASGI",
 }
 
 __all__ = ["SERVERS", "LaunchOptions", "ServerSpec", "get_server"]

@@ -1,0 +1,57 @@
+"""gunicorn, as teams deploy it: an arbiter process that forks ``--workers`` worker
+processes, each an event loop serving the app. The harness measures the whole tree (arbiter
+and workers) and pins it, as it does a uvicorn with workers.
+
+- ``gunicorn-uvicorn``: uvicorn's event loop and protocol inside gunicorn's process
+  management (``uvicorn_worker.UvicornWorker``, the ``uvicorn-worker`` package);
+- ``gunicorn``: gunicorn's own ASGI worker (``-k asgi``, gunicorn 25 and later).
+"""
+
+from __future__ import annotations
+
+from asgi_bench.servers.base import ServerSpec
+
+_COMMON = dict(
+    bind=("--bind", "{host}:{port}"),
+    tls_bind=("--bind", "{host}:{port}", "--certfile", "{certfile}", "--keyfile", "{keyfile}"),
+    # gunicorn's default is one worker; asked for 1, the flag is left out like the others'.
+    workers=("--workers", "{workers}"),
+)
+
+GUNICORN_UVICORN = ServerSpec(
+    name="gunicorn-uvicorn",
+    module="uvicorn_worker",
+    distribution="gunicorn",  # run.json's packages has uvicorn-worker's and uvicorn's
+    install_hint="pip install gunicorn uvicorn-worker",
+    command=(
+        "-m",
+        "gunicorn",
+        "{app}",
+        "--worker-class",
+        "uvicorn_worker.UvicornWorker",
+        "--log-level",
+        "warning",
+    ),
+    notes="gunicorn's arbiter + uvicorn workers (uvloop, httptools where installed)",
+    **_COMMON,  # type: ignore[arg-type]
+)
+
+GUNICORN_ASGI = ServerSpec(
+    name="gunicorn",
+    module="gunicorn.workers.gasgi",
+    distribution="gunicorn",
+    install_hint="pip install 'gunicorn>=25'",
+    command=(
+        "-m",
+        "gunicorn",
+        "{app}",
+        "--worker-class",
+        "asgi",
+        "--asgi-loop",
+        "auto",
+        "--log-level",
+        "warning",
+    ),
+    notes="gunicorn's own ASGI worker (-k asgi), uvloop where installed",
+    **_COMMON,  # type: ignore[arg-type]
+)

@@ -22,6 +22,7 @@ from rich.table import Table
 from asgi_bench import __version__
 from asgi_bench.config import DEFAULTS, HOST, QUICK_DEFAULTS, RunConfig
 from asgi_bench.errors import BenchError, Interrupted, UsageError
+from asgi_bench.load.http import VERSIONS as HTTP_VERSIONS
 from asgi_bench.servers import SERVERS, get_server
 from asgi_bench.system.http import loopback_no_proxy
 from asgi_bench.system.watchdog import WATCHDOG
@@ -174,6 +175,16 @@ def _add_run(commands: Any) -> None:
         "the rate)",
     )
     add(
+        "--http",
+        help="HTTP versions to measure each step at, e.g. 1.1,2 (h2 by ALPN with --tls, else "
+        f"h2c by prior knowledge; default {_RUN['http']})",
+    )
+    add(
+        "--streams",
+        type=int,
+        help=f"HTTP/2: requests multiplexed per connection, at most (default {_RUN['streams']})",
+    )
+    add(
         "--slo",
         help="service-level objective per row, e.g. 'p99<10ms,errors<0.1%%' "
         "(also what --rates auto searches against)",
@@ -247,6 +258,12 @@ def _add_serve(commands: Any) -> None:
         sub.add_argument("--port", type=_port, default=8000)
         sub.add_argument("--workers", type=_at_least_one, default=_RUN["workers"])
         sub.add_argument("--tls", action="store_true")
+        sub.add_argument(
+            "--http",
+            choices=HTTP_VERSIONS,
+            default="1.1",
+            help="2: add the flags a server needs to offer HTTP/2 (gunicorn's)",
+        )
         sub.add_argument("--no-metrics", dest="metrics", action="store_false")
         sub.add_argument("--no-raw-paths", dest="raw_paths", action="store_false")
         sub.add_argument("--cpus", default="", help="pin the server to these CPUs, e.g. 0-1")
@@ -296,6 +313,16 @@ def _add_driver_check(commands: Any) -> None:
     check.add_argument("--duration", type=float, default=3.0, help="measured seconds per step")
     check.add_argument(
         "--users", type=_at_least_one, default=32, help="closed-loop users (and wrk connections)"
+    )
+    check.add_argument(
+        "--http",
+        choices=HTTP_VERSIONS,
+        default="1.1",
+        help="2: also drive the closed loop over h2c and print the driver's CPU per request "
+        "over both versions",
+    )
+    check.add_argument(
+        "--streams", type=_at_least_one, default=8, help="HTTP/2: requests per connection"
     )
 
 

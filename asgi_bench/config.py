@@ -26,6 +26,8 @@ import psutil
 from asgi_bench.errors import UsageError
 from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
+from asgi_bench.load.http import H1, Http
+from asgi_bench.load.http import VERSIONS as HTTP_VERSIONS
 from asgi_bench.load.native import find_tool, follows
 from asgi_bench.load.open import ARRIVALS, Open
 from asgi_bench.servers import SERVERS, ServerSpec, get_server
@@ -40,7 +42,7 @@ from asgi_bench.system.cpus import (
 from asgi_bench.system.processes import user_env
 from asgi_bench.verdict.limits import MAX_ERROR_RATE
 from asgi_bench.verdict.slo import Slo, parse_slo
-from asgi_bench.workloads import QUICK, Workload, custom_workload, get_workload
+from asgi_bench.workloads import QUICK, WORKLOADS, Workload, custom_workload, get_workload
 
 HOST = "127.0.0.1"  # all load stays on loopback (127.0.0.0/8 or ::1); see is_loopback()
 MASTER_PORT = 5557  # Locust's own default for its master
@@ -107,6 +109,8 @@ class RunConfig:
     # Each closed-loop step (of a workload that is one plain GET) is driven again by a native
     # tool (wrk), where one is installed, for calibration: rows with load "native".
     native_peak: bool = True
+    http: str = "1.1"  # "1.1,2": each step at each version (HTTP/2: workloads whose users speak it)
+    streams: int = 8  # HTTP/2: requests multiplexed per connection, at most
 
     def load(self) -> Settings:
         """Resolve and check everything; raises :class:`UsageError` with one line."""
@@ -141,7 +145,21 @@ class RunConfig:
                 f"unknown --arrival {self.arrival!r}; choose from: {', '.join(ARRIVALS)}"
             )
         rates = _rates(self.rates) if self.rates and self.rates != "auto" else ()
-        steps = {w.name: self._steps(w, rates, users, spawn_rate) for w in workloads}
+        https = _https(self.http, self.streams)
+        steps = {
+            w.name: tuple(
+                step
+                for http in https
+                if w.http2 or not http.h2
+                for step in self._steps(w, rates, users, spawn_rate, http)
+            )
+            for w in workloads
+        }
+        if not any(steps.values()):
+            only = ", ".join(w.name for w in WORKLOADS.values() if w.http2)
+            raise UsageError(
+                f"--http {self.http}: none of these apps has an HTTP/2 driver; {only} do"
+            )
         # An explicit --slo '' is an error (parse_slo says so), not the default SLO.
         slo = parse_slo(self.slo) if self.slo is not None else None
         cooldown = _pick(self.cooldown, 0.5 if self.quick else None, 1.0)
@@ -176,6 +194,7 @@ class RunConfig:
             host=self.server_host,
             native_tool=native_tool,
             native_note=native_note,
+            https=https,
         )
 
     def _native(
@@ -194,10 +213,15 @@ class RunConfig:
         return tool.name, (f"native peak: {tool.version()} after each closed-loop step")
 
     def _steps(
-        self, workload: Workload, rates: tuple[float, ...], users: int, spawn_rate: float
+        self,
+        workload: Workload,
+        rates: tuple[float, ...],
+        users: int,
+        spawn_rate: float,
+        http: Http = H1,
     ) -> tuple[Step, ...]:
-        """The steps of one workload: its open-model ladder (``rates``, the quick run's own
-        when none are given) and/or a closed-loop step."""
+        """The steps of one workload at one HTTP version: its open-model ladder (``rates``,
+        the quick run's own when none are given) and/or a closed-loop step."""
         if self.quick and self.rates is None:
             rates = workload.rates
         load = self.load_shape or ("open" if rates or self.rates == "auto" else "closed")
@@ -212,8 +236,8 @@ class RunConfig:
                 f"{workload.name} has no open-model user (a custom --locustfile runs closed "
                 "loop only): drop --rates, or write an OpenUser subclass (see loadtests/default.py)"
             )
-        opens = tuple(Open(rate, self.arrival, self.slots) for rate in rates)
-        closed = (Closed(users, spawn_rate),)
+        opens = tuple(Open(rate, self.arrival, self.slots, http) for rate in rates)
+        closed = (Closed(users, spawn_rate, http),)
         if load == "closed":
             return closed
         if load == "both" or (self.quick and self.load_shape is None and workload.peak):
@@ -276,6 +300,7 @@ class Settings:
     driver_processes: int = 1  # Locust processes this run starts: --driver-processes, or auto
     native_tool: str | None = None  # for the calibration peak: a name of NATIVE_TOOLS
     native_note: str = ""  # what the run says about it, tool and version or why not
+    https: tuple[Http, ...] = (H1,)  # --http, in order
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -301,6 +326,11 @@ class Settings:
             "driver_processes": self.driver_processes,
             "driver_processes_from": "flag" if self.config.driver_processes else "auto",
             "native_peak": self.native_note or None,
+            "http": {
+                "versions": [http.version for http in self.https],
+                "streams": self.config.streams,
+                "http1_only": [w.name for w in self.workloads if not w.http2],
+            },
             "seed": self.seed,
             "repeat": self.repeat,
             "cooldown": self.cooldown,
@@ -346,9 +376,23 @@ def _names(flag: str, given: tuple[str, ...] | None, default: tuple[str, ...]) -
     return given
 
 
+def _https(text: str, streams: int) -> tuple[Http, ...]:
+    """``--http 1.1,2`` as the protocols each step is measured at."""
+    versions = [part.strip() for part in text.split(",") if part.strip()]
+    for version in versions:
+        if version not in HTTP_VERSIONS:
+            raise UsageError(
+                f"unknown --http version {version!r}; choose from: {', '.join(HTTP_VERSIONS)}"
+            )
+    if not versions or len(set(versions)) != len(versions):
+        raise UsageError(f"--http {text!r} names no version, or one twice; e.g. --http 1.1,2")
+    return tuple(Http(v, streams) if v == "2" else H1 for v in versions)
+
+
 def _check_numbers(config: RunConfig) -> None:
     for flag, value, low in (
         ("--repeat", config.repeat, 1),
+        ("--streams", config.streams, 1),
         ("--users", config.users, 1),
         ("--workers", config.workers, 1),
         ("--driver-processes", config.driver_processes, 1),

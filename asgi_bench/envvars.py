@@ -14,6 +14,8 @@ SOURCE_ADDRESS = "ASGI_BENCH_SOURCE_ADDRESS"  # a worker's own loopback address 
 DRIVER_CPUS = "ASGI_BENCH_DRIVER_CPUS"  # --processes: worker k pins itself to the k-th CPU
 SLEEP_MS = "ASGI_BENCH_SLEEP_MS"  # the sleep workload's known delay
 RATE_PER_USER = "ASGI_BENCH_RATE_PER_USER"  # loadtests/fixed_rate.py's pace
+HTTP = "ASGI_BENCH_HTTP"  # 2: the lean users speak HTTP/2 (loadtests/client.py); unset: 1.1
+STREAMS = "ASGI_BENCH_STREAMS"  # HTTP/2: the users (or slots) sharing one connection
 
 # To the server (collectors/wrapped.py, apps/lifespan.py).
 TARGET = "ASGI_BENCH_TARGET"  # the app the middleware wraps, pkg.module:app

@@ -31,12 +31,18 @@ class Workload:
     probes: tuple[str, ...] = ()  # capability probes run before the load (run/capabilities.py)
     ready_path: str = "/"  # answers 200 once the app is up
     note: str = ""  # what a reader must know to read this workload's latency
-    rates: tuple[float, ...] = field(default=(300.0, 1200.0))  # the quick run's ladder
+    # The quick run's ladder (and where a capacity search starts). Two rates for hello, whose
+    # latency-against-rate line the report draws; one for the others, so that eight server
+    # configs fit the quick run's ten minutes on two cores.
+    rates: tuple[float, ...] = field(default=(300.0, 1200.0))
     peak: bool = False  # the quick run also measures its closed-loop peak throughput
     slo: str = "p99<10ms,errors<0.1%"  # what --rates auto searches against by default
     # The GET a native tool (wrk) sends for the calibration peak, when the workload is one
     # plain GET with no body to check (the tool checks statuses only); None: no native peak.
     native_path: str | None = None
+    # Its Locust users speak HTTP/2 for an HTTP/2 step (loadtests/client.py); the WebSocket
+    # users' client is HTTP/1.1 only (WebSocket over HTTP/2 is RFC 8441, rarely served).
+    http2: bool = False
 
     @property
     def mount(self) -> str:
@@ -62,6 +68,7 @@ WORKLOADS: dict[str, Workload] = {
             open_user="HelloOpen",
             peak=True,
             native_path="/",
+            http2=True,
         ),
         _builtin(
             "streaming",
@@ -70,7 +77,8 @@ WORKLOADS: dict[str, Workload] = {
             user="ChunkedUser",
             open_user="ChunkedOpen",
             probes=("streaming",),
-            rates=(100.0, 400.0),
+            rates=(400.0,),
+            http2=True,
             slo="p99<50ms,errors<0.1%",
         ),
         _builtin(
@@ -81,7 +89,8 @@ WORKLOADS: dict[str, Workload] = {
             open_user="SseOpen",
             probes=("sse",),
             note="latency is dominated by the app's own 45 ms of event intervals",
-            rates=(100.0, 400.0),
+            rates=(400.0,),
+            http2=True,
             slo="p99<100ms,errors<0.1%",
         ),
         _builtin(
@@ -92,6 +101,8 @@ WORKLOADS: dict[str, Workload] = {
             open_user="LifespanOpen",
             needs=frozenset({"lifespan"}),
             probes=("lifespan_startup",),
+            http2=True,
+            rates=(1200.0,),
         ),
         _builtin(
             "websocket",
@@ -104,6 +115,7 @@ WORKLOADS: dict[str, Workload] = {
             needs=frozenset({"websocket"}),
             count_unit="ws_messages",
             probes=("websocket",),
+            rates=(1200.0,),
         ),
         _builtin(
             "upload",
@@ -111,6 +123,7 @@ WORKLOADS: dict[str, Workload] = {
             "POST 256 KiB, checked byte count and SHA-256",
             user="UploadUser",
             open_user="UploadOpen",
+            http2=True,
             rates=(100.0, 400.0),
             slo="p99<50ms,errors<0.1%",
         ),
@@ -120,6 +133,7 @@ WORKLOADS: dict[str, Workload] = {
             "known latency: GET /sleep?ms=20",
             user="SleepUser",
             open_user="SleepOpen",
+            http2=True,
             rates=(100.0, 400.0),
             slo="p99<40ms,errors<0.1%",
         ),

@@ -1,10 +1,12 @@
 """Closed-loop users: each sends its next request when the last one is answered.
 
 A closed-loop user speaks through the same lean keep-alive client as the open model
-(:mod:`asgi_bench.loadtests.rawhttp`: the same request bytes, a ``Host`` header and nothing
-else, about 25 µs of driver CPU a request where geventhttpclient spent about 130), so the
-two load shapes differ only in *when* requests are sent. A workload writes one
-:meth:`~asgi_bench.loadtests.rawhttp.Requests.call` and mixes it into both::
+(:mod:`asgi_bench.loadtests.rawhttp`, or :mod:`~asgi_bench.loadtests.rawh2` for an HTTP/2
+step: :mod:`~asgi_bench.loadtests.client` picks; over HTTP/1.1 the same request bytes, a
+``Host`` header and nothing else, about 25 µs of driver CPU a request where
+geventhttpclient spent about 130), so the two load shapes differ only in *when* requests
+are sent. A workload writes one :meth:`~asgi_bench.loadtests.rawhttp.Requests.call` and
+mixes it into both::
 
     class Hello:
         def call(self, client): ...
@@ -29,7 +31,8 @@ from locust import User, constant, task
 from locust.user.task import LOCUST_STATE_RUNNING
 
 from asgi_bench.loadtests import split_host
-from asgi_bench.loadtests.rawhttp import Connection, Requests
+from asgi_bench.loadtests.client import connect
+from asgi_bench.loadtests.rawhttp import Requests
 from asgi_bench.loadtests.recorder import RECORDER
 
 
@@ -51,8 +54,8 @@ class ClosedUser(Requests, User):
     request_type = "GET"
 
     def on_start(self) -> None:
-        scheme, host, port, self.prefix = split_host(self.host or "")
-        self.connection = Connection(host, port, tls=scheme == "https")
+        self.prefix = split_host(self.host or "")[3]
+        self.connection = connect(self.host or "")
 
     def on_stop(self) -> None:
         self.connection.close()
@@ -75,7 +78,8 @@ class ClosedUser(Requests, User):
             raise
         except Exception as exc:
             error = exc
-            self.connection.close()  # a failed connection is not reused
+            self.connection.close()  # a failed connection is not reused (HTTP/2: our share)
+            self.connection = connect(self.host or "")
             gevent.sleep(0)  # a request that fails before any wait must not starve the rest
         self.environment.events.request.fire(
             request_type=self.request_type,

@@ -41,7 +41,8 @@ from locust import User, constant, events, task
 from locust.user.task import LOCUST_STATE_RUNNING
 
 from asgi_bench.loadtests import split_host
-from asgi_bench.loadtests.rawhttp import Connection, Requests
+from asgi_bench.loadtests.client import connect
+from asgi_bench.loadtests.rawhttp import Requests
 from asgi_bench.loadtests.recorder import RECORDER
 
 
@@ -98,9 +99,9 @@ class OpenUser(Requests, User):
             self.workers.spawn(self.work)
 
     def connect(self) -> Any:
-        """A client for one slot: one keep-alive HTTP/1.1 connection by default."""
-        scheme, host, port, _ = split_host(self.host or "")
-        return Connection(host, port, tls=scheme == "https")
+        """A client for one slot: one keep-alive HTTP/1.1 connection by default, or a share
+        of an HTTP/2 connection for an HTTP/2 step (:mod:`asgi_bench.loadtests.client`)."""
+        return connect(self.host or "")
 
     @task
     def schedule(self) -> None:

@@ -18,15 +18,19 @@ headers) and ``FIRST name`` (the first chunk). Imported by Locust files only.
 
 from __future__ import annotations
 
+import os
 import time
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 from locust import User, constant, task
 
+from asgi_bench import envvars
 from asgi_bench.loadtests import split_host
+from asgi_bench.loadtests.client import connect
 from asgi_bench.loadtests.closedloop import unfinished_if_killed
 from asgi_bench.loadtests.openloop import OpenUser
+from asgi_bench.loadtests.rawh2 import H2Connection
 from asgi_bench.loadtests.support import BadStatus, WrongBody, fire
 
 
@@ -34,7 +38,10 @@ class Reported(Exception):
     """The failure was already reported as a request event."""
 
 
-def connection_pool(host: str, size: int = 1) -> urllib3.HTTPConnectionPool:
+def connection_pool(host: str, size: int = 1) -> urllib3.HTTPConnectionPool | H2Connection:
+    """urllib3's pool for HTTP/1.1; for an HTTP/2 step, a share of an HTTP/2 connection."""
+    if os.environ.get(envvars.HTTP) == "2":
+        return cast(H2Connection, connect(host))
     scheme, hostname, port, _ = split_host(host)
     if scheme == "https":
         # The harness's certificate is self-signed and made at run time.
@@ -42,12 +49,30 @@ def connection_pool(host: str, size: int = 1) -> urllib3.HTTPConnectionPool:
     return urllib3.HTTPConnectionPool(hostname, port, maxsize=size)
 
 
-def stream_get(environment: Any, pool: urllib3.HTTPConnectionPool, path: str, name: str) -> bytes:
-    """GET ``path`` chunk by chunk (urllib3's ``read_chunked``, not 1 KiB blocks), firing
-    ``TTFB name`` at the headers and ``FIRST name`` at the first chunk; returns the body.
-    A non-2xx answer raises :class:`BadStatus`."""
+def stream_get(
+    environment: Any, pool: urllib3.HTTPConnectionPool | H2Connection, path: str, name: str
+) -> bytes:
+    """GET ``path`` chunk by chunk (urllib3's ``read_chunked``, not 1 KiB blocks; over
+    HTTP/2, DATA frame by DATA frame), firing ``TTFB name`` at the headers and ``FIRST name``
+    at the first chunk; returns the body. A non-2xx answer raises :class:`BadStatus`."""
     started = time.perf_counter()
     chunks: list[bytes] = []
+    if isinstance(pool, H2Connection):
+
+        def on_data(chunk: bytes) -> None:
+            if not chunks:
+                fire(environment, "FIRST", name, started, len(chunk))
+            chunks.append(chunk)
+
+        status, body = pool.request(
+            b"GET",
+            path.encode(),
+            on_headers=lambda _: fire(environment, "TTFB", name, started),
+            on_data=on_data,
+        )
+        if status != 200:
+            raise BadStatus(status)
+        return body
     response: Any = pool.urlopen("GET", path, preload_content=False, retries=False)
     fire(environment, "TTFB", name, started)
     if response.status != 200:
@@ -103,7 +128,8 @@ class StreamUser(User):
 
 
 class StreamOpen(OpenUser):
-    """An open-model user that GETs streamed bodies: one urllib3 connection per slot."""
+    """An open-model user that GETs streamed bodies: one urllib3 connection per slot (over
+    HTTP/2, a share of a connection)."""
 
     abstract = True
     path = ""  # what to GET, with its query, under the host's prefix

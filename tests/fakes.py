@@ -31,6 +31,7 @@ class Script:
     fail_at: str = ""  # one of the points below, or ""
     problem: str | None = None
     client: ClientStats | None = None
+    observations: list[Observation] = field(default_factory=list)  # what the probes saw
 
     def point(self, name: str) -> None:
         self.log.append(name)
@@ -141,7 +142,7 @@ class FakeResources:
 
     def probe(self, server: object, job: Job) -> list[Observation]:
         self.script.point("probe")
-        return []
+        return list(self.script.observations)
 
     def counters(self, server: object, layout: RepeatLayout) -> FakeCounters:
         return FakeCounters(self.script)
@@ -174,7 +175,9 @@ def client(requests: int = 200, failures: dict[str, int] | None = None) -> Clien
     )
 
 
-def job(server: str = "uvicorn", app: str = "hello", users: int = 4) -> Job:
+def job(server: str = "uvicorn", app: str = "hello", users: int = 4, http: str = "1.1") -> Job:
     from asgi_bench.load.closed import Closed
+    from asgi_bench.load.http import Http
 
-    return Job(get_server(server), get_workload(app), Closed(users, 100.0), 1, 0)
+    step = Closed(users, 100.0, Http(http, streams=4))
+    return Job(get_server(server), get_workload(app), step, 1, 0)

@@ -9,6 +9,7 @@ import pytest
 
 from asgi_bench.errors import DriverError, Interrupted, ServerStartError
 from asgi_bench.results.layout import RepeatLayout
+from asgi_bench.run.capabilities import Observation
 from asgi_bench.run.lifecycle import measure
 from asgi_bench.verdict.judge import Policy, judge
 from tests.fakes import FakeResources, Script, client, job
@@ -16,8 +17,10 @@ from tests.fakes import FakeResources, Script, client, job
 RELEASED = ["driver stop", "sampler stop", "server stop"]
 
 
-def run(script: Script, tmp_path: Path, users: int = 4):
-    measurement = measure(job(users=users), RepeatLayout(tmp_path), FakeResources(script))
+def run(script: Script, tmp_path: Path, users: int = 4, http: str = "1.1"):
+    measurement = measure(
+        job(users=users, http=http), RepeatLayout(tmp_path), FakeResources(script)
+    )
     return measurement, judge(measurement.facts, Policy(concurrency=users))
 
 
@@ -149,3 +152,25 @@ def test_failed_requests_are_not_requests(tmp_path):
     assert (repeat.requests, repeat.errors, repeat.rps) == (90, 10, 45.0)
     assert repeat.status == "failed"
     assert repeat.reason == "10.0% of requests failed (non-2xx 10, wrong body 0, exceptions 0)"
+
+
+def test_a_server_seen_not_to_speak_the_steps_protocol_gets_no_load(tmp_path):
+    # uvicorn answered the h2c probe in HTTP/1.1: no driver starts, the server is stopped,
+    # and the repeat is unsupported with what was seen, never measured as HTTP/2.
+    seen = Observation("h2c", False, "the server answered HTTP/1: HTTP/1.1 400 Bad Request")
+    script = Script(observations=[seen])
+    _, repeat = run(script, tmp_path, http="2")
+    assert script.log == ["server start", "probe", "server stop"]
+    assert repeat.status == "unsupported"
+    assert repeat.reason == (
+        "uvicorn does not speak h2c: the server answered HTTP/1: HTTP/1.1 400 Bad Request"
+    )
+    assert (repeat.http, repeat.streams, repeat.requests) == ("2", 4, None)
+    assert repeat.capabilities == {"h2c": False}
+
+
+def test_a_server_seen_speaking_it_is_measured_and_the_row_says_so(tmp_path):
+    script = Script(observations=[Observation("h2c", True, "prior knowledge: HTTP/2 200")])
+    _, repeat = run(script, tmp_path, http="2")
+    assert "driver start" in script.log and repeat.status == "ok", repeat.reason
+    assert (repeat.http, repeat.streams, repeat.step) == ("2", 4, "closed-4u-h2")

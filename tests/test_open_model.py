@@ -149,7 +149,7 @@ def test_a_search_runs_its_planned_closed_step_then_probes_down_to_nothing(out):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["capacity"] == [
         {"server": "uvicorn", "app": "sleep", "slo": "p50<15ms", "capacity_rps": None,
-         "lower_bound": False, "limited_by": "slo"}
+         "lower_bound": False, "limited_by": "slo", "http": "1.1"}
     ]  # fmt: skip
     orders = sorted(
         json.loads(path.read_text())["order"] for path in run_dir.glob("cells/*/*/r*/repeat.json")

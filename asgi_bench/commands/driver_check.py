@@ -12,6 +12,8 @@ a closed loop of ``--users`` connections with Locust and, where it is installed,
 rounds of the two alternate before and after the search (figures on a shared machine move
 by tens of percent from one minute to the next), and it prints the medians and both ratios
 to wrk's, the open model's kept rate and the closed loop's throughput. Goals: 0.6x and 0.5x.
+With ``--http 2`` each round also drives the closed loop over h2c, and the last line adds
+the driver's CPU per request over both versions.
 
 These machines are shared: a pause of a few tens of milliseconds makes more than 1% of a
 window's arrivals late although the driver had time to spare. A step missed while the
@@ -33,6 +35,7 @@ from asgi_bench.config import RunConfig
 from asgi_bench.errors import BenchError
 from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
+from asgi_bench.load.http import Http
 from asgi_bench.load.native import Native, find_tool
 from asgi_bench.load.open import Open
 from asgi_bench.results.layout import RunLayout
@@ -63,7 +66,8 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
     )
     settings = config.load()
     seen: dict[float, Repeat] = {}
-    peaks: dict[str, list[float]] = {"closed": [], "native": []}
+    peaks: dict[str, list[float]] = {"closed": [], "native": [], "h2": []}
+    costs: dict[str, list[float]] = {"closed": [], "h2": []}  # driver CPU µs per request
     tool = find_tool("1.1")
     with scratch_dir("asgi-bench-driver-check-") as scratch:
         layout = RunLayout(Path(scratch))
@@ -81,12 +85,20 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
             steps: list[Step] = [Closed(args.users, 1000.0)]
             if tool is not None:
                 steps.append(Native(args.users, tool.name))
+            if args.http == "2":
+                steps.append(Closed(args.users, 1000.0, Http("2", args.streams)))
             for step in steps:
-                repeat = measure(step, len(peaks[step.kind]))
-                peaks[step.kind].append(repeat.rps or 0.0)
+                kind = "h2" if step.http.h2 else step.kind
+                repeat = measure(step, len(peaks[kind]))
+                peaks[kind].append(repeat.rps or 0.0)
+                cost = driver_us_per_request(repeat)
+                if cost is not None and step.kind == "closed":
+                    costs[kind].append(cost)
                 console.print(
                     f"  {step.describe()}: {repeat.rps or 0:,.0f} req/s, driver "
-                    f"{repeat.driver_busy or 0:.0%} busy, server {repeat.server_busy or 0:.0%} busy"
+                    f"{repeat.driver_busy or 0:.0%} busy"
+                    + (f" ({cost:.1f} µs a request)" if cost is not None else "")
+                    + f", server {repeat.server_busy or 0:.0%} busy"
                 )
 
         def trial(rate: float) -> Trial:
@@ -135,8 +147,32 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         f"{GOAL_RPS:,} req/s with lag p99 under 1 ms. Saved in {path}"
     )
     line = _ratios(found.capacity, peaks, args.users, tool.version() if tool else None)
+    if peaks["h2"]:
+        line += _http2(peaks, costs, args.streams)
     console.print(line + ("; open is a lower bound: the server saturated first" if note else ""))
     return 0
+
+
+def driver_us_per_request(repeat: Repeat) -> float | None:
+    """The driver's CPU per request it completed, in µs: its busy share of a core over the
+    window, divided by the requests per second (one driver process).
+
+    >>> driver_us_per_request(Repeat("granian", "hello", "closed-32u", rps=20_000, driver_busy=0.9))
+    45.0
+    """
+    if repeat.driver_busy is None or not repeat.rps:
+        return None
+    return repeat.driver_busy * 1e6 / repeat.rps
+
+
+def _http2(peaks: dict[str, list[float]], costs: dict[str, list[float]], streams: int) -> str:
+    """What the last line adds with ``--http 2``: the h2c closed loop's throughput and the
+    driver's CPU per request over both versions, medians of the rounds."""
+    said = f"; h2c closed {statistics.median(peaks['h2']):,.0f} req/s ({streams} streams)"
+    if costs["h2"] and costs["closed"]:
+        h2, h1 = statistics.median(costs["h2"]), statistics.median(costs["closed"])
+        said += f", driver {h2:.1f} µs a request over HTTP/2, {h1:.1f} over HTTP/1.1"
+    return said
 
 
 def _ratios(open_rps: float, peaks: dict[str, list[float]], users: int, tool: str | None) -> str:

@@ -41,6 +41,7 @@ def serve(args: argparse.Namespace, console: Console) -> int:
                 cpus=cpus,
                 host=args.host,
                 raw_paths=args.raw_paths,
+                http=args.http,
             ) as server:
                 console.print(
                     f"{spec.name} serving {workload.app} at {server.base_url}; Ctrl+C stops"

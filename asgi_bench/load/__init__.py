@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from asgi_bench.load.http import Http
 from asgi_bench.types import LoadShape
 
 
@@ -20,6 +21,10 @@ class Step(Protocol):
     @property
     def kind(self) -> LoadShape:
         """``closed`` or ``open``."""
+
+    @property
+    def http(self) -> Http:
+        """The HTTP version (and streams) it speaks."""
 
     @property
     def id(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from asgi_bench import envvars
+from asgi_bench.load.http import H1, Http
 from asgi_bench.types import LoadShape
 
 
@@ -18,21 +19,23 @@ from asgi_bench.types import LoadShape
 class Closed:
     users: int
     spawn_rate: float
+    http: Http = H1
 
     kind: ClassVar[LoadShape] = "closed"
 
     @property
     def id(self) -> str:
-        return f"closed-{self.users}u"
+        return f"closed-{self.users}u{self.http.suffix}"
 
     def describe(self) -> str:
-        return f"{self.users} users, closed loop"
+        said = f"{self.users} users, closed loop"
+        return f"{said}, {self.http.describe()}" if self.http.h2 else said
 
     def locust_args(self, processes: int) -> list[str]:
         return ["--users", str(self.users), "--spawn-rate", f"{self.spawn_rate:g}"]
 
     def environment(self) -> dict[str, str]:
-        return {envvars.LOAD: self.kind}
+        return {envvars.LOAD: self.kind, **self.http.environment()}
 
     def concurrency(self, processes: int) -> int:
         return self.users

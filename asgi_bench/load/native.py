@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from asgi_bench.load import Step
+from asgi_bench.load.http import H1, Http
 from asgi_bench.types import LoadShape
 from asgi_bench.workloads import Workload
 
@@ -25,7 +26,7 @@ from asgi_bench.workloads import Workload
 def follows(step: Step, workload: Workload) -> bool:
     """Does a native step follow ``step``: a closed-loop step of a workload that is one plain
     GET (its ``native_path``)?"""
-    return step.kind == "closed" and workload.native_path is not None
+    return step.kind == "closed" and not step.http.h2 and workload.native_path is not None
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Native:
     tool: str  # a name of NATIVE_TOOLS, below
 
     kind: ClassVar[LoadShape] = "native"
+    http: ClassVar[Http] = H1  # wrk speaks HTTP/1.1 only
 
     @property
     def id(self) -> str:

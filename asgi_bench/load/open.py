@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from asgi_bench import envvars
+from asgi_bench.load.http import H1, Http
 from asgi_bench.types import LoadShape
 
 ARRIVALS = ("constant", "poisson")
@@ -31,16 +32,18 @@ class Open:
     rate: float  # offered requests per second, all driver processes together
     arrival: str = "constant"
     slots: int = 0  # connection slots per driver process; 0: enough for 100 ms at the rate
+    http: Http = H1  # HTTP/2: the slots share connections, ``http.streams`` to each
 
     kind: ClassVar[LoadShape] = "open"
 
     @property
     def id(self) -> str:
         suffix = "-poisson" if self.arrival == "poisson" else ""
-        return f"open-{self.rate:g}rps{suffix}"
+        return f"open-{self.rate:g}rps{suffix}{self.http.suffix}"
 
     def describe(self) -> str:
-        return f"{self.rate:g} req/s offered, {self.arrival} arrivals"
+        said = f"{self.rate:g} req/s offered, {self.arrival} arrivals"
+        return f"{said}, {self.http.describe()}" if self.http.h2 else said
 
     def per_process(self, processes: int) -> tuple[float, int]:
         """(rate, connection slots) of one driver process."""
@@ -68,7 +71,7 @@ class Open:
         ]
 
     def environment(self) -> dict[str, str]:
-        return {envvars.LOAD: self.kind, **BACKEND}
+        return {envvars.LOAD: self.kind, **BACKEND, **self.http.environment()}
 
     def concurrency(self, processes: int) -> int:
         return self.per_process(processes)[1] * max(1, processes)

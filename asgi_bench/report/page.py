@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from asgi_bench.report.charts import draw_all
+from asgi_bench.report.protocols import protocol_table
 from asgi_bench.report.tables import capacity_table, peak_table, same_load, summary_table
 from asgi_bench.results.layout import write_text
 from asgi_bench.results.read import load_run
@@ -51,6 +52,7 @@ def render_report(run_dir: Path) -> Path:
         _overview(manifest, rows),
         *_banners(manifest, rows, loaded.damaged, chart_failures),
         *(["<h2>At the same offered load</h2>", *loaded_parts] if loaded_parts else []),
+        *(["<h2>HTTP/1.1 and HTTP/2</h2>", h2] if (h2 := protocol_table(rows)) else []),
         *(["<h2>Capacity at the SLO</h2>", capacity_table(found)] if found else []),
         *(["<h2>Peak throughput (closed loop)</h2>", peak] if (peak := peak_table(rows)) else []),
         *_noise(rows),

@@ -58,8 +58,8 @@ def same_load(rows: list[Row]) -> list[str]:
     """Per app, the rates every server was offered: p50 / p99 latency and CPU per request."""
     parts: list[str] = []
     open_rows = [r for r in rows if r.load == "open" and r.offered_rps]
-    for app in dict.fromkeys(r.app for r in open_rows):
-        mine = [r for r in open_rows if r.app == app]
+    for app, http in dict.fromkeys((r.app, r.http) for r in open_rows):
+        mine = [r for r in open_rows if r.app == app and r.http == http]
         servers = list(dict.fromkeys(r.server for r in mine))
         offered = [{r.offered_rps or 0.0 for r in mine if r.server == s} for s in servers]
         rates = sorted(set.intersection(*offered))  # the rates every server got
@@ -92,7 +92,7 @@ def same_load(rows: list[Row]) -> list[str]:
                 )
             body.append(f"<tr><td class='l'>{escape(server)}</td>{''.join(cells)}</tr>")
         parts.append(
-            f"<h3>{escape(app)}</h3><table><tr><th rowspan='2'>server</th>{head}</tr>"
+            f"<h3>{escape(app + over(http))}</h3><table><tr><th rowspan='2'>server</th>{head}</tr>"
             f"<tr>{sub}</tr>{''.join(body)}</table>"
         )
     if parts:
@@ -119,7 +119,8 @@ def capacity_table(found: list[Capacity]) -> str:
             "untested": "every rate tried met it",
         }[c.limited_by]
         body.append(
-            f"<tr><td class='l'>{escape(c.server)}</td><td class='l'>{escape(c.app)}</td>"
+            f"<tr><td class='l'>{escape(c.server)}</td>"
+            f"<td class='l'>{escape(c.app + over(c.http))}</td>"
             f"<td class='l'>{escape(c.slo)}</td><td>{escape(value)}</td>"
             f"<td class='l'>{escape(why)}</td></tr>"
         )
@@ -136,7 +137,7 @@ def peak_table(rows: list[Row]) -> str:
     closed = [r for r in rows if r.load == "closed"]
     if not closed:
         return ""
-    native = {(r.server, r.app, r.users): r for r in rows if r.load == "native"}
+    native = {(r.server, r.app, r.users, r.http): r for r in rows if r.load == "native"}
     body = []
     for r in closed:
         bound = {
@@ -144,7 +145,7 @@ def peak_table(rows: list[Row]) -> str:
             "server": "server",
             "neither": "neither: latency-limited",
         }.get(r.bound or "", "–")
-        peer = native.get((r.server, r.app, r.users))
+        peer = native.get((r.server, r.app, r.users, r.http))
         if peer is None:
             tool = "<td>–</td><td>–</td>"
         else:
@@ -153,7 +154,8 @@ def peak_table(rows: list[Row]) -> str:
                 shown = f"<td class='l failed'>{escape(peer.reason)}</td>"
             tool = f"<td class='l'>{escape(peer.tool or 'native')}</td>{shown}"
         body.append(
-            f"<tr><td class='l'>{escape(r.server)}</td><td class='l'>{escape(r.app)}</td>"
+            f"<tr><td class='l'>{escape(r.server)}</td>"
+            f"<td class='l'>{escape(r.app + over(r.http))}</td>"
             f"<td class='l {r.status}'>{r.status}</td>{cell(r, 'rps')}{cell(r, 'p50_ms')}"
             f"{cell(r, 'cpu_us_per_request')}<td class='l'>{escape(bound)}</td>{tool}</tr>"
         )
@@ -184,6 +186,11 @@ def summary_table(rows: list[Row]) -> str:
         "<th>bound</th><th>count check</th><th>repeats</th><th>noise</th><th>SLO</th>"
         f"<th>reason, notes</th></tr>{''.join(body)}</table>"
     )
+
+
+def over(http: str) -> str:
+    """What an app's name gains in a table where HTTP/2 rows stand beside HTTP/1.1 ones."""
+    return " over HTTP/2" if http == "2" else ""
 
 
 def _label(name: str) -> str:

@@ -24,6 +24,8 @@ class Repeat:
     repeat: int = 1  # 1-based
     load: LoadShape = "closed"
     tool: str | None = None  # a native step's tool and version (``wrk 4.1.0``); None: Locust
+    http: str = "1.1"  # what the load spoke: an HTTP/2 step runs only once h2 was observed
+    streams: int | None = None  # HTTP/2: requests multiplexed per connection, at most
     users: int | None = None
     offered_rps: float | None = None  # open model: the rate the driver was asked to send
     order: int = 0  # position in the run's shuffled order

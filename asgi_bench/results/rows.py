@@ -77,6 +77,8 @@ class Row:
     log_tail: str = ""
     ok_requests: int = 0  # successes of the ok repeats (``counts`` has every repeat's)
     tool: str | None = None  # a native row's tool and version; None: Locust
+    http: str = "1.1"
+    streams: int | None = None  # HTTP/2: requests per connection, at most
 
     @property
     def cell(self) -> str:
@@ -130,6 +132,8 @@ class Row:
             "step": self.step,
             "load": self.load,
             "tool": self.tool,
+            "http": self.http,
+            "streams": self.streams,
             "users": self.users,
             "offered_rps": self.offered_rps,
             "status": self.status,
@@ -204,6 +208,8 @@ def _row(group: list[Repeat]) -> Row:
         log_tail=next((r.log_tail for r in failed if r.log_tail), ""),
         ok_requests=sum(r.requests or 0 for r in ok),
         tool=next((r.tool for r in group if r.tool), None),
+        http=first.http,
+        streams=first.streams,
     )
     spreads = {name: stats.spread([getattr(r, name) for r in ok]) for name in METRICS}
     for name, spread in spreads.items():

@@ -17,6 +17,7 @@ import websocket
 
 from asgi_bench.apps.streaming import chunk_payload, sse_event
 from asgi_bench.system.http import get
+from asgi_bench.system.http2 import http2_get
 
 CAPABILITY_NAMES = (
     "lifespan_startup",
@@ -25,6 +26,8 @@ CAPABILITY_NAMES = (
     "sse",
     "websocket",
     "tls",
+    "h2",
+    "h2c",
 )
 
 
@@ -93,12 +96,50 @@ def probe_tls(base_url: str) -> Observation:
         return Observation("tls", True, f"{tls.version()} {cipher[0] if cipher else ''}".strip())
 
 
+NO_ALPN = "the server chose no protocol by ALPN (it offers none: HTTP/1.1 only)"
+
+
+def probe_h2(base_url: str) -> Observation:
+    """HTTP/2 over TLS: offered by ALPN (h2 or http/1.1, as a browser does), then one GET."""
+    return _http2("h2", base_url)
+
+
+def probe_h2c(base_url: str) -> Observation:
+    """HTTP/2 without TLS, by prior knowledge (the connection preface first, no Upgrade)."""
+    return _http2("h2c", base_url)
+
+
+def _http2(capability: str, base_url: str) -> Observation:
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    with socket.create_connection((host, port), timeout=5) as raw:
+        sock: socket.socket = raw
+        said = "prior knowledge"
+        if capability == "h2":
+            if parts.scheme != "https":
+                return Observation(capability, False, f"{parts.scheme}:// URL, no TLS for ALPN")
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE  # our certificate is made at run time
+            context.set_alpn_protocols(["h2", "http/1.1"])
+            sock = context.wrap_socket(raw, server_hostname=host)
+            chosen = sock.selected_alpn_protocol()
+            if chosen != "h2":
+                return Observation(capability, False, f"ALPN chose {chosen}" if chosen else NO_ALPN)
+            said = "ALPN h2"
+        status, detail = http2_get(sock, f"{host}:{port}", parts.scheme, (parts.path or "") + "/")
+        ok = status is not None
+        return Observation(capability, ok, f"{said}: {detail}" if ok else detail)
+
+
 PROBES: dict[str, Callable[[str], Observation]] = {
     "streaming": probe_streaming,
     "sse": probe_sse,
     "lifespan_startup": probe_lifespan_startup,
     "websocket": probe_websocket,
     "tls": probe_tls,
+    "h2": probe_h2,
+    "h2c": probe_h2c,
 }
 
 

@@ -3,7 +3,8 @@
 The phases, as uvicorn's ``Server`` names its own::
 
     startup    start the server (or attach to it) and wait until it is ready; probe what it
-               can do; start the samplers; read the server's counters before any load
+               can do (a server seen not to speak the step's protocol gets no load: the
+               repeat is unsupported); start the samplers; read the counters before any load
     main loop  start Locust; read the server's counters at the window's two edges; wait for
                Locust to end by itself; check the server is still the one that was ready;
                wait until the server has drained
@@ -94,6 +95,9 @@ def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement
             server = stack.enter_context(resources.server(job, layout))
             facts.server_notes = server.notes
             facts.observations = resources.probe(server, job)
+            facts.unsupported = _protocol_refused(job, facts.observations)
+            if facts.unsupported:
+                return measurement  # the ExitStack stops the server
             sampler = server.sampler()
             if sampler is not None:
                 stack.enter_context(_sampling(sampler, measurement))
@@ -149,3 +153,12 @@ def wait_until(t: float) -> None:
     delay = t - time.time()
     if delay > 0:
         time.sleep(delay)
+
+
+def _protocol_refused(job: Job, observations: list[Observation]) -> str | None:
+    """Why the server cannot be measured at the step's protocol, as its probe saw it; None
+    when it spoke it (or the step needs no probe: HTTP/1.1)."""
+    for seen in observations:
+        if seen.capability in ("h2", "h2c") and not seen.ok:
+            return f"{job.spec.name} does not speak {seen.capability}: {seen.detail}"
+    return None

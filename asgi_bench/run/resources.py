@@ -62,10 +62,16 @@ class LocalResources:
             host=self.settings.host,
             log_path=layout.server_log,
             raw_paths=self.config.raw_paths,
+            http=job.step.http.version,
         )
 
     def probe(self, server: Server, job: Job) -> list[Observation]:
-        names = job.workload.probes + (("tls",) if self.config.tls else ())
+        protocol = job.step.http.probe(self.config.tls)
+        names = (
+            *job.workload.probes,
+            *(("tls",) if self.config.tls else ()),
+            *((protocol,) if protocol else ()),
+        )
         return run_probes(names, server.base_url)
 
     def counters(self, server: Server, layout: RepeatLayout) -> StateReader | None:

@@ -257,15 +257,21 @@ def _search_all(
     done: int,
     console: Console,
 ) -> None:
-    """--rates auto: each cell, in a seeded shuffled order, searches its capacity; ``done``
-    repeats ran before it."""
+    """--rates auto: each cell, in a seeded shuffled order, searches its capacity at each
+    HTTP version it is measured at; ``done`` repeats ran before it."""
     orders = itertools.count(done)  # each repeat's place in the run
-    cells = [(spec, w) for spec in settings.specs for w in settings.workloads]
+    cells = [
+        (spec, w, http)
+        for spec in settings.specs
+        for w in settings.workloads
+        for http in settings.https
+        if w.http2 or not http.h2
+    ]
     random.Random(settings.seed).shuffle(cells)
     processes = settings.driver_processes
     limit = driver_figure().rps_per_process * processes
     config = settings.config
-    for spec, workload in cells:
+    for spec, workload, http in cells:
 
         def measure_step(
             step: Open, k: int, spec: ServerSpec = spec, workload: Workload = workload
@@ -274,12 +280,13 @@ def _search_all(
 
         slo = settings.slo_for(workload)
         start = workload.rates[0] if workload.rates else 100.0
-        first = Open(start, config.arrival, config.slots)
+        first = Open(start, config.arrival, config.slots, http)
         found = search_cell(measure_step, slo, start, limit, first, settings.repeat)
         bound = "≥" if found.lower_bound else ""
         capacity = "none" if found.capacity is None else f"{bound}{found.capacity:g} req/s"
+        over = " over HTTP/2" if http.h2 else ""
         console.print(
-            f"[bold]capacity[/] {spec.name} / {workload.name} at {slo.text}: {capacity} "
+            f"[bold]capacity[/] {spec.name} / {workload.name}{over} at {slo.text}: {capacity} "
             f"(stopped by {found.stopped_by}, {len(found.trials)} steps)"
         )
 

@@ -124,7 +124,7 @@ def search_cell(
     more times: on a shared machine one hiccup must not set a capacity."""
 
     def trial(rate: float) -> Trial:
-        at = Open(rate, step.arrival, step.slots)
+        at = Open(rate, step.arrival, step.slots, step.http)
         repeats = [measure_step(at, k) for k in range(1, repeat + 1)]
         row = _judged(repeats, slo)
         if row.slo_pass is False and row.bound != "driver" and any(map(_disturbed, repeats)):

@@ -222,6 +222,7 @@ def start_server(
     host: str = "127.0.0.1",
     log_path: Path | None = None,
     raw_paths: bool = True,
+    http: str = "1.1",
 ) -> LocalServer:
     """Start ``spec`` serving ``workload`` and wait until it is ready; on failure nothing is
     left running and :class:`ServerStartError` quotes the log line that explains it."""
@@ -232,6 +233,7 @@ def start_server(
         workers=workers,
         certfile=str(certs.certfile) if certs else None,
         keyfile=str(certs.keyfile) if certs else None,
+        http=http,
     )
     files = RepeatLayout(work_dir)  # a repeat's folder, or serve's scratch folder
     marker = files.lifespan_marker

@@ -36,6 +36,7 @@ class LaunchOptions:
     workers: int = 1
     certfile: str | None = None
     keyfile: str | None = None
+    http: str = "1.1"  # 2: the step speaks HTTP/2, so the config's ``http2`` flags are added
 
     @property
     def tls(self) -> bool:
@@ -54,6 +55,9 @@ class ServerSpec:
     supports: frozenset[str] = field(default_factory=lambda: frozenset(CAPABILITIES))
     notes: str = ""
     distribution: str = ""  # for version lookup; defaults to ``module``
+    # Added for an HTTP/2 step, for a server that speaks it only when asked. Whether it then
+    # does is observed (the h2/h2c probe), never assumed from these.
+    http2: tuple[str, ...] = ()
 
     @property
     def available(self) -> bool:
@@ -79,6 +83,8 @@ class ServerSpec:
         parts = [*self.command, *(self.tls_bind if options.tls else self.bind)]
         if self.workers is not None and options.workers != 1:
             parts += self.workers
+        if options.http == "2":
+            parts += self.http2
         return [sys.executable, *(part.format(**values) for part in parts)]
 
     def unsupported(self, options: LaunchOptions) -> str | None:

@@ -53,5 +53,7 @@ GUNICORN_ASGI = ServerSpec(
         "warning",
     ),
     notes="gunicorn's own ASGI worker (-k asgi), uvloop where installed",
+    # Its HTTP/2 is marked beta; h1 stays on offer, so ALPN's answer says which it chose.
+    http2=("--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge"),
     **_COMMON,  # type: ignore[arg-type]
 )

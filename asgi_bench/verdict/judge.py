@@ -64,6 +64,7 @@ class Facts:
     client: ClientStats | None = None
     server_sampler: Sampler | None = None
     shutdown_observed: bool | None = None
+    unsupported: str | None = None  # seen not to speak the step's protocol: no load was sent
 
     def fail(self, reason: str, log_tail: str = "") -> None:
         if self.failure is None:  # the first failure is the cause; later ones follow from it
@@ -80,6 +81,8 @@ def judge(facts: Facts, policy: Policy) -> Repeat:
         step=job.step.id,
         repeat=job.repeat,
         load=job.step.kind,
+        http=job.step.http.version,
+        streams=job.step.http.streams if job.step.http.h2 else None,
         users=users,
         offered_rps=rate,
         order=job.order,
@@ -392,6 +395,8 @@ def _capabilities(r: Repeat, facts: Facts) -> None:
 
 
 def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[Status, str]:
+    if facts.unsupported is not None:
+        return "unsupported", facts.unsupported
     if facts.failure is not None:
         return "failed", facts.failure
     client = facts.client

@@ -51,6 +51,10 @@ def draw_all(rows: list[Row], layout: RunLayout) -> tuple[dict[str, str], dict[s
     it could not be drawn): one broken chart does not stop the others or the report. A native
     tool's rows (calibration) are in the report's peak table, never in a chart."""
     rows = [r for r in rows if r.load != "native"]
+    # One protocol per chart: HTTP/1.1 where the run has it (HTTP/2 beside it is the
+    # protocol table's), else HTTP/2.
+    spoken = "1.1" if any(r.http == "1.1" for r in rows) else "2"
+    rows = [r for r in rows if r.http == spoken]
     layout.charts_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
     failed: dict[str, str] = {}

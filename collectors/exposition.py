@@ -74,6 +74,7 @@ def render_state(store: LocalStore | SharedStore, metrics: Any, labels: tuple[st
             for s in family.samples
             if s.name.endswith("_total") and s.labels.get("outcome") != "complete"
         )
+    started, started_h2 = store.started()
     state = {
         "schema": STATE_SCHEMA,
         "t": time.time(),
@@ -83,6 +84,8 @@ def render_state(store: LocalStore | SharedStore, metrics: Any, labels: tuple[st
         "workers": pids,
         "cpu_s": cpu,
         "in_progress": store.in_progress(),
+        "started": started,
+        "started_h2": started_h2,
         "lifespan_failed": failed,
         "series": [s.to_json() for s in store.series()],
     }

@@ -130,6 +130,8 @@ class PrometheusMiddleware:
         if method in WITH_BODY:  # only a request that carries a body has bytes in to count
             receive = counted = _CountedReceive(receive)
         self._header[0] += 1  # started; finished is the sum of the series' counts
+        if scope.get("http_version") == "2":
+            self._header[1] += 1  # the protocol the server spoke, for the harness to check
         start = perf_counter_ns()
         try:
             await self.app(scope, receive, observed_send)

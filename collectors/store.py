@@ -11,8 +11,10 @@ per request). For a WebSocket
 series (method ``WS``), ``count`` is messages received, ``a`` the time from a message in to
 the app's next message out, ``units_in`` bytes received and ``units_out`` messages sent.
 
-Every store also has a ``header``: its first counter is the HTTP requests started; those
-finished are the sum of the HTTP series' counts, so in progress is the difference.
+Every store also has a ``header``: its first counter is the HTTP requests started (those
+finished are the sum of the HTTP series' counts, so in progress is the difference), its
+second those of them that the server handed over as HTTP/2 (``scope["http_version"]``), so
+that the harness sees which protocol the server spoke, not only which one the client asked.
 
 The histograms are log-linear in nanoseconds with 64 sub-buckets per power of two, so any
 value is known to within 1/64 (1.6%) of itself, from 1 ns to a minute: the harness's
@@ -63,6 +65,7 @@ def bucket_range(index: int) -> tuple[int, int]:
     return mantissa << shift, (mantissa + 1) << shift
 
 
+HEADER = 2  # requests started, and of them over HTTP/2
 BUCKETS = bucket(MAX_NS) + 1
 COUNT, UNITS_IN, UNITS_OUT = range(3)
 HIST_A = 3
@@ -110,7 +113,7 @@ class LocalStore:
 
     def __init__(self) -> None:
         self.blocks: dict[Key, list[int]] = {}
-        self.header = [0]  # requests started
+        self.header = [0] * HEADER  # requests started, and of them over HTTP/2
 
     def block(self, key: Key) -> list[int]:
         found = self.blocks.get(key)
@@ -120,6 +123,10 @@ class LocalStore:
 
     def in_progress(self) -> int:
         return self.header[0] - _finished(list(self.blocks.items()))
+
+    def started(self) -> tuple[int, int]:
+        """HTTP requests started, and of them over HTTP/2."""
+        return self.header[0], self.header[1]
 
     def series(self) -> Iterator[SeriesState]:
         for key, block in list(self.blocks.items()):
@@ -132,7 +139,6 @@ class LocalStore:
 
 
 _DATA = re.compile(r"asgi-bench-(\d+)\.slots\Z")
-HEADER = 1  # requests started
 CAPACITY = 256  # series per worker file; later ones share an overflow series
 OVERFLOW_KEY: Key = ("<overflow>", "OTHER", 0)
 
@@ -173,20 +179,26 @@ class SharedStore:
         return found
 
     def in_progress(self) -> int:
-        return sum(started - _finished(blocks) for _, started, blocks in self._workers(live=True))
+        return sum(w.started - _finished(w.blocks) for w in self._workers(live=True))
+
+    def started(self) -> tuple[int, int]:
+        """HTTP requests started, and of them over HTTP/2, by every worker (dead ones too:
+        their requests did happen)."""
+        workers = list(self._workers(live=False))
+        return sum(w.started for w in workers), sum(w.started_h2 for w in workers)
 
     def series(self) -> Iterator[SeriesState]:
         merged: dict[Key, SeriesState] = {}
-        for _, _, blocks in self._workers(live=False):
-            for key, block in blocks:
+        for worker in self._workers(live=False):
+            for key, block in worker.blocks:
                 merged.setdefault(key, SeriesState(key)).add(block)
         yield from merged.values()
 
     def worker_pids(self) -> list[int]:
-        return [pid for pid, *_ in self._workers(live=True)]
+        return [w.pid for w in self._workers(live=True)]
 
-    def _workers(self, live: bool) -> Iterator[tuple[int, int, list[tuple[Key, memoryview]]]]:
-        """Per worker file: its pid, its requests started, and its series' blocks."""
+    def _workers(self, live: bool) -> Iterator[_Worker]:
+        """Per worker file: its pid, its header's counts and its series' blocks."""
         for name in sorted(os.listdir(self.folder)):
             match = _DATA.match(name)
             if not match:
@@ -201,7 +213,15 @@ class SharedStore:
             blocks = []
             for key, start in _index(self.folder / f"asgi-bench-{pid}.index"):
                 blocks.append((key, slots[start : start + SLOTS]))
-            yield pid, int(slots[0]), blocks
+            yield _Worker(pid, int(slots[0]), int(slots[1]), blocks)
+
+
+@dataclass(frozen=True)
+class _Worker:
+    pid: int
+    started: int
+    started_h2: int
+    blocks: list[tuple[Key, memoryview]]
 
 
 def _finished(blocks: Iterable[tuple[Key, Sequence[int]]]) -> int:

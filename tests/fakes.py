@@ -32,6 +32,7 @@ class Script:
     problem: str | None = None
     client: ClientStats | None = None
     observations: list[Observation] = field(default_factory=list)  # what the probes saw
+    over_h2: int | None = None  # of the 200 requests, those the app saw as HTTP/2 (None: untold)
 
     def point(self, name: str) -> None:
         self.log.append(name)
@@ -122,15 +123,20 @@ class FakeCounters:
 
     def read(self, since: float | None = None) -> ServerState | None:
         self.script.point("counters read")
-        served = next(self.served, 200)
-        return ServerState(0.0, requests=served, ok_requests=served)
+        return self._state(next(self.served, 200))
 
     def read_at(self, t: float) -> ServerState | None:
         return self.read()
 
     def drained(self) -> ServerState | None:
         self.script.point("counters drained")
-        return ServerState(0.0, requests=200, ok_requests=200)
+        return self._state(200)
+
+    def _state(self, served: int) -> ServerState:
+        state = ServerState(0.0, requests=served, ok_requests=served)
+        if self.script.over_h2 is not None:
+            state.started, state.started_h2 = served, self.script.over_h2 * served // 200
+        return state
 
 
 class FakeResources:

@@ -101,14 +101,15 @@ def test_a_run_at_both_versions_measures_h2c_and_says_who_cannot(out):
 
 
 def test_over_tls_h2_is_negotiated_by_alpn_and_streams_time_their_frames(out):
+    # 50 req/s: daphne's HTTP/2 (Twisted, pure Python) saturates on streaming at 200 here.
     servers = [s for s in ("daphne", "gunicorn", "uvicorn") if get_server(s).available]
     proc = short_run(
-        out, "--servers", ",".join(servers), "--apps", "hello,streaming", "--rates", "200",
+        out, "--servers", ",".join(servers), "--apps", "hello,streaming", "--rates", "50",
         "--http", "2", "--tls", seconds=2,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     found = {(r["server"], r["app"]): r for r in rows(only_run(out))}
-    assert {r["step"] for r in found.values()} == {"open-200rps-h2"}
+    assert {r["step"] for r in found.values()} == {"open-50rps-h2"}
     for (server, app), row in found.items():
         where = f"{server}/{app}: {row['reason']}"
         if server == "uvicorn":  # no h2, and no ALPN at all

@@ -174,3 +174,19 @@ def test_a_server_seen_speaking_it_is_measured_and_the_row_says_so(tmp_path):
     _, repeat = run(script, tmp_path, http="2")
     assert "driver start" in script.log and repeat.status == "ok", repeat.reason
     assert (repeat.http, repeat.streams, repeat.step) == ("2", 4, "closed-4u-h2")
+
+
+@pytest.mark.parametrize(
+    ("http", "over_h2", "reason"),
+    [
+        ("2", 200, ""),
+        ("2", 150, "the app saw 150 of 200 requests as HTTP/2 in an HTTP/2 step"),
+        ("1.1", 0, ""),
+        ("1.1", 10, "the app saw 10 of 200 requests as HTTP/2 in an HTTP/1.1 step"),
+    ],
+)
+def test_the_protocol_the_app_saw_must_be_the_steps(http, over_h2, reason, tmp_path):
+    # The middleware counts what scope["http_version"] said; the client's word is not enough.
+    seen = [Observation("h2c", True, "prior knowledge: HTTP/2 200")] if http == "2" else []
+    _, repeat = run(Script(observations=seen, over_h2=over_h2), tmp_path, http=http)
+    assert (repeat.status, repeat.reason) == ("failed" if reason else "ok", reason)

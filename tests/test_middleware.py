@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import string
 
@@ -286,3 +287,17 @@ def test_the_inlined_bucket_arithmetic_is_store_bucket(monkeypatch, ns):
     assert block[COUNT] == 1
     assert block[HIST_A + bucket(ns)] == 1
     assert block[HIST_B + bucket(ns // 2)] == 1
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_requests_the_server_handed_over_as_http2_are_counted(shared, tmp_path, monkeypatch):
+    # Two requests as HTTP/2, one as HTTP/1.1: the state says 3 started, 2 over HTTP/2,
+    # with one worker's store and with the multiprocess one.
+    if shared:
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    mw = wrap(hello.app)
+    for version in ("2", "1.1", "2"):
+        run(call(mw, http_scope("/", http_version=version), [request()]))
+    state = json.loads(body_of(run(call(mw, http_scope("/metrics/state"), [request()]))))
+    assert (state["started"], state["started_h2"]) == (3, 2)
+    assert type(mw.store).__name__ == ("SharedStore" if shared else "LocalStore")

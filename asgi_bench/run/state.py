@@ -26,6 +26,8 @@ class ServerState:
     ok_requests: int = 0  # ... with a 2xx or 3xx status
     ws_messages_in: int = 0
     in_progress: int = 0
+    started: int | None = None  # HTTP requests started, server-wide (None: an older server)
+    started_h2: int | None = None  # ... of them handed to the app as HTTP/2
     lifespan_failed: float = 0.0  # lifespan phases that failed or raised
     cpu_s: float | None = None  # CPU seconds of the server's worker processes
     host: str = ""
@@ -40,6 +42,8 @@ def parse_state(data: dict[str, Any], t: float, route_prefix: str = "") -> Serve
     state = ServerState(
         t,
         in_progress=int(data.get("in_progress", 0)),
+        started=data.get("started"),
+        started_h2=data.get("started_h2"),
         lifespan_failed=float(data.get("lifespan_failed", 0)),
         cpu_s=data.get("cpu_s"),
         host=str(data.get("host", "")),

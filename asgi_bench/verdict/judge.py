@@ -415,6 +415,9 @@ def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[Status, str]:
         return "failed", f"{share:.1%} of requests failed ({_kinds(r)})"
     if r.count_check == "mismatch":
         return "failed", f"count mismatch: {r.count_detail}"
+    spoken = _protocol_spoken(facts)
+    if spoken:
+        return "failed", spoken
     if r.silent_s and (r.max_ms or 0.0) < r.silent_s * 1000:
         # No finished request waited through the silence: those in flight never finished,
         # and the figures would describe only the requests that happened to.
@@ -434,6 +437,27 @@ def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[Status, str]:
             broken = ", ".join(f"{c} {r.capability_details[c]}" for c, ok in seen.items() if not ok)
             return "unsupported", f"{facts.job.spec.name} does not support {need}: {broken}"
     return "ok", ""
+
+
+def _protocol_spoken(facts: Facts) -> str | None:
+    """Why the server did not speak the step's HTTP version to the app, as the middleware
+    saw ``scope["http_version"]`` for the requests of this repeat's load; None when every
+    one was as asked (or the counters are not there to tell)."""
+    baseline, final = facts.baseline, facts.final
+    if baseline is None or final is None:
+        return None
+    counts = (baseline.started, baseline.started_h2, final.started, final.started_h2)
+    if None in counts:
+        return None  # a server whose middleware predates the count
+    started = (final.started or 0) - (baseline.started or 0)
+    over_h2 = (final.started_h2 or 0) - (baseline.started_h2 or 0)
+    wanted = started if facts.job.step.http.h2 else 0
+    if over_h2 == wanted:
+        return None
+    return (
+        f"the app saw {over_h2:,} of {started:,} requests as HTTP/2 in an "
+        f"HTTP/{facts.job.step.http.version} step"
+    )
 
 
 def _kinds(r: Repeat) -> str:

@@ -58,17 +58,18 @@ class NotHttp2(ConnectionError):
     """The server did not speak HTTP/2 on this connection (what it did is the message)."""
 
 
+OnHeaders = Callable[[int], None] | None  # called with the status as the HEADERS arrive
+OnData = Callable[[bytes], None] | None  # called with each DATA frame's bytes
+
+
 class _Stream:
     __slots__ = ("body", "done", "on_data", "on_headers", "status")
 
-    def __init__(self, on_headers: Callable[[int], None] | None, on_data: OnData) -> None:
+    def __init__(self, on_headers: OnHeaders, on_data: OnData) -> None:
         self.status = 0
         self.body: list[bytes] = []
         self.done: AsyncResult[None] = AsyncResult()
         self.on_headers, self.on_data = on_headers, on_data
-
-
-OnData = Callable[[bytes], None] | None
 
 
 class H2Connection:
@@ -80,7 +81,7 @@ class H2Connection:
         self.scheme = b"https" if tls else b"http"
         self.authority = f"{host}:{port}".encode()
         self.sock: Any = None
-        self.h2: h2.connection.H2Connection | None = None
+        self.machine: h2.connection.H2Connection | None = None  # h2's state of the connection
         self.streams: dict[int, _Stream] = {}
         self.window_opened = Event()  # the server let us send more of a request body
         self._writing = Semaphore()  # one greenlet's frames on the wire at a time
@@ -94,7 +95,7 @@ class H2Connection:
         path: bytes,
         body: bytes = b"",
         *,
-        on_headers: Callable[[int], None] | None = None,
+        on_headers: OnHeaders = None,
         on_data: OnData = None,
     ) -> tuple[int, bytes]:
         """Send one request on a stream of its own and wait for its whole answer. A streamed
@@ -132,7 +133,7 @@ class H2Connection:
 
     def _shutdown(self) -> None:
         sock, reader = self.sock, self._reader
-        self.sock = self.h2 = self._reader = None
+        self.sock = self.machine = self._reader = None
         if reader is not None and reader is not gevent.getcurrent():
             reader.kill(block=False)
         if sock is not None:
@@ -141,10 +142,10 @@ class H2Connection:
 
     def _connected(self) -> h2.connection.H2Connection:
         with self._connecting:  # the users sharing it wait for one handshake, not start many
-            if self.h2 is None:
+            if self.machine is None:
                 self._connect()
-            assert self.h2 is not None
-            return self.h2
+            assert self.machine is not None
+            return self.machine
 
     def _connect(self) -> None:
         sock = socket.create_connection((self.host, self.port), source_address=SOURCE)
@@ -161,15 +162,15 @@ class H2Connection:
         conn.initiate_connection()
         conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW})
         conn.increment_flow_control_window(WINDOW - 65_535)
-        self.sock, self.h2 = sock, conn
+        self.sock, self.machine = sock, conn
         self._flush()
         self._reader = gevent.spawn(self._read)
 
     def _flush(self) -> None:
         with self._writing:
-            if self.h2 is None or self.sock is None:
+            if self.machine is None or self.sock is None:
                 raise ConnectionError("the connection was closed")
-            data = self.h2.data_to_send()
+            data = self.machine.data_to_send()
             if data:
                 self.sock.sendall(data)
 
@@ -180,7 +181,7 @@ class H2Connection:
             if room <= 0:
                 self.window_opened.clear()
                 self.window_opened.wait()
-                if self.h2 is not conn:
+                if self.machine is not conn:
                     raise ConnectionError("the connection was closed mid-body")
                 continue
             chunk, view = view[:room], view[room:]
@@ -188,10 +189,10 @@ class H2Connection:
             self._flush()
 
     def _read(self) -> None:
-        conn, sock = self.h2, self.sock
+        conn, sock = self.machine, self.sock
         spoke = False  # an HTTP/2 server's first frame is its SETTINGS
         try:
-            while self.h2 is conn:
+            while self.machine is conn:
                 data = sock.recv(65536)
                 if not data:
                     if not spoke:
@@ -209,8 +210,8 @@ class H2Connection:
                     self._on(conn, event)
                 self._flush()
         except Exception as exc:
-            if self.h2 is conn:
-                self.sock = self.h2 = self._reader = None
+            if self.machine is conn:
+                self.sock = self.machine = self._reader = None
                 sock.close()
             self._fail(exc)
 

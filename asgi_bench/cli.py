@@ -270,6 +270,13 @@ def _add_serve(commands: Any) -> None:
         if name == "ui":
             sub.add_argument("--web-host", default=HOST)
             sub.add_argument("--web-port", type=_port, default=8089)
+            sub.add_argument(
+                "--load",
+                dest="load_shape",
+                choices=("closed", "open"),
+                help="the one load shape to offer (default: pick closed loop or open model "
+                "in the start form)",
+            )
 
 
 def _add_worker(commands: Any) -> None:

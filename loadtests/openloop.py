@@ -48,11 +48,20 @@ from asgi_bench.loadtests.recorder import RECORDER
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
-    # On the parser itself: an argument group does not take Locust's include_in_web_ui.
+    # On the parser itself: an argument group does not take Locust's include_in_web_ui. The
+    # rate, arrival and slots are fields of the web UI's start form; the rest stay hidden.
     hidden = {"include_in_web_ui": False}
-    parser.add_argument("--asgi-bench-rate", type=float, default=100.0, **hidden)
-    parser.add_argument("--asgi-bench-arrival", default="constant", **hidden)
-    parser.add_argument("--asgi-bench-concurrency", type=int, default=32, **hidden)
+    parser.add_argument(
+        "--asgi-bench-rate", type=float, default=100.0, help="open model: req/s per user"
+    )
+    parser.add_argument(
+        "--asgi-bench-arrival", default="constant", choices=("constant", "poisson"),
+        help="open model: arrivals at constant spacing or poisson",
+    )  # fmt: skip
+    parser.add_argument(
+        "--asgi-bench-concurrency", type=int, default=32,
+        help="open model: connection slots per user",
+    )  # fmt: skip
     parser.add_argument("--asgi-bench-max-pending", type=int, default=0, **hidden)
     parser.add_argument("--asgi-bench-late-ms", type=float, default=1.0, **hidden)
     parser.add_argument("--asgi-bench-seed", type=int, default=0, **hidden)

@@ -70,6 +70,9 @@ STOP_TIMEOUT_S = float(os.environ.get(envvars.STOP_TIMEOUT, "5") or 5)
 WINDOW_MESSAGE = "asgi_bench_window"
 STOP_MESSAGE = "asgi_bench_stop"
 RECORD_MESSAGE = "asgi_bench_record"
+# Without a record folder and a window (a run by hand: the web UI), the per-second series
+# keeps only its last minute, so a UI left running for days holds a minute's memory.
+ROLLING_S = 60
 
 
 class LogHist:
@@ -123,6 +126,7 @@ class Recorder:
         self.client_id = ""
         self.sent = False
         self._process = psutil.Process()
+        self._second = 0  # the wall-clock second of the last counted request
 
     def set_window(self, start: float, end: float, runner: Any = None) -> None:
         """Take CPU readings at both edges; the leader (``runner`` given) also ends the test."""
@@ -167,6 +171,10 @@ class Recorder:
             self.lag.record(_us(context["lag_ms"]))
             self.late += bool(context["late"])
         second = int(now)
+        if second != self._second:
+            self._second = second
+            if not OUT_DIR and not math.isfinite(start):
+                self.forget_before(second - ROLLING_S)
         if exception is not None:
             kind = _classify(exception, response)
             self.errors[kind] += 1
@@ -182,6 +190,13 @@ class Recorder:
             self.ok.record(value)
             if intended is not None:
                 self.uncorrected.record(_us(context["uncorrected_ms"]))
+
+    def forget_before(self, second: int) -> None:
+        """Drop the per-second series before ``second`` (rolling state, once a second)."""
+        for old in [s for s in self.series if s < second]:
+            del self.series[old]
+        for old in [s for s in self.series_failed if s < second]:
+            del self.series_failed[old]
 
     def scheduled(self, intended: float) -> None:
         """An arrival of the open model's schedule, intended at ``intended`` (unix time)."""

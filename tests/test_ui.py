@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -86,3 +87,96 @@ def test_ui_swarm_moves_the_stats_and_stops(tmp_path):
                 proc.kill()
                 proc.wait()
     assert proc.returncode == 0, proc.stdout.read() if proc.stdout else ""
+
+
+def _ui(*args: str) -> tuple[subprocess.Popen[str], int, str]:
+    port, web_port = free_port(), free_port()
+    argv = [sys.executable, "-m", "asgi_bench", "ui", *args, "--port", str(port)]
+    proc = subprocess.Popen(
+        [*argv, "--web-port", str(web_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return proc, port, f"http://127.0.0.1:{web_port}"
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_open_model_is_picked_in_the_form_and_offers_the_rate_asked(tmp_path):
+    # The class picker offers both load shapes; the open model at 300 req/s from the form's
+    # own field, one user: Locust's table has that user's requests only, at that rate.
+    proc, port, web = _ui("uvicorn", "hello")
+    try:
+        wait_for(web + "/")
+        page = get(web + "/").body.decode()
+        assert "HelloUser" in page and "HelloOpen" in page and "asgi_bench_rate" in page
+        form = urllib.parse.urlencode(
+            {
+                "user_count": 1,
+                "spawn_rate": 1,
+                "host": f"http://127.0.0.1:{port}",
+                "user_classes": "HelloOpen",
+                "asgi_bench_rate": 300,
+            }
+        ).encode()
+        with urllib.request.urlopen(web + "/swarm", data=form, timeout=10) as reply:
+            assert json.loads(reply.read())["success"] is True
+        time.sleep(6)
+        stats = json.loads(get(web + "/stats/requests").body)
+        rows = [s for s in stats["stats"] if s["name"] != "Aggregated"]
+        assert [(s["method"], s["name"]) for s in rows] == [("GET", "/")], rows
+        assert stats["user_count"] == 1
+        assert 250 <= rows[0]["current_rps"] <= 350, rows[0]  # 300 offered
+    finally:
+        _stop(proc)
+    assert proc.returncode == 0, proc.stdout.read() if proc.stdout else ""
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("hello", "--load", "sideways"), "invalid choice: 'sideways'"),
+        (("all", "--load", "open"), "--load open: all has no open-model user; drop --load"),
+    ],
+)
+def test_a_bad_load_shape_is_one_line_before_any_server(args, said):
+    done = subprocess.run(
+        [sys.executable, "-m", "asgi_bench", "ui", "uvicorn", *args, "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and said in done.stderr, done.stderr[-1000:]
+    assert "serving" not in done.stdout  # refused before the server started
+
+
+ROLLING = """
+import json, math, sys
+from unittest import mock
+from asgi_bench.loadtests import recorder
+rec = recorder.Recorder()
+for second in range(1000, 1200):  # 200 seconds of a UI left running, no record folder
+    with mock.patch.object(recorder.time, "time", return_value=second + 0.5):
+        rec.record("GET", "/", 1.0, None, None, {})
+        rec.record("GET", "/", 1.0, RuntimeError("x"), None, {})
+print(json.dumps([min(rec.series), len(rec.series), len(rec.series_failed), rec.counted_total]))
+"""
+
+
+def test_without_a_record_folder_the_recorder_keeps_only_the_last_minute():
+    env = {k: v for k, v in os.environ.items() if k != "ASGI_BENCH_RECORD_DIR"}
+    done = subprocess.run(
+        [sys.executable, "-c", ROLLING], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Seconds 1139..1199 kept: the 60 before the newest, and the newest itself.
+    assert json.loads(done.stdout.splitlines()[-1]) == [1139, 61, 61, 400]

@@ -38,6 +38,7 @@ PACKAGES = (
     "prometheus-client",
     "uvicorn",  # under gunicorn too: gunicorn-uvicorn's version is gunicorn's
     "uvicorn-worker",
+    "h2",  # the HTTP/2 client's frames
     "uvloop",
     "httptools",
     "h11",

@@ -28,6 +28,7 @@ its client is not plain HTTP, writing :meth:`OpenUser.connect`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import random
 import time
@@ -38,6 +39,7 @@ import gevent
 from gevent.event import AsyncResult
 from gevent.pool import Group
 from locust import User, constant, events, task
+from locust.runners import WorkerRunner
 from locust.user.task import LOCUST_STATE_RUNNING
 
 from asgi_bench.loadtests import split_host
@@ -201,3 +203,24 @@ def _close(client: Any) -> None:
     if close is not None:
         with contextlib.suppress(Exception):  # a broken connection may fail to close too
             close()
+
+
+@events.test_start.add_listener
+def _one_load_shape(environment: Any, **_: Any) -> None:
+    """Refuse a test that mixes open-model and closed-loop users (the web UI's class picker
+    selects every class until told otherwise): their requests would share one row of
+    Locust's table, latency from the intended send averaged with closed-loop latency."""
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return  # a worker lists every class of its file; its master knows which it spawns
+    classes = list(getattr(runner, "user_classes", None) or [])
+    opens = [c.__name__ for c in classes if issubclass(c, OpenUser)]
+    if opens and len(opens) != len(classes):
+        others = [c.__name__ for c in classes if not issubclass(c, OpenUser)]
+        logging.getLogger("asgi-bench").error(
+            "one load shape at a time: pick the open model (%s) or the closed loop (%s), "
+            "not both; the test is stopped",
+            ", ".join(opens),
+            ", ".join(others),
+        )
+        gevent.spawn(runner.stop)

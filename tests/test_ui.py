@@ -58,7 +58,12 @@ def test_ui_swarm_moves_the_stats_and_stops(tmp_path):
     try:
         wait_for(web + "/")
         form = urllib.parse.urlencode(
-            {"user_count": 4, "spawn_rate": 4, "host": f"http://127.0.0.1:{port}"}
+            {
+                "user_count": 4,
+                "spawn_rate": 4,
+                "host": f"http://127.0.0.1:{port}",
+                "user_classes": "HelloUser",  # the closed loop
+            }
         ).encode()
         with urllib.request.urlopen(web + "/swarm", data=form, timeout=10) as reply:
             assert json.loads(reply.read())["success"] is True
@@ -139,6 +144,29 @@ def test_the_open_model_is_picked_in_the_form_and_offers_the_rate_asked(tmp_path
     finally:
         _stop(proc)
     assert proc.returncode == 0, proc.stdout.read() if proc.stdout else ""
+
+
+def test_both_load_shapes_at_once_are_refused(tmp_path):
+    # The class picker selects every class until told otherwise: started so, the test is
+    # stopped at once and the log says why, rather than mixing two latencies in one row.
+    proc, port, web = _ui("uvicorn", "hello")
+    try:
+        wait_for(web + "/")
+        form = {"user_count": 2, "spawn_rate": 2, "host": f"http://127.0.0.1:{port}"}
+        data = urllib.parse.urlencode(form).encode()
+        with urllib.request.urlopen(web + "/swarm", data=data, timeout=10) as reply:
+            assert json.loads(reply.read())["success"] is True
+        states = []
+        for _ in range(50):
+            states.append(json.loads(get(web + "/stats/requests").body)["state"])
+            if states[-1] == "stopped":
+                break
+            time.sleep(0.2)
+        assert states[-1] == "stopped", states
+        logs = json.loads(get(web + "/logs").body)["master"]
+        assert any("one load shape at a time" in line for line in logs), logs[-5:]
+    finally:
+        _stop(proc)
 
 
 @pytest.mark.parametrize(

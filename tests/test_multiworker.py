@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -24,7 +25,14 @@ REQUESTS = 400
 def test_counts_across_two_workers_add_up_exactly(server, tmp_path):
     with running(server, "hello", tmp_path, workers=2) as proc:
         assert proc.multiproc_dir is not None
-        workers = [p for p in proc.process.remember_tree() if p.pid != proc.process.pid]
+        # Ready means one worker answers; gunicorn's arbiter forks the next one a moment
+        # later (on a busy machine, later still): wait for the second, a few seconds at most.
+        deadline = time.monotonic() + 10
+        while True:
+            workers = [p for p in proc.process.remember_tree() if p.pid != proc.process.pid]
+            if len(workers) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         with ThreadPoolExecutor(8) as pool:  # new connections, spread over both workers
             bodies = list(pool.map(lambda _: get(proc.base_url + "/").body, range(REQUESTS)))
         assert bodies == [b"Hello World"] * REQUESTS

@@ -30,31 +30,23 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise AssertionError(f"{url} never answered")
 
 
+def wait_stopped(web: str) -> None:
+    states = []
+    for _ in range(50):
+        states.append(json.loads(get(web + "/stats/requests").body)["state"])
+        if states[-1] == "stopped":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"never stopped: {states}")
+
+
 def total_requests(web: str) -> int:
     stats = json.loads(get(web + "/stats/requests").body)
     return sum(s["num_requests"] for s in stats["stats"] if s["name"] != "Aggregated")
 
 
 def test_ui_swarm_moves_the_stats_and_stops(tmp_path):
-    port, web_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "asgi_bench",
-            "ui",
-            "uvicorn",
-            "hello",
-            "--port",
-            str(port),
-            "--web-port",
-            str(web_port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    web = f"http://127.0.0.1:{web_port}"
+    proc, port, web = _ui("uvicorn", "hello")
     try:
         wait_for(web + "/")
         form = urllib.parse.urlencode(
@@ -76,21 +68,9 @@ def test_ui_swarm_moves_the_stats_and_stops(tmp_path):
             urllib.request.Request(web + "/stop", method="POST"), timeout=10
         ) as reply:
             assert reply.status == 200
-        states = []
-        for _ in range(50):
-            states.append(json.loads(get(web + "/stats/requests").body)["state"])
-            if states[-1] == "stopped":
-                break
-            time.sleep(0.2)
-        assert states[-1] == "stopped", states
+        wait_stopped(web)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
     assert proc.returncode == 0, proc.stdout.read() if proc.stdout else ""
 
 
@@ -161,13 +141,7 @@ def test_both_load_shapes_at_once_are_refused(tmp_path):
         data = urllib.parse.urlencode(form).encode()
         with urllib.request.urlopen(web + "/swarm", data=data, timeout=10) as reply:
             assert json.loads(reply.read())["success"] is True
-        states = []
-        for _ in range(50):
-            states.append(json.loads(get(web + "/stats/requests").body)["state"])
-            if states[-1] == "stopped":
-                break
-            time.sleep(0.2)
-        assert states[-1] == "stopped", states
+        wait_stopped(web)
         logs = json.loads(get(web + "/logs").body)["master"]
         assert any("one load shape at a time" in line for line in logs), logs[-5:]
     finally:

@@ -4,6 +4,8 @@ driver and server busy, the cost per request, the count check and the fine histo
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from hdrh.histogram import HdrHistogram
 
@@ -169,7 +171,30 @@ def test_the_count_check_has_teeth():
     facts.final = ServerState(0.0, requests=109)
     repeat = judge(facts, LENIENT)
     assert repeat.count_check == "mismatch" and repeat.status == "failed"
-    assert "the server counted 99, the driver 100" in repeat.reason
+    assert "the server counted 99, the driver 100 (exceptions 0, unanswered at the stop 0)" in (
+        repeat.reason
+    )
+
+
+def test_requests_killed_at_the_stop_may_have_reached_the_server():
+    # Two users killed at the stop timeout while waiting for their answers (unfinished): the
+    # app took both in, so the server counts 102 to the driver's 100, and no more.
+    facts = facts_for()
+    facts.client = client_stats(with_unfinished(2), LOCUST)
+    facts.final = ServerState(0.0, requests=112)
+    assert judge(facts, LENIENT).count_check == "ok"
+    facts.final = ServerState(0.0, requests=113)  # 103: one more than the stop explains
+    repeat = judge(facts, LENIENT)
+    assert repeat.count_check == "mismatch"
+    assert "the server counted 103, the driver 100 (exceptions 0, unanswered at the stop 2)" in (
+        repeat.reason
+    )
+
+
+def with_unfinished(count: int) -> dict[str, object]:
+    record = copy.deepcopy(RECORD)
+    record["processes"][2]["unfinished"] = count  # type: ignore[index]
+    return record
 
 
 def test_the_window_count_tolerance_is_in_flight_plus_the_reads_own_time():

@@ -280,12 +280,16 @@ def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
     r.server_requests_total = server_total
     # A request that failed with an exception may never have reached the app.
     slack = client.failures_total.get("exceptions", 0)
-    # A native tool's requests in flight at its stops were served, and never counted by it.
+    # Served and never counted by the driver: a native tool's requests in flight at its
+    # stops, and a Locust user's request killed at the stop timeout (unfinished) that the
+    # app had already taken in.
+    unanswered = client.in_flight_at_stop + client.failures.get("unfinished", 0)
     extra = server_total - client.counted_total
-    if not -slack <= extra <= slack + client.in_flight_at_stop:
+    if not -slack <= extra <= slack + unanswered:
         r.count_check = "mismatch"
         r.count_detail = (
             f"over the run the server counted {server_total}, the driver {client.counted_total}"
+            f" (exceptions {slack}, unanswered at the stop {unanswered})"
         )
         return
     if not client.window_counted:

@@ -34,7 +34,7 @@ import json
 import mmap
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +63,25 @@ def bucket_range(index: int) -> tuple[int, int]:
     shift = (index >> SUB_BITS) - 1
     mantissa = (index & (SUB - 1)) + SUB
     return mantissa << shift, (mantissa + 1) << shift
+
+
+def quantile_bucket(q: float, counts: Mapping[int, int]) -> int | None:
+    """The bucket that holds the ``q`` quantile of ``counts`` (bucket -> how many; a count
+    at or under zero is skipped, as a difference of two readings may hold), or None when
+    they hold nothing. Its middle is within 0.8% of every value it holds.
+
+    >>> quantile_bucket(0.5, {3: 1, 5: 2, 9: 1}), quantile_bucket(1.0, {3: 1, 9: 1, 12: 0})
+    (5, 9)
+    """
+    total = sum(n for n in counts.values() if n > 0)
+    if total <= 0:
+        return None
+    rank, seen = q * total, 0
+    for index in sorted(counts):
+        seen += max(0, counts[index])
+        if seen >= rank:
+            return index
+    return None
 
 
 HEADER = 2  # requests started, and of them over HTTP/2

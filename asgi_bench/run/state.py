@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgi_bench.collectors.store import bucket_range
+from asgi_bench.collectors.store import bucket_range, quantile_bucket
 from asgi_bench.system.http import get
 
 
@@ -71,18 +71,11 @@ def _add(into: dict[int, int], sparse: dict[str, int]) -> None:
 def quantile(q: float, start: dict[int, int], end: dict[int, int]) -> float | None:
     """The ``q`` quantile, in seconds, of what was recorded between two histograms: the
     middle of the bucket that holds it. None when nothing was recorded."""
-    delta = {i: end.get(i, 0) - start.get(i, 0) for i in end}
-    total = sum(n for n in delta.values() if n > 0)
-    if total <= 0:
+    index = quantile_bucket(q, {i: end.get(i, 0) - start.get(i, 0) for i in end})
+    if index is None:
         return None
-    rank = q * total
-    seen = 0
-    for index in sorted(delta):
-        seen += max(0, delta[index])
-        if seen >= rank:
-            low, high = bucket_range(index)
-            return (low + high) / 2 / 1e9
-    return None
+    low, high = bucket_range(index)
+    return (low + high) / 2 / 1e9
 
 
 class StateReader:

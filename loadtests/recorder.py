@@ -173,7 +173,7 @@ class Recorder:
         second = int(now)
         if second != self._second:
             self._second = second
-            if not OUT_DIR and not math.isfinite(start):
+            if not OUT_DIR and not math.isfinite(end):  # no end yet: keep a rolling minute
                 self.forget_before(second - ROLLING_S)
         if exception is not None:
             kind = _classify(exception, response)

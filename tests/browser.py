@@ -32,21 +32,21 @@ def chromium() -> str:
     return path
 
 
-def render(page: Path, *, screenshot: Path) -> str:
-    """Screenshot ``page`` and return its DOM after the browser has loaded it."""
+def render(page: Path | str, *, screenshot: Path, settle_ms: int = 0) -> str:
+    """Screenshot ``page`` (a file, or a URL) and return its DOM after the browser has
+    loaded it; ``settle_ms`` lets the page's scripts run that long first (its fetches and
+    timers), for a page that draws itself from what it fetches."""
+    target = page if isinstance(page, str) else page.as_uri()
+    settle = [f"--virtual-time-budget={settle_ms}"] if settle_ms else []
     with tempfile.TemporaryDirectory(prefix="asgi-bench-chromium-") as profile:
-        common = [chromium(), *FLAGS, f"--user-data-dir={profile}", "--window-size=1400,2400"]
+        common = [chromium(), *FLAGS, *settle, f"--user-data-dir={profile}"]
         subprocess.run(
-            [*common, f"--screenshot={screenshot}", page.as_uri()],
+            [*common, "--window-size=1400,2400", f"--screenshot={screenshot}", target],
             capture_output=True,
             timeout=120,
             check=True,
         )
         dom = subprocess.run(
-            [*common, "--dump-dom", page.as_uri()],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
+            [*common, "--dump-dom", target], capture_output=True, text=True, timeout=120, check=True
         )
     return dom.stdout

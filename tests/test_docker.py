@@ -13,8 +13,11 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,8 +118,17 @@ def _health() -> str:
     return "\n" + "\n".join(lines)
 
 
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHON_IMAGE": BASE,
+        "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt",
+        "DOCKER_GID": str(SOCKET.stat().st_gid),
+    }
+
+
 def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
-    taken = [port for port in range(8001, 8007) if _port_taken(port)]
+    taken = [port for port in range(8001, 8001 + len(SERVERS)) if _port_taken(port)]
     assert not taken, f"ports {taken} are in use: stop what holds them (another compose run?)"
     subprocess.run([str(REPO / "scripts" / "docker-base"), BASE], check=True, timeout=600)
     project = project_copy(tmp_path / "project")
@@ -124,10 +136,7 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
     results.mkdir(exist_ok=True)
     results.chmod(0o777)  # the bench container runs as an unprivileged user
     env = {
-        **os.environ,
-        "PYTHON_IMAGE": BASE,
-        "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt",
-        "DOCKER_GID": str(SOCKET.stat().st_gid),
+        **_env(),
         "BENCH_ARGS": "--apps hello,websocket --duration 2 --warmup 1 --users 4",
         # The bench drives through a locust-worker container, as when scaled out.
         "DRIVER_WORKERS": "1",
@@ -177,3 +186,60 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
     record = next(run_dir.glob("cells/uvicorn__hello/*/r1/recorder.json"))
     roles = sorted(p["role"] for p in json.loads(record.read_text())["processes"])
     assert roles == ["master", "worker"]  # the load came from the worker container
+
+
+def test_compose_locust_ui_drives_uvicorn_and_shows_the_asgi_bench_tab(docker_engine, tmp_path):
+    taken = [port for port in (8001, 8089, 5567) if _port_taken(port)]
+    assert not taken, f"ports {taken} are in use: stop what holds them (another compose run?)"
+    subprocess.run([str(REPO / "scripts" / "docker-base"), BASE], check=True, timeout=600)
+    project = project_copy(tmp_path / "project")
+    env = _env()
+    web = "http://127.0.0.1:8089"
+    try:
+        built = compose(project, env, "build", "uvicorn", timeout=900)
+        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        up = compose(project, env, "up", "-d", "uvicorn", "locust", timeout=300)
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        stats = _swarm_open_model(web, rate=300, seconds=8)
+        # Locust's own table: the open model's row only; the worker process sent it.
+        rows = [s for s in stats["stats"] if s["name"] != "Aggregated"]
+        assert [(s["method"], s["name"]) for s in rows] == [("GET", "/")], stats
+        [tab] = [e["data"] for e in stats["extended_stats"] if e["key"] == "asgi-bench"]
+        table = {row["figure"]: row["recent"] for row in tab}
+        for name in ("client p50 (µs)", "uncorrected p99 (µs)", "in-app p50 (µs)"):
+            assert float(table[name].replace(",", "")) > 0, table
+        assert 250 <= float(table["requests/s"].replace(",", "")) <= 350, table
+    finally:
+        down = compose(project, env, "down", "--remove-orphans", "--volumes", timeout=300)
+    assert down.returncode == 0, down.stderr
+
+
+def _swarm_open_model(web: str, rate: int, seconds: float) -> dict[str, Any]:
+    """Start the open model at ``rate`` from the UI's form, as a person would; its stats
+    after ``seconds``."""
+    deadline = time.monotonic() + 120
+    while True:  # the web UI is up, and its worker process has joined
+        try:
+            with urllib.request.urlopen(web + "/stats/requests", timeout=5) as reply:
+                if json.loads(reply.read()).get("workers"):
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, (
+            "the Locust web UI or its worker never came up" + _health()
+        )
+        time.sleep(1)
+    form = {
+        "user_count": 1,
+        "spawn_rate": 1,
+        "host": "http://127.0.0.1:8001/hello",
+        "user_classes": "HelloOpen",
+        "asgi_bench_rate": rate,
+    }
+    data = urllib.parse.urlencode(form).encode()
+    with urllib.request.urlopen(web + "/swarm", data=data, timeout=10) as reply:
+        assert json.loads(reply.read())["success"] is True
+    time.sleep(seconds)
+    with urllib.request.urlopen(web + "/stats/requests", timeout=5) as reply:
+        stats: dict[str, Any] = json.loads(reply.read())
+    return stats

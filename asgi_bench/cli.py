@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
 from argparse import SUPPRESS
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from asgi_bench import __version__
+from asgi_bench import __version__, exitcodes
 from asgi_bench.config import DEFAULTS, HOST, QUICK_DEFAULTS, RunConfig
 from asgi_bench.errors import BenchError, Interrupted, UsageError
 from asgi_bench.load.http import VERSIONS as HTTP_VERSIONS
@@ -191,6 +192,12 @@ def _add_run(commands: Any) -> None:
     )
     add("--fail-on-slo", action="store_true", help="exit 3 when a row fails its --slo")
     add(
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="also write FILE: one JUnit test case per row (failed, skipped if unsupported)",
+    )
+    add(
         "--repeat",
         type=int,
         help="repeats per row, each on a fresh server, in a shuffled interleaved order "
@@ -301,7 +308,7 @@ def _add_compare(commands: Any) -> None:
         "--threshold",
         type=float,
         default=5.0,
-        help="a significant change worse than this many percent is a regression (exit 1)",
+        help="a significant change worse than this many percent is a regression (exit 4)",
     )
     compare.add_argument("--format", choices=("text", "markdown"), default="text")
     compare.add_argument("--chart", help="also draw the comparison chart into this PNG file")
@@ -357,16 +364,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args, console)
     except UsageError as exc:
         print(f"asgi-bench: error: {exc}", file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
     except BenchError as exc:
         print(f"asgi-bench: {exc}", file=sys.stderr)
-        return 1
+        return exitcodes.ERROR
     except Interrupted as exc:
         print(f"asgi-bench: interrupted ({exc.name})", file=sys.stderr)
-        return 128 + exc.signum
+        return exitcodes.SIGNALLED + exc.signum
     except KeyboardInterrupt:
         print("asgi-bench: interrupted (SIGINT)", file=sys.stderr)
-        return 130
+        return exitcodes.SIGNALLED + signal.SIGINT
 
 
 def _no_proxy_to_loopback() -> None:

@@ -87,6 +87,7 @@ class RunConfig:
     slots: int = 0  # open model: connection slots per driver process; 0: from the rate
     slo: str | None = None  # e.g. "p99<10ms,errors<0.1%": each row passes or fails
     fail_on_slo: bool = False  # exit 3 when a row fails its SLO
+    junit: Path | None = None  # a JUnit file: one test case per row, for CI systems
     repeat: int | None = None  # repeats per (cell, step), each on a fresh server; quick: fits
     seed: int | None = None  # of the shuffled order; None: a fresh one, recorded in run.json
     cooldown: float | None = None  # seconds of rest between repeats (default 1; quick 0.5)

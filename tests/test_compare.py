@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from asgi_bench import exitcodes
 from tests.e2e import cli
 
 FIXTURE = Path(__file__).parent / "data" / "run"
@@ -42,7 +43,7 @@ def test_a_slower_copy_is_a_significant_regression(run_a, tmp_path):
     slower = scaled_copy(run_a, tmp_path / "b", 0.8)
     chart = tmp_path / "compare.png"
     proc = cli("compare", str(run_a), str(slower), "--format", "markdown", "--chart", str(chart))
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == exitcodes.REGRESSION, proc.stdout + proc.stderr
     # The steadiest closed-loop rows (SSE's two repeats differ by 2%) show -20% as significant.
     regressed = [
         line for line in proc.stdout.splitlines() if "closed-8u | rps" in line and "**" in line

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from asgi_bench import exitcodes
 from asgi_bench.run.resources import free_port
 from tests.e2e import cli, only_run, repeat_dir, rows
 
@@ -147,7 +148,7 @@ def test_a_worker_lost_mid_cell_fails_that_cell_by_name_and_the_next_fails_clear
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
-    assert proc.returncode == 0, stdout[-2000:] + stderr[-2000:]
+    assert proc.returncode == exitcodes.NOTHING_MEASURED, stdout[-2000:] + stderr[-2000:]
     (row,) = rows(only_run(out))
     assert row["status"] == "failed"
     assert "driver worker(s)" in row["reason"] and "stopped reporting" in row["reason"], row[

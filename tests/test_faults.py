@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from asgi_bench import exitcodes
 from asgi_bench.run.resources import free_port
 from tests.e2e import cli, only_run, rows
 
@@ -110,8 +111,9 @@ def test_a_killed_hypercorn_leader_fails_the_repeat_and_its_worker_is_stopped(ou
         wait_for(lambda: load_started(out))
         leader = child_named(proc, "hypercorn")
         leader.kill()
-        proc.communicate(timeout=90)
-    assert proc.returncode == 0
+        _, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == exitcodes.NOTHING_MEASURED, stderr[-2000:]
+    assert "asgi-bench: no row succeeded (1 failed)" in stderr
     (row,) = rows(only_run(out))
     assert row["status"] == "failed"
     assert row["reason"] == "hypercorn was killed by SIGKILL under load", row["reason"]

@@ -8,10 +8,12 @@ import os
 import signal
 import textwrap
 import time
+from xml.etree import ElementTree
 
 import psutil
 import pytest
 
+from asgi_bench import exitcodes
 from tests.e2e import only_run, rows, short_run
 from tests.test_faults import child_named, harness, load_started, wait_for
 
@@ -37,7 +39,7 @@ def test_a_server_that_hangs_mid_window_fails_the_row(out):
         finally:
             if server.is_running():
                 server.resume()
-    assert proc.returncode == 0, stderr[-2000:]
+    assert proc.returncode == exitcodes.NOTHING_MEASURED, stderr[-2000:]
     (row,) = rows(only_run(out))
     assert row["status"] == "failed", row
     assert row["reason"].startswith("the server answered nothing for 3 s of the 4 s window")
@@ -63,10 +65,17 @@ def test_a_failed_row_keeps_its_failure_counts(out, tmp_path):
     project = tmp_path / "project"
     project.mkdir()
     (project / "partly.py").write_text(PARTLY_FAILING)
-    proc = short_run(out, "--servers", "uvicorn", "--app", "partly:app", cwd=project)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    junit = tmp_path / "junit.xml"
+    args = ["--servers", "uvicorn", "--app", "partly:app", "--junit", str(junit)]
+    proc = short_run(out, *args, cwd=project)
+    assert proc.returncode == exitcodes.NOTHING_MEASURED, proc.stderr[-2000:]
     (row,) = rows(only_run(out))
     assert row["status"] == "failed"
+    # The CI system's view: one test case, failed with the row's reason.
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("1", "1")
+    failure = suite.find("testcase/failure")
+    assert failure is not None and failure.get("message") == row["reason"]
     # Every 10th request answered 500: a tenth of those answered, in their own fields.
     answered = row["requests"] + row["non_2xx"]
     assert row["non_2xx"] == pytest.approx(answered / 10, abs=2), row

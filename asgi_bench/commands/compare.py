@@ -4,8 +4,8 @@ For every row the two runs share and every figure that matters for its load (clo
 throughput; open model: p50 and p99 latency; both: CPU per request and time in the app), the
 change is B's median over A's, with a 95% interval and Welch's test over the repeats (see
 :mod:`asgi_bench.verdict.stats`). A change that is not significant prints as ``~``. A significant
-change beyond ``--threshold`` in the bad direction is a regression: the command exits 1, so
-CI can gate on it.
+change beyond ``--threshold`` in the bad direction is a regression: the command exits 4
+(``exitcodes.REGRESSION``), so CI can gate on it.
 
 It refuses, with one line and exit 2, runs that cannot be compared: another schema, the
 same cell configured differently (server options, rates, TLS, workers, users, driver
@@ -22,6 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from asgi_bench import exitcodes
 from asgi_bench.errors import UsageError
 from asgi_bench.report.charts import save_figure
 from asgi_bench.report.charts.compare import draw_compare
@@ -49,7 +50,7 @@ def run_compare(args: argparse.Namespace, console: Console) -> int:
         f"{len(regressions)} significant regression(s) beyond {args.threshold:g}%"
         + (": " + ", ".join(_name(r) for r in regressions) if regressions else "")
     )
-    return 1 if regressions else 0
+    return exitcodes.REGRESSION if regressions else exitcodes.OK
 
 
 def verdict(line: Line) -> str:

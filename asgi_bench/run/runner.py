@@ -5,7 +5,8 @@ after every repeat. On a stop signal (Ctrl+C, SIGTERM, SIGHUP) the current repea
 processes are stopped, the partial summary and report are written, run.json says
 ``interrupted`` and by which signal, the throwaway TLS key is removed, and the process exits
 with 128 + the signal's number. A write that fails (a full disk, a read-only file system)
-ends the run with one line; what was written before stays valid.
+ends the run with one line; what was written before stays valid. A run in which no row
+succeeded exits with its own code; every code is in :mod:`asgi_bench.exitcodes`.
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from asgi_bench import exitcodes
 from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
 from asgi_bench.load.closed import Closed
 from asgi_bench.load.native import Native, follows
 from asgi_bench.load.open import Open
+from asgi_bench.results.junit import junit_xml
 from asgi_bench.results.layout import RepeatLayout, RunLayout, write_json, write_text
 from asgi_bench.results.manifest import build_manifest
 from asgi_bench.results.repeat import Repeat
+from asgi_bench.results.rows import Row
 from asgi_bench.results.summary import rows_of, write_summary
 from asgi_bench.run.driver_figure import driver_figure
 from asgi_bench.run.lifecycle import Measurement, Resources, measure
@@ -46,8 +50,6 @@ from asgi_bench.system.watchdog import scratch_dir
 from asgi_bench.verdict.client import client_json
 from asgi_bench.verdict.judge import Policy, judge
 from asgi_bench.workloads import Workload
-
-SLO_MISSED = 3  # the exit code of a run with --fail-on-slo whose rows missed their SLO
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def policy_for(settings: Settings, job: Job) -> Policy:
 
 
 def run(settings: Settings, console: Console | None = None) -> Outcome:
-    """Run everything ``settings`` asks for; see the module docstring for exit codes."""
+    """Run everything ``settings`` asks for; its exit code is one of :mod:`asgi_bench.exitcodes`."""
     return Session(settings, console or Console()).run()
 
 
@@ -145,7 +147,9 @@ class Session:
             with stops.deferred():
                 self.finish(stops)
         self.console.print(f"results: {self.layout.root}  report: {self.layout.report_html}")
-        self.judge_slos()
+        rows = rows_of(self.repeats, self.manifest)
+        self.write_junit(rows)
+        self.judge_rows(rows)
         return Outcome(self.layout.root, self.exit_code)
 
     def start(self) -> None:
@@ -215,7 +219,7 @@ class Session:
             self.repeats.append(exc.result)
         self.manifest["interrupted"], self.manifest["interrupted_by"] = True, exc.name
         self.console.print(f"[yellow]interrupted ({exc.name}): writing the partial results[/]")
-        self.exit_code = 128 + exc.signum
+        self.exit_code = exitcodes.SIGNALLED + exc.signum
 
     def finish(self, stops: Stops) -> None:
         """The last writes; a signal that arrived while they ran is written in, once more."""
@@ -227,19 +231,34 @@ class Session:
             self.manifest["interrupted"], self.manifest["interrupted_by"] = True, name
             self.console.print(f"[yellow]interrupted ({name}): the results are complete[/]")
             written = _finish(self.layout, self.manifest, self.repeats, self.console)
-            self.exit_code = written or 128 + stops.deferred_signal
+            self.exit_code = written or exitcodes.SIGNALLED + stops.deferred_signal
 
-    def judge_slos(self) -> None:
-        """--fail-on-slo: a run whose rows missed their SLO exits with SLO_MISSED."""
-        if not self.settings.config.fail_on_slo or self.exit_code:
+    def write_junit(self, rows: list[Row]) -> None:
+        path = self.settings.config.junit
+        if path is None:
             return
-        missed = [r for r in rows_of(self.repeats, self.manifest) if r.slo_pass is False]
-        if missed:
+        try:
+            write_text(path, junit_xml(rows, self.layout.run_id))
+        except WriteError as exc:
+            self.exit_code = self.exit_code or _failed(self.manifest, str(exc))
+
+    def judge_rows(self, rows: list[Row]) -> None:
+        """A run that ended well, whose rows none succeeded, exits with NOTHING_MEASURED;
+        with --fail-on-slo, one whose rows missed their SLO exits with SLO_MISSED."""
+        if self.exit_code:
+            return
+        if rows and not any(r.status == "ok" for r in rows):
+            statuses = ", ".join(sorted({r.status for r in rows}))
+            _error(f"no row succeeded ({len(rows)} {statuses}): see the report for each reason")
+            self.exit_code = exitcodes.NOTHING_MEASURED
+            return
+        missed = [r for r in rows if r.slo_pass is False]
+        if self.settings.config.fail_on_slo and missed:
             _error(
                 f"{len(missed)} row(s) missed their SLO: "
                 + "; ".join(f"{r.cell} {r.step} ({r.slo_detail})" for r in missed)
             )
-            self.exit_code = SLO_MISSED
+            self.exit_code = exitcodes.SLO_MISSED
 
     def _on_repeated_signal(self, name: str) -> None:
         self.console.print(
@@ -383,7 +402,7 @@ def _failed(manifest: dict[str, Any], message: str) -> int:
     if not manifest.get("error"):
         manifest["error"] = message
         _error(message)
-    return 1
+    return exitcodes.ERROR
 
 
 def _error(message: str) -> None:

@@ -1,0 +1,32 @@
+"""The examples in the docstrings are true: every module that shows one is run here."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+# Modules whose docstrings hold examples (``>>>``); the Locust-side ones that import Locust
+# (gevent's monkey-patching) stay out of this process.
+MODULES = [
+    "asgi_bench.collectors.store",
+    "asgi_bench.commands.driver_check",
+    "asgi_bench.commands.overhead",
+    "asgi_bench.commands.serve",
+    "asgi_bench.load.http",
+    "asgi_bench.loadtests.panel_figures",
+    "asgi_bench.report.protocols",
+    "asgi_bench.results.junit",
+    "asgi_bench.run.search",
+    "asgi_bench.system.importer",
+    "asgi_bench.verdict.limits",
+    "asgi_bench.verdict.slo",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_the_examples_in_the_docstrings_hold(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} shows no example: drop it from the list"
+    assert result.failed == 0

@@ -74,3 +74,21 @@ def test_runs_of_different_machines_are_refused(run_a, tmp_path):
     other = _other_run(run_a, tmp_path, "host", "cpu_count", 64)
     proc = cli("compare", str(run_a), str(other))
     assert proc.returncode == 2 and "different machines: host.cpu_count" in proc.stderr
+
+
+def test_runs_of_different_server_sets_compare_on_the_servers_they_share(run_a, tmp_path):
+    # B also ran a third server (not measured here): its command alone cannot refuse the
+    # comparison; a shared server's different command does, naming it, in one line.
+    manifest = json.loads((run_a / "run.json").read_text())
+    options = manifest["settings"]["server_options"]
+    assert sorted(options) == ["granian", "uvicorn"]
+    wider = _other_run(run_a, tmp_path, "settings", "server_options", {**options, "daphne": ["x"]})
+    proc = cli("compare", str(run_a), str(wider))
+    assert proc.returncode == exitcodes.OK, proc.stdout + proc.stderr
+    changed = {**options, "granian": [*options["granian"], "--http", "2"]}
+    shutil.rmtree(wider)
+    other = _other_run(run_a, tmp_path, "settings", "server_options", changed)
+    proc = cli("compare", str(run_a), str(other))
+    assert proc.returncode == exitcodes.USAGE
+    assert "the runs differ in the command of server granian: [" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

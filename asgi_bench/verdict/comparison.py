@@ -30,7 +30,6 @@ SAME_CONFIG = (
     ("config", "metrics"),
     ("settings", "driver_processes"),
     ("config", "arrival"),
-    ("settings", "server_options"),
 )
 SAME_MACHINE = (("host", "cpu_model"), ("host", "cpu_count"))
 
@@ -87,11 +86,14 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
         if left != right:
             what = "machines" if section == "host" else "configurations"
             return f"the runs have different {what}: {section}.{name} is {left!r} vs {right!r}"
-    steps_a = (a.manifest.get("settings") or {}).get("steps") or {}
-    steps_b = (b.manifest.get("settings") or {}).get("steps") or {}
-    for app in set(steps_a) & set(steps_b):
-        if steps_a[app] != steps_b[app]:
-            return f"the runs have different steps for {app}: {steps_a[app]} vs {steps_b[app]}"
+    # Per server and per app, of those both runs hold: a run of two servers compares with
+    # a quick run that holds them among eight.
+    for name, what in (("server_options", "the command of server"), ("steps", "the steps of")):
+        left = (a.manifest.get("settings") or {}).get(name) or {}
+        right = (b.manifest.get("settings") or {}).get(name) or {}
+        for key in sorted(set(left) & set(right)):
+            if left[key] != right[key]:
+                return f"the runs differ in {what} {key}: {left[key]} vs {right[key]}"
     return None
 
 

@@ -24,6 +24,7 @@ from asgi_bench import __version__, exitcodes
 from asgi_bench.config import DEFAULTS, HOST, QUICK_DEFAULTS, RunConfig
 from asgi_bench.errors import BenchError, Interrupted, UsageError
 from asgi_bench.load.http import VERSIONS as HTTP_VERSIONS
+from asgi_bench.planfile import layered
 from asgi_bench.servers import SERVERS, get_server
 from asgi_bench.system.http import loopback_no_proxy
 from asgi_bench.system.watchdog import WATCHDOG
@@ -81,6 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_driver_check(commands)
     _add_overhead(commands)
     return parser
+
+
+def _said_where(message: str, parser: argparse.ArgumentParser, sources: dict[str, str]) -> str:
+    """A refusal of a value the plan file or the replayed run set says where it was set.
+
+    >>> _said_where("--repeat must be at least 1, got 0", _run_parser(), {"repeat": "plan.toml"})
+    '--repeat must be at least 1, got 0 (set in plan.toml)'
+    """
+    flag = next((word for word in message.split() if word.startswith("--")), "")
+    dests = {o: a.dest for a in parser._actions for o in a.option_strings}
+    source = sources.get(dests.get(flag.rstrip(":,"), ""), "flag")
+    return message if source == "flag" else f"{message} (set in {source})"
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    run: argparse.ArgumentParser = commands.choices["run"]
+    return run
 
 
 # A run flag left out is left out of the namespace too: RunConfig's own default applies.
@@ -191,6 +210,19 @@ def _add_run(commands: Any) -> None:
         "(also what --rates auto searches against)",
     )
     add("--fail-on-slo", action="store_true", help="exit 3 when a row fails its --slo")
+    add(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="run flags from a TOML plan file (default: pyproject.toml's [tool.asgi-bench]); "
+        "flags win over it",
+    )
+    add(
+        "--replay",
+        type=Path,
+        metavar="RUN_DIR",
+        help="run the configuration that RUN_DIR/run.json recorded again (flags win over it)",
+    )
     add(
         "--junit",
         type=Path,
@@ -388,8 +420,13 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command == "run":
         from asgi_bench.run.runner import run
 
-        fields = {k: v for k, v in vars(args).items() if k != "command"}
-        settings = RunConfig(**fields).load()
+        given = {k: v for k, v in vars(args).items() if k != "command"}
+        parser = _run_parser()
+        values, sources = layered(parser, given, dataclasses.fields(RunConfig), Path.cwd())
+        try:
+            settings = RunConfig(**values).load(sources)
+        except UsageError as exc:
+            raise UsageError(_said_where(str(exc), parser, sources)) from None
         return run(settings, console).exit_code
     if args.command == "list":
         _list(console)

@@ -88,6 +88,8 @@ class RunConfig:
     slo: str | None = None  # e.g. "p99<10ms,errors<0.1%": each row passes or fails
     fail_on_slo: bool = False  # exit 3 when a row fails its SLO
     junit: Path | None = None  # a JUnit file: one test case per row, for CI systems
+    config: Path | None = None  # a plan file of run flags (else pyproject's [tool.asgi-bench])
+    replay: Path | None = None  # a past run whose recorded configuration this one runs again
     repeat: int | None = None  # repeats per (cell, step), each on a fresh server; quick: fits
     seed: int | None = None  # of the shuffled order; None: a fresh one, recorded in run.json
     cooldown: float | None = None  # seconds of rest between repeats (default 1; quick 0.5)
@@ -113,8 +115,9 @@ class RunConfig:
     http: str = "1.1"  # "1.1,2": each step at each version (HTTP/2: workloads whose users speak it)
     streams: int = 8  # HTTP/2: requests multiplexed per connection, at most
 
-    def load(self) -> Settings:
-        """Resolve and check everything; raises :class:`UsageError` with one line."""
+    def load(self, sources: Mapping[str, str] | None = None) -> Settings:
+        """Resolve and check everything; raises :class:`UsageError` with one line.
+        ``sources``: where each value not at its default came from, for run.json."""
         _check_numbers(self)
         if not is_loopback(self.server_host):
             raise UsageError(
@@ -196,6 +199,7 @@ class RunConfig:
             native_tool=native_tool,
             native_note=native_note,
             https=https,
+            sources=dict(sources or {}),
         )
 
     def _native(
@@ -302,7 +306,7 @@ class Settings:
     native_tool: str | None = None  # for the calibration peak: a name of NATIVE_TOOLS
     native_note: str = ""  # what the run says about it, tool and version or why not
     https: tuple[Http, ...] = (H1,)  # --http, in order
-    extra: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)  # field -> flag, file or replay
 
     @property
     def out(self) -> Path:
@@ -338,6 +342,7 @@ class Settings:
             "server_options": {
                 s.name: [*s.command, *s.bind, *(s.workers or ())] for s in self.specs
             },
+            "sources": dict(self.sources),
         }
 
 

@@ -10,6 +10,7 @@ import pytest
 # Modules whose docstrings hold examples (``>>>``); the Locust-side ones that import Locust
 # (gevent's monkey-patching) stay out of this process.
 MODULES = [
+    "asgi_bench.cli",
     "asgi_bench.collectors.store",
     "asgi_bench.commands.driver_check",
     "asgi_bench.commands.overhead",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import os
 import platform
 import socket
@@ -184,4 +185,18 @@ def build_manifest(settings: Settings, run_id: str, order: list[str]) -> dict[st
         "interrupted": False,
         "interrupted_by": None,
         "error": None,
+        "replay": replay_of(config.replay) if config.replay else None,
+    }
+
+
+def replay_of(run_dir: Path) -> dict[str, Any]:
+    """Which run this one replays, and whether it ran on this machine (it may not have)."""
+    recorded = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    then, here = recorded.get("host") or {}, host_info()
+    keys = ("hostname", "cpu_model", "cpu_count")
+    return {
+        "run_id": recorded.get("run_id"),
+        "run_dir": str(run_dir),
+        "recorded_on": {key: then.get(key) for key in keys},
+        "same_machine": all(then.get(key) == here[key] for key in keys),
     }

@@ -170,6 +170,14 @@ class Session:
             + (f"; {settings.native_note}" if settings.native_note else "")
         )
         _warn_about_the_driver(settings, self.console)
+        replay = self.manifest.get("replay")
+        if replay:
+            then = replay["recorded_on"]
+            where = "this machine"
+            if not replay["same_machine"]:
+                machine = f"{then['hostname']}, {then['cpu_count']} x {then['cpu_model']}"
+                where = f"another machine ({machine})"
+            self.console.print(f"replaying run {replay['run_id']}, recorded on {where}")
 
     def measure_planned(self) -> None:
         with _progress(self.console) as progress:

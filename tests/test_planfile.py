@@ -4,6 +4,7 @@ their precedence, and the one-line refusals."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from asgi_bench.cli import _run_parser
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import UsageError
 from asgi_bench.planfile import layered
+from tests.e2e import only_run, rows, short_run
 
 FIELDS = dataclasses.fields(RunConfig)
 FIXTURE = Path(__file__).parent / "data" / "run"
@@ -78,3 +80,23 @@ def test_a_replay_runs_the_recorded_configuration_under_the_flags(tmp_path):
     RunConfig(**values).load(sources)  # type: ignore[arg-type]
     with pytest.raises(UsageError, match=r"--replay .*: no run configuration to replay"):
         layers({"replay": tmp_path}, tmp_path)
+
+
+@pytest.mark.integration
+def test_a_replayed_run_measures_the_recorded_steps_and_says_so(tmp_path):
+    out = tmp_path / "results"
+    args = ["--replay", str(FIXTURE), "--servers", "uvicorn", "--apps", "hello", "--load", "open"]
+    proc = short_run(out, *args, "--repeat", "1")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "replaying run 20261125-171425, recorded on " in proc.stdout
+    run_dir = only_run(out)
+    # The recorded rates (200 and 400 req/s) under this run's flags: uvicorn, open model.
+    assert sorted((r["server"], r["step"]) for r in rows(run_dir)) == [
+        ("uvicorn", "open-200rps"),
+        ("uvicorn", "open-400rps"),
+    ]
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["replay"]["run_id"] == "20261125-171425"
+    sources = manifest["settings"]["sources"]
+    assert sources["rates"] == f"replay {FIXTURE}" and sources["servers"] == "flag"
+    assert manifest["config"]["seed"] == 1  # the recorded order's seed

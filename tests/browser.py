@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import websocket
+
+from asgi_bench.system.http import get
+from asgi_bench.system.processes import ManagedProcess
 
 # Without the background-networking flags Chromium keeps dialling out on a closed network.
 FLAGS = [
@@ -50,3 +57,54 @@ def render(page: Path | str, *, screenshot: Path, settle_ms: int = 0) -> str:
             [*common, "--dump-dom", target], capture_output=True, text=True, timeout=120, check=True
         )
     return dom.stdout
+
+
+# Waits for the page to have loaded, then runs the test's own steps (a function body).
+_LOADED = """new Promise(function (done) {
+  (function wait() { document.readyState === "complete" ? done() : setTimeout(wait, 50) })()
+}).then(function () { %s })"""
+
+
+def run_script(page: Path, body: str) -> Any:
+    """Open ``page`` in headless Chromium, run ``body`` (a JavaScript function body) once it
+    has loaded, as a person's clicks and keys would act on it, and return what it returns,
+    through Chromium's DevTools protocol."""
+    with tempfile.TemporaryDirectory(prefix="asgi-bench-chromium-") as profile:
+        argv = [chromium(), *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0"]
+        browser = ManagedProcess([*argv, page.as_uri()], Path(profile) / "chromium.log")
+        try:
+            port = _devtools_port(Path(profile), browser)
+            pages = json.loads(get(f"http://127.0.0.1:{port}/json/list").body)
+            url = next(p["webSocketDebuggerUrl"] for p in pages if p["type"] == "page")
+            ws = websocket.create_connection(url, timeout=60, suppress_origin=True)
+            try:
+                params = {"expression": _LOADED % body, "awaitPromise": True}
+                ws.send(
+                    json.dumps(
+                        {
+                            "id": 1,
+                            "method": "Runtime.evaluate",
+                            "params": {**params, "returnByValue": True},
+                        }
+                    )
+                )
+                while True:
+                    reply = json.loads(ws.recv())
+                    if reply.get("id") == 1:
+                        result = reply["result"]
+                        assert "exceptionDetails" not in result, result["exceptionDetails"]
+                        return result["result"].get("value")
+            finally:
+                ws.close()
+        finally:
+            browser.stop(grace=10)
+
+
+def _devtools_port(profile: Path, browser: ManagedProcess) -> int:
+    deadline = time.monotonic() + 60
+    active = profile / "DevToolsActivePort"
+    while not active.exists() or not active.read_text().strip():
+        assert browser.poll() is None, browser.log_tail()
+        assert time.monotonic() < deadline, "Chromium opened no DevTools port"
+        time.sleep(0.1)
+    return int(active.read_text().split()[0])

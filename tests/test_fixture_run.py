@@ -14,10 +14,11 @@ import pytest
 
 from asgi_bench.report.charts import CHARTS
 from asgi_bench.report.page import render_report
-from asgi_bench.report.tables import same_load
+from asgi_bench.report.tables import best_cells, same_load
 from asgi_bench.results.layout import RepeatLayout, RunLayout, read_json
 from asgi_bench.results.read import load_run
 from asgi_bench.results.rows import Row, aggregate, sort_rows
+from asgi_bench.results.summary import rows_of
 from asgi_bench.system.importer import import_from_string
 from asgi_bench.types import Status
 from asgi_bench.verdict.client import load_client_stats
@@ -83,7 +84,7 @@ def test_the_report_is_rebuilt_with_every_chart(run_dir):
     page = render_report(run_dir).read_text()
     pngs = sorted(p.stem for p in (run_dir / "charts").glob("*.png"))
     assert pngs == sorted(CHARTS)
-    assert page.count("data:image/png;base64,") == len(CHARTS)
+    assert page.count("data:image/svg+xml;base64,") == len(CHARTS)  # sharp on paper too
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["schema"] == 1 and len(summary["rows"]) == 12
     assert (run_dir / "summary.csv").read_text().count("\n") == 13
@@ -123,7 +124,7 @@ def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir, monkeypa
     page = render_report(run_dir).read_text()
     assert "Damaged results" in page and "run.json" in page
     assert all(str(v.relative_to(run_dir)) in page for v in victims)
-    assert page.count("data:image/png;base64,") >= 1  # the other rows are still charted
+    assert page.count("data:image/svg+xml;base64,") >= 1  # the other rows are still charted
     # Each damaged repeat was one of its row's two: every row is still there.
     assert len(json.loads((run_dir / "summary.json").read_text())["rows"]) == 12
 
@@ -169,3 +170,25 @@ def test_the_timeline_shades_both_sides_of_the_window(run_dir: Path) -> None:
     panels = [ax for ax in figure.axes if ax.get_title()]
     assert panels and all(len(ax.patches) == 2 for ax in panels)
     assert "outside the measured window" in panels[0].get_xlabel()
+
+
+def test_the_report_links_every_section_and_row_and_marks_the_best_figures(run_dir):
+    page = render_report(run_dir).read_text()
+    # Every section is linked from the top, by an anchor that exists.
+    nav = page[page.index("<nav>") : page.index("</nav>")]
+    targets = [part.split("'")[0] for part in nav.split("href='#")[1:]]
+    assert "every-row" in targets and "charts" in targets and "manifest" in targets
+    assert all(f"id='{target}'" in page for target in targets)
+    assert "<table class='sortable' id='every-row'>" in page and "input class='filter'" in page
+    assert "id='row-uvicorn-hello-open-200rps'" in page
+    # hello at 400 req/s, open model: uvicorn's p50 (0.435 ms) beats granian's (0.488).
+    found = rows_of(load_run(run_dir).repeats, {})
+    rows = {(r.server, r.step): r for r in found if r.app == "hello"}
+    best = best_cells(list(rows.values()))
+    assert (id(rows[("uvicorn", "open-400rps")]), "p50_ms") in best
+    assert (id(rows[("granian", "open-400rps")]), "p50_ms") not in best
+    # At 200 req/s granian's row is driver-limited: uvicorn stands alone, nothing is marked.
+    assert rows[("granian", "open-200rps")].driver_bound
+    alone = {id(rows[(server, "open-200rps")]) for server in ("uvicorn", "granian")}
+    assert not [name for row_id, name in best if row_id in alone]
+    assert "@media print{" in page and "size:A4 landscape" in page

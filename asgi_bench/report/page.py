@@ -13,7 +13,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from asgi_bench.report import interactive
 from asgi_bench.report.charts import draw_all
+from asgi_bench.report.interactive import contents, filter_box, section
 from asgi_bench.report.protocols import protocol_table
 from asgi_bench.report.tables import capacity_table, peak_table, same_load, summary_table
 from asgi_bench.results.layout import write_text
@@ -22,6 +24,7 @@ from asgi_bench.results.rows import NOISE, Row
 from asgi_bench.results.summary import rows_of, write_summary
 from asgi_bench.run.capabilities import CAPABILITY_NAMES
 
+EVERY_ROW = "every-row"
 MODES = {
     "instrumented": "apps wrapped in the Prometheus middleware",
     "bare": "bare apps, no middleware",
@@ -46,32 +49,32 @@ def render_report(run_dir: Path) -> Path:
     found = write_summary(layout, rows, manifest)
     charts, chart_failures = draw_all(rows, layout)
     run_id = str(manifest.get("run_id", run_dir.name))
-    loaded_parts = same_load(rows)
+    sections: list[tuple[str, list[str]]] = [
+        ("At the same offered load", same_load(rows)),
+        ("HTTP/1.1 and HTTP/2", [h2] if (h2 := protocol_table(rows)) else []),
+        ("Capacity at the SLO", [capacity_table(found)] if found else []),
+        ("Peak throughput (closed loop)", [peak] if (peak := peak_table(rows)) else []),
+        ("How far to trust these numbers", _noise(rows)),
+        ("Every row", [filter_box(EVERY_ROW), summary_table(rows, EVERY_ROW)]),
+        ("Charts", [_image(name, Path(path)) for name, path in charts.items()]),
+        ("Capabilities observed", [_capability_table(rows)]),
+        ("Failed and unsupported rows", _failures(rows)),
+        ("Damaged results", _damaged(loaded.damaged)),
+        ("Manifest", [f"<pre>{escape(json.dumps(manifest, indent=2))}</pre>"]),
+    ]
+    shown = [(title, body) for title, body in sections if body]
     parts = [
         f"<h1>asgi-bench run {escape(run_id)}</h1>",
+        contents([title for title, _ in shown]),
         _overview(manifest, rows),
         *_banners(manifest, rows, loaded.damaged, chart_failures),
-        *(["<h2>At the same offered load</h2>", *loaded_parts] if loaded_parts else []),
-        *(["<h2>HTTP/1.1 and HTTP/2</h2>", h2] if (h2 := protocol_table(rows)) else []),
-        *(["<h2>Capacity at the SLO</h2>", capacity_table(found)] if found else []),
-        *(["<h2>Peak throughput (closed loop)</h2>", peak] if (peak := peak_table(rows)) else []),
-        *_noise(rows),
-        "<h2>Every row</h2>",
-        summary_table(rows),
-        "<h2>Charts</h2>",
-        *(_image(name, Path(path)) for name, path in charts.items()),
-        "<h2>Capabilities observed</h2>",
-        _capability_table(rows),
-        *_failures(rows),
-        *_damaged(loaded.damaged),
-        "<h2>Manifest</h2>",
-        f"<pre>{escape(json.dumps(manifest, indent=2))}</pre>",
+        *(part for title, body in shown for part in (section(title), *body)),
     ]
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>asgi-bench "
-        f"{escape(run_id)}</title><style>{STYLE}</style></head><body>"
+        f"{escape(run_id)}</title><style>{STYLE}{interactive.STYLE}</style></head><body>"
         + "\n".join(parts)
-        + "</body></html>\n"
+        + f"<script>{interactive.SCRIPT}</script></body></html>\n"
     )
     write_text(layout.report_html, page)
     return layout.report_html
@@ -164,7 +167,7 @@ def _noise(rows: list[Row]) -> list[str]:
             f"{escape(', '.join(unsteady))}. Lengthen the warm-up (<code>--warmup</code>) or "
             "the window, or look at the timeline chart."
         )
-    return ["<h2>How far to trust these numbers</h2>", *(f"<p>{item}</p>" for item in items)]
+    return [f"<p>{item}</p>" for item in items]
 
 
 def _capability_table(rows: list[Row]) -> str:
@@ -202,19 +205,23 @@ def _failures(rows: list[Row]) -> list[str]:
         + (f"<pre>{escape(r.log_tail)}</pre>" if r.log_tail else "")
         for r in failed
     ]
-    return ["<h2>Failed and unsupported rows</h2>", *items]
+    return items
 
 
 def _damaged(damaged: list[tuple[str, str]]) -> list[str]:
     if not damaged:
         return []
     items = "".join(f"<li><code>{escape(p)}</code>: {escape(why)}</li>" for p, why in damaged)
-    return ["<h2>Damaged results</h2>", f"<ul>{items}</ul>"]
+    return [f"<ul>{items}</ul>"]
 
 
 def _image(name: str, path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    """A chart, inlined: its SVG (sharp at any zoom and on paper), else its PNG."""
+    svg = path.with_suffix(".svg")
+    kind, source = ("svg+xml", svg) if svg.exists() else ("png", path)
+    data = base64.b64encode(source.read_bytes()).decode("ascii")
+    title = name.replace("_", " ")
     return (
-        f"<h3>{escape(name.replace('_', ' '))}</h3><img alt='{escape(name)}' "
-        f"src='data:image/png;base64,{data}'>"
+        f"<h3 id='chart-{escape(name)}'>{escape(title)}</h3><img alt='{escape(title)}' "
+        f"src='data:image/{kind};base64,{data}'>"
     )

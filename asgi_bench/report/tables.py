@@ -32,8 +32,9 @@ COLUMNS = (
 )
 
 
-def cell(row: Row, name: str, mark: str = "") -> str:
-    """One figure of a row as HTML: digits its interval supports, marks, or why it is empty."""
+def cell(row: Row, name: str, mark: str = "", best: bool = False) -> str:
+    """One figure of a row as HTML: digits its interval supports, marks, or why it is empty;
+    ``best``: the best of its column (marked)."""
     value = row.get(name)
     if value is None:
         return "<td>–</td>"
@@ -51,7 +52,8 @@ def cell(row: Row, name: str, mark: str = "") -> str:
     if name == "rps" and row.driver_bound:
         text = "≥" + text
     title = f"95% interval {figure(ci[0])}-{figure(ci[1])}" if ci else ""
-    return f"<td title='{escape(title)}'>{escape(text + mark)}</td>"
+    best_class = " class='best'" if best else ""
+    return f"<td{best_class} title='{escape(title)}'>{escape(text + mark)}</td>"
 
 
 def same_load(rows: list[Row]) -> list[str]:
@@ -125,7 +127,7 @@ def capacity_table(found: list[Capacity]) -> str:
             f"<td class='l'>{escape(why)}</td></tr>"
         )
     return (
-        "<table><tr><th>server</th><th>app</th><th>SLO</th><th>capacity</th>"
+        "<table class='sortable'><tr><th>server</th><th>app</th><th>SLO</th><th>capacity</th>"
         f"<th>stopped by</th></tr>{''.join(body)}</table>"
     )
 
@@ -160,32 +162,65 @@ def peak_table(rows: list[Row]) -> str:
             f"{cell(r, 'cpu_us_per_request')}<td class='l'>{escape(bound)}</td>{tool}</tr>"
         )
     return (
-        "<table><tr><th>server</th><th>app</th><th>status</th><th>Locust req/s</th>"
+        "<table class='sortable'><tr><th>server</th><th>app</th><th>status</th>"
+        "<th>Locust req/s</th>"
         "<th>p50 ms</th><th>CPU µs/req</th><th>limited by</th><th>native tool</th>"
         f"<th>native req/s</th></tr>{''.join(body)}</table>"
     )
 
 
-def summary_table(rows: list[Row]) -> str:
+def summary_table(rows: list[Row], table_id: str = "every-row") -> str:
+    """Every row, sortable by any column; each row has an anchor, and the best figure of each
+    column among the rows of one app and step (the server's own: not driver-limited) is
+    marked."""
     head = "".join(f"<th>{escape(_label(name))}</th>" for name in COLUMNS)
+    best = best_cells(rows)
     body = []
     for r in rows:
         why = "; ".join(filter(None, [r.reason, *r.notes, *r.unsteady]))
         noisy = {True: "noisy", False: "", None: "–"}[r.noisy]
         slo = {True: "met", False: f"missed: {r.slo_detail}", None: "–"}[r.slo_pass]
+        figures = "".join(cell(r, name, best=(id(r), name) in best) for name in COLUMNS)
         body.append(
-            f"<tr><td class='l'>{escape(r.server)}</td><td class='l'>{escape(r.app)}</td>"
+            f"<tr id='{escape(row_anchor(r))}'><td class='l'>{escape(r.server)}</td>"
+            f"<td class='l'>{escape(r.app)}</td>"
             f"<td class='l'>{escape(r.step)}</td><td class='l {r.status}'>{r.status}</td>"
-            f"{''.join(cell(r, name) for name in COLUMNS)}<td>{escape(r.bound or '–')}</td>"
+            f"{figures}<td>{escape(r.bound or '–')}</td>"
             f"<td title='{escape(r.count_detail)}'>{escape(r.count_check)}</td>"
             f"<td>{r.repeats}/{r.planned}</td><td>{noisy}</td><td class='l'>{escape(slo)}</td>"
             f"<td class='notes'>{escape(why)}</td></tr>"
         )
     return (
-        f"<table><tr><th>server</th><th>app</th><th>step</th><th>status</th>{head}"
-        "<th>bound</th><th>count check</th><th>repeats</th><th>noise</th><th>SLO</th>"
-        f"<th>reason, notes</th></tr>{''.join(body)}</table>"
+        f"<table class='sortable' id='{table_id}'><tr><th>server</th><th>app</th><th>step</th>"
+        f"<th>status</th>{head}<th>bound</th><th>count check</th><th>repeats</th><th>noise</th>"
+        f"<th>SLO</th><th>reason, notes</th></tr>{''.join(body)}</table>"
     )
+
+
+def row_anchor(row: Row) -> str:
+    """``row-uvicorn-hello-open-1200rps``: a link to one row of the every-row table."""
+    return "row-" + "-".join((row.server, row.app, row.step)).replace(" ", "-")
+
+
+def best_cells(rows: list[Row]) -> set[tuple[int, str]]:
+    """(row, figure) of the best value of each figure among the rows of one app and step
+    that two or more servers measured; a driver-limited row's figures are the driver's."""
+    groups: dict[tuple[str, str, str], list[Row]] = {}
+    for r in rows:
+        if r.status == "ok" and not r.driver_bound:
+            groups.setdefault((r.app, r.step, r.http), []).append(r)
+    best: set[tuple[int, str]] = set()
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        for name in COLUMNS:
+            better = FIGURES[name].higher_is_better if name in FIGURES else None
+            measured = [(value, r) for r in group if (value := r.get(name)) is not None]
+            if better is None or len(measured) < 2:
+                continue
+            top = (max if better else min)(value for value, _ in measured)
+            best.update((id(r), name) for value, r in measured if value == top)
+    return best
 
 
 def over(http: str) -> str:

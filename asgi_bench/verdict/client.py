@@ -67,6 +67,7 @@ class ClientStats:
     entries_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
     series: list[dict[str, float | None]] = field(default_factory=list)
     histogram: str = ""  # HDR histogram of the successes in the window, base64
+    uncorrected_histogram: str = ""  # open model: the same from the actual send; "" if none
     # Open model: in the window, the arrivals the schedule held and the requests a connection
     # actually sent; arrivals dispatched late, dropped; latency from the actual send.
     sent_window: int = 0
@@ -140,6 +141,7 @@ def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> Client
             failures_total[kind] = failures_total.get(kind, 0) + n
         failures["unfinished"] += proc.get("unfinished", 0)
     ok = merge([p["ok"] for p in processes])
+    uncorrected = merge([p["uncorrected"] for p in processes if "uncorrected" in p])
     names = sorted({name for p in processes for name in p["entries"]})
     entries = {
         name: percentiles_ms(merge([p["entries"][name] for p in processes if name in p["entries"]]))
@@ -174,8 +176,9 @@ def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> Client
         scheduled_window=sum(p.get("scheduled_window", 0) for p in processes),
         late=sum(p.get("late", 0) for p in processes),
         dropped=sum(p.get("dropped", 0) for p in processes),
-        uncorrected_ms=percentiles_ms(
-            merge([p["uncorrected"] for p in processes if "uncorrected" in p])
+        uncorrected_ms=percentiles_ms(uncorrected),
+        uncorrected_histogram=(
+            uncorrected.encode().decode("ascii") if uncorrected.get_total_count() else ""
         ),
         lag_ms=percentiles_ms(merge([p["lag"] for p in processes if "lag" in p])),
     )
@@ -212,13 +215,19 @@ def _series(processes: list[dict[str, Any]], test_start: float) -> list[dict[str
 
 
 def client_json(stats: ClientStats) -> dict[str, Any]:
-    """What ``client.json`` keeps: the window's histogram and the per-second series."""
+    """What ``client.json`` keeps: the window's histograms (the open model's from the actual
+    send too) and the per-second series."""
     return {
         "window": [stats.window.start, stats.window.end],
         "test_start": stats.test_start,
         "series": stats.series,
         "entries_ms": stats.entries_ms,
         "histogram_hdr_base64": stats.histogram,
+        **(
+            {"uncorrected_hdr_base64": stats.uncorrected_histogram}
+            if stats.uncorrected_histogram
+            else {}
+        ),
         "processes": [p.__dict__ for p in stats.processes],
     }
 

@@ -38,7 +38,9 @@ CHARTS: dict[str, str] = {
     "throughput": "asgi_bench.report.charts.throughput:draw",
     "latency": "asgi_bench.report.charts.latency:draw",
     "streaming": "asgi_bench.report.charts.streaming:draw",
+    "spectrum": "asgi_bench.report.charts.spectrum:draw",
     "latency_over_time": "asgi_bench.report.charts.latency_over_time:draw",
+    "throughput_over_time": "asgi_bench.report.charts.throughput_over_time:draw",
     "cost": "asgi_bench.report.charts.cost:draw",
     "errors": "asgi_bench.report.charts.errors:draw",
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from asgi_bench.apps import hello, lifespan, streaming, websocket
+from asgi_bench.apps import hello, jsonapi, lifespan, streaming, websocket
 from asgi_bench.apps._asgi import ASGIApp, Message, Receive, Scope, Send, not_found
 
 MOUNTS: dict[str, Any] = {
@@ -19,6 +19,7 @@ MOUNTS: dict[str, Any] = {
     "/streaming": streaming,
     "/lifespan": lifespan,
     "/websocket": websocket,
+    "/jsonapi": jsonapi,
 }
 
 ROUTES = tuple(prefix + route for prefix, module in MOUNTS.items() for route in module.ROUTES)

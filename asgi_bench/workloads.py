@@ -137,6 +137,16 @@ WORKLOADS: dict[str, Workload] = {
             rates=(100.0, 400.0),
             slo="p99<40ms,errors<0.1%",
         ),
+        _builtin(
+            "json",
+            "jsonapi:app",
+            "JSON, GET /: a 1.3 KB page of an API serialised per request, checked byte for byte",
+            locustfile="jsonapi.py",
+            user="JsonUser",
+            open_user="JsonOpen",
+            native_path="/",
+            http2=True,
+        ),
     )
 }
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from asgi_bench import envvars
-from asgi_bench.apps import hello, lifespan, streaming, websocket
+from asgi_bench.apps import hello, jsonapi, lifespan, streaming, websocket
 from asgi_bench.apps.streaming import chunk_payload, sse_event
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
@@ -17,6 +17,23 @@ def test_hello_world():
     assert body_of(sent) == b"Hello World"
     headers = dict(sent[0]["headers"])
     assert headers[b"content-type"].startswith(b"text/html")
+
+
+def test_json_serialises_its_page_every_request():
+    sent = run(call(jsonapi.app, http_scope("/"), [request()]))
+    assert status_of(sent) == 200
+    assert dict(sent[0]["headers"])[b"content-type"] == b"application/json"
+    page = json.loads(body_of(sent))
+    assert page["per_page"] == 10 and len(page["items"]) == 10
+    assert page["items"][3] == {
+        "id": 3,
+        "name": "item 0003",
+        "price": 13.74,  # 9.99 + 3 x 1.25
+        "in_stock": False,  # every third is out
+        "tags": ["asgi", "bench", "t3"],
+        "owner": {"id": 103, "name": "owner 3"},
+    }
+    assert 1000 <= len(body_of(sent)) <= 1400  # about 1 KB, as the workload says
 
 
 def test_unknown_path_is_404():

@@ -147,6 +147,13 @@ WORKLOADS: dict[str, Workload] = {
             native_path="/",
             http2=True,
         ),
+        _builtin(
+            "headers",
+            "headers:app",
+            "20 request headers with a 1 KB cookie, 10 response headers, checked both ways",
+            user="HeadersUser",
+            open_user="HeadersOpen",
+        ),
     )
 }
 

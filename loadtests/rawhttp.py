@@ -51,6 +51,20 @@ class _Answer:
         self.keep_alive = self.parser.should_keep_alive()
 
 
+class _AnswerWithHeaders(_Answer):
+    """... and its headers too, for a workload that checks them (httptools calls
+    ``on_header`` only on an object that has it: the others pay nothing)."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers: list[tuple[bytes, bytes]] = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+
+
 class Connection:
     """One keep-alive connection; reconnects after the server closes it."""
 
@@ -72,9 +86,20 @@ class Connection:
         sock.settimeout(None)
         return sock
 
-    def request(self, method: bytes, path: bytes, body: bytes = b"") -> tuple[int, bytes]:
-        """Send one request and read its whole answer: (status, body)."""
+    def request(
+        self,
+        method: bytes,
+        path: bytes,
+        body: bytes = b"",
+        headers: bytes = b"",
+        seen: list[tuple[bytes, bytes]] | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request and read its whole answer: (status, body). ``headers``: more
+        request headers, ``Name: value\r\n`` lines; ``seen``: a list that gets the answer's
+        headers (lower-case names)."""
         head = b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, self.authority)
+        if headers:
+            head += headers
         if body or method == b"POST":
             head += b"Content-Length: %d\r\n" % len(body)
         payload = head + b"\r\n" + body
@@ -87,15 +112,15 @@ class Connection:
                 sent = self.sock.send(payload)
                 if sent < len(payload):
                     self.sock.sendall(payload[sent:])
-                return self._read()
+                return self._read(seen)
             except (ConnectionError, _Closed):
                 self.close()
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    def _read(self) -> tuple[int, bytes]:
-        answer = _Answer()
+    def _read(self, seen: list[tuple[bytes, bytes]] | None = None) -> tuple[int, bytes]:
+        answer = _Answer() if seen is None else _AnswerWithHeaders()
         parser = answer.parser = httptools.HttpResponseParser(answer)
         first = True
         while not answer.done:
@@ -110,6 +135,8 @@ class Connection:
         status = parser.get_status_code()
         if not answer.keep_alive:
             self.close()
+        if seen is not None and isinstance(answer, _AnswerWithHeaders):
+            seen.extend(answer.headers)
         return status, b"".join(answer.body)
 
     def close(self) -> None:
@@ -137,6 +164,16 @@ class Requests:
         """``method path`` (under the host's prefix) with ``body``; the answer's body, or
         :class:`BadStatus`."""
         status, answer = client.request(method, (self.prefix + path).encode(), body)
+        if not 200 <= status < 300:
+            raise BadStatus(status)
+        return answer
+
+    def get_with_headers(
+        self, client: Connection, path: str, headers: bytes, seen: list[tuple[bytes, bytes]]
+    ) -> bytes:
+        """GET ``path`` with more request ``headers``; the answer's headers go into ``seen``
+        (an HTTP/1.1 connection: the headers workload's)."""
+        status, answer = client.request(b"GET", (self.prefix + path).encode(), b"", headers, seen)
         if not 200 <= status < 300:
             raise BadStatus(status)
         return answer

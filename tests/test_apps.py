@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from asgi_bench import envvars
-from asgi_bench.apps import hello, jsonapi, lifespan, streaming, websocket
+from asgi_bench.apps import headers, hello, jsonapi, lifespan, streaming, websocket
 from asgi_bench.apps.streaming import chunk_payload, sse_event
 from tests.asgi import body_of, call, http_scope, request, run, status_of
 
@@ -34,6 +34,19 @@ def test_json_serialises_its_page_every_request():
         "owner": {"id": 103, "name": "owner 3"},
     }
     assert 1000 <= len(body_of(sent)) <= 1400  # about 1 KB, as the workload says
+
+
+def test_headers_are_checked_both_ways():
+    sent = run(
+        call(headers.app, http_scope("/", headers=list(headers.REQUEST_HEADERS)), [request()])
+    )
+    assert status_of(sent) == 200 and body_of(sent) == b"headers ok"
+    answered = sent[0]["headers"]
+    assert len(answered) == 10 and set(headers.RESPONSE_HEADERS) <= set(answered)
+    # A cookie cut short by one byte (a server's header size limit would): 400, naming it.
+    cut = [(n, v[:-1] if n == b"cookie" else v) for n, v in headers.REQUEST_HEADERS]
+    refused = run(call(headers.app, http_scope("/", headers=cut), [request()]))
+    assert status_of(refused) == 400 and body_of(refused) == b"missing: cookie"
 
 
 def test_unknown_path_is_404():

@@ -16,6 +16,8 @@ MODULES = [
     "asgi_bench.commands.overhead",
     "asgi_bench.commands.serve",
     "asgi_bench.load.http",
+    "asgi_bench.report.charts._hover",
+    "asgi_bench.report.interactive",
     "asgi_bench.loadtests.panel_figures",
     "asgi_bench.report.protocols",
     "asgi_bench.results.junit",

@@ -84,7 +84,9 @@ def test_the_report_is_rebuilt_with_every_chart(run_dir):
     page = render_report(run_dir).read_text()
     pngs = sorted(p.stem for p in (run_dir / "charts").glob("*.png"))
     assert pngs == sorted(CHARTS)
-    assert page.count("data:image/svg+xml;base64,") == len(CHARTS)  # sharp on paper too
+    assert page.count("<div class='chart'><svg") == len(CHARTS)  # inline: sharp on paper too
+    # Values on hover: each server's line in the spectrum, with its points.
+    assert "<title>uvicorn: 1 → " in page and "<title>granian: 1 → " in page
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["schema"] == 1 and len(summary["rows"]) == 12
     assert (run_dir / "summary.csv").read_text().count("\n") == 13
@@ -124,7 +126,7 @@ def test_a_report_over_damaged_results_shows_them_and_the_rest(run_dir, monkeypa
     page = render_report(run_dir).read_text()
     assert "Damaged results" in page and "run.json" in page
     assert all(str(v.relative_to(run_dir)) in page for v in victims)
-    assert page.count("data:image/svg+xml;base64,") >= 1  # the other rows are still charted
+    assert page.count("<div class='chart'><svg") >= 1  # the other rows are still charted
     # Each damaged repeat was one of its row's two: every row is still there.
     assert len(json.loads((run_dir / "summary.json").read_text())["rows"]) == 12
 

@@ -53,3 +53,21 @@ def test_the_spectrum_compares_the_highest_rate_every_server_measured_itself():
     # No open rate they share: their closed loop; neither: nothing to draw.
     assert {r.load for r in comparable(rows[2:], "hello")} == {"closed"}
     assert comparable([rows[2], row("granian", "closed", None, status="failed")], "hello") == []
+
+
+def test_every_line_and_bar_gets_its_values_as_a_tooltip():
+    import matplotlib.pyplot as plt
+
+    from asgi_bench.report.charts._hover import mark
+
+    figure, (left, right) = plt.subplots(1, 2)
+    left.plot([300, 1200], [0.23, 0.41], label="uvicorn")
+    left.plot([0, 1], [0, 1])  # unlabelled: matplotlib's own, no tooltip
+    right.bar([0, 1], [12687.0, 4396.0], tick_label=["granian", "hypercorn"])
+    titles = mark(figure)
+    plt.close(figure)
+    assert sorted(titles.values()) == [
+        "granian: 12,687",
+        "hypercorn: 4,396",
+        "uvicorn: 300 → 0.23, 1,200 → 0.41",
+    ]

@@ -14,12 +14,13 @@ table.sortable th[data-dir=desc]::after{content:" ▼"}
 td.best{font-weight:bold;background:#e8f5e9}
 input.filter{font-size:14px;padding:3px 6px;width:28em}
 nav a{margin-right:1em}
+div.chart svg{max-width:100%;height:auto;border:1px solid #eee;margin:.5em 0}
 @media print{
   @page{size:A4 landscape;margin:8mm}
   body{margin:0;max-width:none;font-size:10px}
   table{font-size:7px;page-break-inside:auto} tr{page-break-inside:avoid}
   th,td{padding:1px 3px} td.notes{min-width:0}
-  img{max-width:100%;page-break-inside:avoid}
+  img,div.chart{max-width:100%;page-break-inside:avoid}
   input.filter,nav{display:none} pre{white-space:pre-wrap;font-size:7px}
 }
 """

@@ -216,12 +216,13 @@ def _damaged(damaged: list[tuple[str, str]]) -> list[str]:
 
 
 def _image(name: str, path: Path) -> str:
-    """A chart, inlined: its SVG (sharp at any zoom and on paper), else its PNG."""
-    svg = path.with_suffix(".svg")
-    kind, source = ("svg+xml", svg) if svg.exists() else ("png", path)
-    data = base64.b64encode(source.read_bytes()).decode("ascii")
+    """A chart, inline: its SVG (sharp at any zoom and on paper, values on hover), else its
+    PNG as an image."""
     title = name.replace("_", " ")
-    return (
-        f"<h3 id='chart-{escape(name)}'>{escape(title)}</h3><img alt='{escape(title)}' "
-        f"src='data:image/{kind};base64,{data}'>"
-    )
+    head = f"<h3 id='chart-{escape(name)}'>{escape(title)}</h3>"
+    svg = path.with_suffix(".svg")
+    if svg.exists():
+        text = svg.read_text(encoding="utf-8")
+        return f"{head}<div class='chart'>{text[text.index('<svg') :]}</div>"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"{head}<img alt='{escape(title)}' src='data:image/png;base64,{data}'>"

@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from asgi_bench.errors import WriteError
+from asgi_bench.report.charts._hover import mark, titled
 from asgi_bench.results.layout import RunLayout
 from asgi_bench.results.rows import Row
 from asgi_bench.system.importer import import_from_string
@@ -67,10 +68,13 @@ def draw_all(rows: list[Row], layout: RunLayout) -> tuple[dict[str, str], dict[s
             if figure is None:
                 continue
             try:
+                titles = mark(figure)
                 for suffix in ("png", "svg"):
                     save_figure(figure, layout.chart(name, suffix), close=False)
             finally:
                 plt.close(figure)
+            svg = layout.chart(name, "svg")
+            svg.write_text(titled(svg.read_text(encoding="utf-8"), titles), encoding="utf-8")
         except OSError as exc:
             raise WriteError(f"could not write chart {name}: {exc.strerror or exc}") from exc
         except Exception as exc:  # a chart bug must not cost the report

@@ -181,7 +181,10 @@ def test_the_report_links_every_section_and_row_and_marks_the_best_figures(run_d
     targets = [part.split("'")[0] for part in nav.split("href='#")[1:]]
     assert "every-row" in targets and "charts" in targets and "manifest" in targets
     assert all(f"id='{target}'" in page for target in targets)
-    assert "<table class='sortable' id='every-row'>" in page and "input class='filter'" in page
+    assert (
+        "<table class='sortable' id='every-row-table'>" in page and "input class='filter'" in page
+    )
+    assert page.count("id='every-row'") == 1  # the section's: the table has its own
     assert "id='row-uvicorn-hello-open-200rps'" in page
     # hello at 400 req/s, open model: uvicorn's p50 (0.435 ms) beats granian's (0.488).
     found = rows_of(load_run(run_dir).repeats, {})

@@ -21,7 +21,8 @@ div.chart svg{max-width:100%;height:auto;border:1px solid #eee;margin:.5em 0}
   table{font-size:7px;page-break-inside:auto} tr{page-break-inside:avoid}
   th,td{padding:1px 3px} td.notes{min-width:0}
   img,div.chart{max-width:100%;page-break-inside:avoid}
-  input.filter,nav{display:none} pre{white-space:pre-wrap;font-size:7px}
+  h2,h3{page-break-after:avoid} input.filter,nav{display:none}
+  pre{white-space:pre-wrap;font-size:7px}
 }
 """
 

@@ -24,7 +24,7 @@ from asgi_bench.results.rows import NOISE, Row
 from asgi_bench.results.summary import rows_of, write_summary
 from asgi_bench.run.capabilities import CAPABILITY_NAMES
 
-EVERY_ROW = "every-row"
+EVERY_ROW = "every-row-table"  # the section above it is #every-row
 MODES = {
     "instrumented": "apps wrapped in the Prometheus middleware",
     "bare": "bare apps, no middleware",

@@ -169,7 +169,7 @@ def peak_table(rows: list[Row]) -> str:
     )
 
 
-def summary_table(rows: list[Row], table_id: str = "every-row") -> str:
+def summary_table(rows: list[Row], table_id: str = "every-row-table") -> str:
     """Every row, sortable by any column; each row has an anchor, and the best figure of each
     column among the rows of one app and step (the server's own: not driver-limited) is
     marked."""

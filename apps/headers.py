@@ -4,14 +4,15 @@ as sent, and the driver checks the answer's headers. Browsers and API clients se
 hello sends one.
 
 Routes:
-    GET /    -> 200 "headers ok" with RESPONSE_HEADERS, or 400 "missing: NAME"
+    GET /        -> 200 "headers ok" with RESPONSE_HEADERS, or 400 "missing: NAME"
+    GET /ready   -> 200 "ready", whatever the headers (the harness's readiness check)
 """
 
 from __future__ import annotations
 
 from asgi_bench.apps._asgi import Receive, Scope, Send, not_found, respond, unsupported_lifespan
 
-ROUTES = ("/",)
+ROUTES = ("/", "/ready")
 
 COOKIE = b"; ".join(b"c%02d=%s" % (i, b"%02d" % i * 20) for i in range(24))  # 1,102 bytes
 REQUEST_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -53,6 +54,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await unsupported_lifespan(receive, send)
         return
     if scope["type"] != "http":
+        return
+    if scope["path"] == "/ready":
+        await respond(send, 200, b"ready")
         return
     if scope["path"] != "/":
         await not_found(send)

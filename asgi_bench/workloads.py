@@ -153,6 +153,7 @@ WORKLOADS: dict[str, Workload] = {
             "20 request headers with a 1 KB cookie, 10 response headers, checked both ways",
             user="HeadersUser",
             open_user="HeadersOpen",
+            ready_path="/ready",  # / answers 400 to a request without the headers
         ),
     )
 }

@@ -17,6 +17,7 @@ import random
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -256,8 +257,9 @@ class Session:
         if self.exit_code:
             return
         if rows and not any(r.status == "ok" for r in rows):
-            statuses = ", ".join(sorted({r.status for r in rows}))
-            _error(f"no row succeeded ({len(rows)} {statuses}): see the report for each reason")
+            counts = Counter(r.status for r in rows)
+            said = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            _error(f"no row succeeded ({said}): see the report for each reason")
             self.exit_code = exitcodes.NOTHING_MEASURED
             return
         missed = [r for r in rows if r.slo_pass is False]

@@ -59,12 +59,6 @@ def render(page: Path | str, *, screenshot: Path, settle_ms: int = 0) -> str:
     return dom.stdout
 
 
-# Waits for the page to have loaded, then runs the test's own steps (a function body).
-_LOADED = """new Promise(function (done) {
-  (function wait() { document.readyState === "complete" ? done() : setTimeout(wait, 50) })()
-}).then(function () { %s })"""
-
-
 def run_script(page: Path, body: str) -> Any:
     """Open ``page`` in headless Chromium, run ``body`` (a JavaScript function body) once it
     has loaded, as a person's clicks and keys would act on it, and return what it returns,
@@ -78,26 +72,40 @@ def run_script(page: Path, body: str) -> Any:
             url = next(p["webSocketDebuggerUrl"] for p in pages if p["type"] == "page")
             ws = websocket.create_connection(url, timeout=60, suppress_origin=True)
             try:
-                params = {"expression": _LOADED % body, "awaitPromise": True}
-                ws.send(
-                    json.dumps(
-                        {
-                            "id": 1,
-                            "method": "Runtime.evaluate",
-                            "params": {**params, "returnByValue": True},
-                        }
-                    )
-                )
-                while True:
-                    reply = json.loads(ws.recv())
-                    if reply.get("id") == 1:
-                        result = reply["result"]
-                        assert "exceptionDetails" not in result, result["exceptionDetails"]
-                        return result["result"].get("value")
+                # The tab starts on about:blank, then loads the page: wait for the page's own
+                # document to be complete (a script run before would see the blank one).
+                deadline = time.monotonic() + 60
+                while _evaluate(ws, "location.href + ' ' + document.readyState") != (
+                    f"{page.as_uri()} complete"
+                ):
+                    assert time.monotonic() < deadline, "the page never finished loading"
+                    time.sleep(0.1)
+                return _evaluate(ws, f"(function () {{ {body} }})()")
             finally:
                 ws.close()
         finally:
             browser.stop(grace=10)
+
+
+def _evaluate(ws: Any, expression: str) -> Any:
+    """``expression``'s value in the page, by value; a page script's exception fails."""
+    ws.send(
+        json.dumps(
+            {
+                "id": 1,
+                "method": "Runtime.evaluate",
+                "params": {"expression": expression, "returnByValue": True},
+            }
+        )
+    )
+    while True:
+        reply = json.loads(ws.recv())
+        if reply.get("id") == 1:
+            result = reply.get("result") or {}
+            if "result" not in result:  # the context went away mid-navigation: ask again
+                return None
+            assert "exceptionDetails" not in result, result["exceptionDetails"]
+            return result["result"].get("value")
 
 
 def _devtools_port(profile: Path, browser: ManagedProcess) -> int:

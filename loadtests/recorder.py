@@ -22,7 +22,9 @@ start as ``ceil(start + ASGI_BENCH_WARMUP)`` plus ``ASGI_BENCH_DURATION``):
   rate the driver achieved: a dispatched arrival that no connection sent is not offered).
 
 ``completed_window`` counts requests by the time they completed, whatever the model: that
-is what the server's own counters are compared with.
+is what the server's own counters are compared with; ``answered_window``, the successes
+among them, is the throughput (an open-model server that falls behind answers fewer in the
+window than the window's arrivals it answers in the end).
 
 The leader (a local run, or the master) writes ``window.json`` into
 ``ASGI_BENCH_RECORD_DIR`` as soon as the window is known, so the harness can read the
@@ -110,6 +112,7 @@ class Recorder:
         self.counted_total = 0
         self.counted_window = 0  # by intended time (open model) or completion (closed)
         self.completed_window = 0
+        self.answered_window = 0  # successes that completed inside the window
         self.uncorrected = LogHist()
         self.lag = LogHist()
         self.late = 0
@@ -186,6 +189,7 @@ class Recorder:
         if hist is None:
             hist = self.series[second] = LogHist()
         hist.record(value)
+        self.answered_window += completed
         if in_window:
             self.ok.record(value)
             if intended is not None:
@@ -230,6 +234,7 @@ class Recorder:
             "counted_total": self.counted_total,
             "counted_window": self.counted_window,
             "completed_window": self.completed_window,
+            "answered_window": self.answered_window,
             "sent_window": self.sent_window,
             "scheduled_window": self.scheduled_window,
             "late": self.late,

@@ -5,6 +5,7 @@ driver and server busy, the cost per request, the count check and the fine histo
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 from hdrh.histogram import HdrHistogram
@@ -96,6 +97,21 @@ def test_the_window_cut_excludes_the_warm_up_and_the_tail():
     assert stats.locust_window == 9 and stats.locust_total == 100
     assert stats.counted_window == 9 and stats.counted_total == 100
     assert stats.failures_total["non_2xx"] == 2
+
+
+def test_throughput_is_what_was_answered_inside_the_window():
+    # An open-model server that falls behind: the window [1000, 1003) held 9 arrivals, all
+    # answered in the end (so 9 timed successes), but only 3 + 0 of those answers came back
+    # before 1003. Throughput: 3 / 3 s = 1 req/s, not the 9 / 3 = 3 arrivals per second.
+    record: dict[str, Any] = copy.deepcopy(RECORD)
+    master, slow, stalled = record["processes"]
+    master["answered_window"] = 0
+    slow.update(answered_window=3, ok=hdr(*[900_000] * 5))
+    stalled["answered_window"] = 0
+    stats = client_stats(record, LOCUST)
+    assert stats.requests == 9 and stats.rps == pytest.approx(1.0)
+    # Without the count (a record from before it, or a native tool) requests stand for it.
+    assert client_stats(RECORD, LOCUST).rps == pytest.approx(8 / 3)
 
 
 def test_histograms_merge_over_processes_before_percentiles():

@@ -82,6 +82,9 @@ class ClientStats:
     in_flight_at_stop: int = 0
     window_counted: bool = True
     tool: str | None = None  # the native tool and its version; None: Locust
+    # The successes that completed inside the window: the throughput. None: not recorded
+    # (a native tool, an older record), where ``requests`` stands for it.
+    answered_window: int | None = None
 
     @property
     def errors(self) -> int:
@@ -89,7 +92,15 @@ class ClientStats:
 
     @property
     def rps(self) -> float | None:
-        return self.requests / self.window.seconds if self.window.seconds else None
+        """Throughput: successes answered inside the window, per second.
+
+        Not ``requests`` over the window: under the open model those are the window's
+        arrivals, and a server that falls behind answers many of them after the window ends.
+        """
+        if not self.window.seconds:
+            return None
+        answered = self.requests if self.answered_window is None else self.answered_window
+        return answered / self.window.seconds
 
     @property
     def driver_busy(self) -> float | None:
@@ -163,6 +174,11 @@ def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> Client
         samples=ok.get_total_count(),
         counted_window=sum(p["counted_window"] for p in processes) + failures["unfinished"],
         completed_window=sum(p.get("completed_window", p["counted_window"]) for p in processes),
+        answered_window=(
+            sum(p["answered_window"] for p in processes)
+            if all("answered_window" in p for p in processes)
+            else None
+        ),
         counted_total=sum(p["counted_total"] for p in processes),
         locust_total=locust_total,
         locust_window=locust_window,

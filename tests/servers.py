@@ -46,6 +46,7 @@ def running(
     metrics: bool = True,
     workers: int = 1,
     certs: CertPair | None = None,
+    http: str = "1.1",
 ) -> Iterator[LocalServer]:
     spec = get_server(server)
     work = tmp / f"{server}-{app}-{'m' if metrics else 'bare'}"
@@ -58,6 +59,7 @@ def running(
         workers=workers,
         certs=certs,
         metrics=metrics,
+        http=http,
     ) as server_:
         yield server_
 

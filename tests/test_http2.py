@@ -46,9 +46,10 @@ def _client(port: int, tls: bool) -> dict[str, Any]:
     return answer
 
 
-@pytest.mark.parametrize("server", installed(["hypercorn", "granian"]))
+@pytest.mark.parametrize("server", installed(["hypercorn", "granian", "gunicorn"]))
 def test_the_client_multiplexes_four_users_on_each_h2c_connection(server, tmp_path):
-    with running(server, "hello", tmp_path) as proc:
+    # gunicorn's h2c is opt-in, and "both" keeps the HTTP/1.1 readiness GET answered.
+    with running(server, "hello", tmp_path, http="2") as proc:
         answer = _client(proc.port, tls=False)
     assert answer == {"ok": 400, "errors": [], "connections": 2}
 

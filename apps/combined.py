@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from asgi_bench.apps import headers, hello, jsonapi, lifespan, streaming, websocket
+from asgi_bench.apps import headers, hello, jsonapi, large, lifespan, streaming, websocket
 from asgi_bench.apps._asgi import ASGIApp, Message, Receive, Scope, Send, not_found
 
 MOUNTS: dict[str, Any] = {
@@ -21,6 +21,7 @@ MOUNTS: dict[str, Any] = {
     "/websocket": websocket,
     "/jsonapi": jsonapi,
     "/headers": headers,
+    "/large": large,
 }
 
 ROUTES = tuple(prefix + route for prefix, module in MOUNTS.items() for route in module.ROUTES)

@@ -1,11 +1,19 @@
 """WebSocket echo: every text or bytes message comes back unchanged.
 
-Plain HTTP on ``/`` answers 200 so that readiness checks work like the other apps.
+Plain HTTP on ``/`` answers 200 so that readiness checks work like the other apps; any
+other path 404, as every app's does.
 """
 
 from __future__ import annotations
 
-from asgi_bench.apps._asgi import Receive, Scope, Send, respond, unsupported_lifespan
+from asgi_bench.apps._asgi import (
+    Receive,
+    Scope,
+    Send,
+    not_found,
+    respond,
+    unsupported_lifespan,
+)
 
 ROUTES = ("/", "/ws")
 
@@ -14,7 +22,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await unsupported_lifespan(receive, send)
     elif scope["type"] == "http":
-        await respond(send, 200, b"websocket echo: connect to /ws")
+        if scope["path"] == "/":
+            await respond(send, 200, b"websocket echo: connect to /ws")
+        else:
+            await not_found(send)
     elif scope["type"] == "websocket":
         await _echo(receive, send)
 

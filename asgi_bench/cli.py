@@ -1,4 +1,4 @@
-"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead, worker.
+"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead, worker, verify.
 
 The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields; a flag not
 given stays out of the parsed namespace, so RunConfig's own default applies (``None`` where
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(commands)
     _add_driver_check(commands)
     _add_overhead(commands)
+    _add_verify(commands)
     return parser
 
 
@@ -155,6 +156,11 @@ def _add_run(commands: Any) -> None:
         dest="metrics",
         action="store_false",
         help="serve the bare apps, without the Prometheus middleware",
+    )
+    add(
+        "--db-dsn",
+        help="the db app's PostgreSQL, postgresql://user@host:port/db, with its world table "
+        "(default: a throwaway cluster where Debian's postgresql is installed)",
     )
     add(
         "--no-native-peak",
@@ -383,6 +389,19 @@ def _add_overhead(commands: Any) -> None:
     overhead.add_argument("--servers", default="uvicorn,granian")
 
 
+def _add_verify(commands: Any) -> None:
+    check = commands.add_parser(
+        "verify", help="check every server x app's answers, as a run does before its load"
+    )
+    check.add_argument("--servers", help="server configs (default: every one)")
+    check.add_argument("--apps", help="apps (default: every one)")
+    check.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway cert")
+    check.add_argument(
+        "--no-metrics", dest="metrics", action="store_false", help="the bare apps, no middleware"
+    )
+    check.add_argument("--db-dsn", help="the db app's PostgreSQL (default: a throwaway cluster)")
+
+
 def _list_of(names: Iterable[str]) -> str:
     return ", ".join(names)
 
@@ -452,6 +471,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         from asgi_bench.commands.driver_check import driver_check
 
         return driver_check(args, console)
+    if args.command == "verify":
+        from asgi_bench.commands.verify import run_verify
+
+        return run_verify(args, console)
     if args.command == "overhead":
         from asgi_bench.commands.overhead import run_overhead
 

@@ -114,6 +114,9 @@ class RunConfig:
     native_peak: bool = True
     http: str = "1.1"  # "1.1,2": each step at each version (HTTP/2: workloads whose users speak it)
     streams: int = 8  # HTTP/2: requests multiplexed per connection, at most
+    # The db workload's PostgreSQL; None: a throwaway cluster where Debian's postgresql is
+    # installed (asgi_bench/run/database.py), else its rows are unsupported.
+    db_dsn: str | None = None
 
     def load(self, sources: Mapping[str, str] | None = None) -> Settings:
         """Resolve and check everything; raises :class:`UsageError` with one line.

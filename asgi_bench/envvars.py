@@ -23,6 +23,7 @@ SERVER = "ASGI_BENCH_SERVER"  # the server config's name, a label
 APP = "ASGI_BENCH_APP"  # the workload's name, a label
 RAW_PATHS = "ASGI_BENCH_RAW_PATHS"  # 0: raw paths stay out of the labels
 LIFESPAN_MARKER = "ASGI_BENCH_LIFESPAN_MARKER"  # the file lifespan shutdown writes
+DB_DSN = "ASGI_BENCH_DB_DSN"  # the db workload's PostgreSQL (apps/db.py)
 
 # To the harness in a container (the Dockerfile's build argument).
 GIT_SHA = "ASGI_BENCH_GIT_SHA"  # the sha of a checkout that is not there to ask

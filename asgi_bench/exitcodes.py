@@ -9,6 +9,7 @@ code  meaning
 3     ``run --fail-on-slo``: a row missed its SLO
 4     ``compare``: a significant regression beyond ``--threshold``
 5     ``run``: no row succeeded (every one failed or was unsupported)
+6     ``verify``: a cell's answers were not what its workload expects
 128+n stopped by signal n (130 Ctrl+C, 143 SIGTERM, 129 SIGHUP): the results are whole
 ====  ==========================================================================
 """
@@ -19,4 +20,5 @@ USAGE = 2
 SLO_MISSED = 3
 REGRESSION = 4
 NOTHING_MEASURED = 5
+VERIFY_FAILED = 6
 SIGNALLED = 128  # + the signal's number

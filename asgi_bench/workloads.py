@@ -6,11 +6,15 @@ in ``loadtests/`` and add one entry here.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from pathlib import Path
 
 import asgi_bench.loadtests as loadtests
+from asgi_bench.apps import db, headers, hello, jsonapi, large, streaming
 from asgi_bench.errors import UsageError
+from asgi_bench.expect import Expect
 from asgi_bench.system.importer import split_import_string
 
 LOADTESTS_DIR = Path(loadtests.__file__).parent
@@ -43,6 +47,10 @@ class Workload:
     # Its Locust users speak HTTP/2 for an HTTP/2 step (loadtests/client.py); the WebSocket
     # users' client is HTTP/1.1 only (WebSocket over HTTP/2 is RFC 8441, rarely served).
     http2: bool = False
+    # What its answers must be, checked before any load (asgi_bench.run.verify); a user's
+    # own app has none.
+    verify: tuple[Expect, ...] = ()
+    database: bool = False  # it queries the run's PostgreSQL (asgi_bench/run/database.py)
 
     @property
     def mount(self) -> str:
@@ -57,6 +65,30 @@ def _builtin(
     return Workload(name, f"asgi_bench.apps.{app}", path, description, **kwargs)  # type: ignore[arg-type]
 
 
+# The verify step's expected answers, the same requests the Locust files send.
+_CHUNKED = b"".join(streaming.chunk_payload(i, 1024) for i in range(100))
+_SSE_PATH = "/sse?events=10&interval_ms=5"
+_SSE = b"".join(streaming.sse_event(i) for i in range(10))
+UPLOAD_LARGE_BYTES = 20 << 20
+
+
+@cache
+def _upload(size: int) -> bytes:
+    return bytes(range(256)) * (size // 256)
+
+
+@cache
+def _uploaded(size: int) -> bytes:
+    """What the streaming app answers to an upload of :func:`_upload`'s bytes."""
+    digest = hashlib.sha256(_upload(size)).hexdigest()
+    return b'{"bytes": %d, "sha256": "%s"}' % (size, digest.encode())
+
+
+def _verify_upload(size: int) -> tuple[Expect, ...]:
+    body, answer = partial(_upload, size), partial(_uploaded, size)
+    return (Expect("/upload", "application/json", answer, method="POST", send=body),)
+
+
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
@@ -69,6 +101,7 @@ WORKLOADS: dict[str, Workload] = {
             peak=True,
             native_path="/",
             http2=True,
+            verify=(Expect("/", "text/html", hello.HELLO),),
         ),
         _builtin(
             "streaming",
@@ -79,6 +112,7 @@ WORKLOADS: dict[str, Workload] = {
             probes=("streaming",),
             rates=(400.0,),
             http2=True,
+            verify=(Expect("/chunked", "application/octet-stream", _CHUNKED, framing="chunked"),),
             slo="p99<50ms,errors<0.1%",
         ),
         _builtin(
@@ -91,6 +125,7 @@ WORKLOADS: dict[str, Workload] = {
             note="latency is dominated by the app's own 45 ms of event intervals",
             rates=(400.0,),
             http2=True,
+            verify=(Expect(_SSE_PATH, "text/event-stream", _SSE, framing="chunked"),),
             slo="p99<100ms,errors<0.1%",
         ),
         _builtin(
@@ -102,6 +137,7 @@ WORKLOADS: dict[str, Workload] = {
             needs=frozenset({"lifespan"}),
             probes=("lifespan_startup",),
             http2=True,
+            verify=(Expect("/", "application/json", contains=b'"startup_complete": true'),),
             rates=(1200.0,),
         ),
         _builtin(
@@ -115,6 +151,7 @@ WORKLOADS: dict[str, Workload] = {
             needs=frozenset({"websocket"}),
             count_unit="ws_messages",
             probes=("websocket",),
+            verify=(Expect("/", "text/plain", b"websocket echo: connect to /ws"),),
             rates=(1200.0,),
         ),
         _builtin(
@@ -124,8 +161,21 @@ WORKLOADS: dict[str, Workload] = {
             user="UploadUser",
             open_user="UploadOpen",
             http2=True,
+            verify=_verify_upload(256 << 10),
             rates=(100.0, 400.0),
             slo="p99<50ms,errors<0.1%",
+        ),
+        _builtin(
+            "upload-large",
+            "streaming:app",
+            "POST 20 MiB, streamed to the app, which hashes it; byte count and SHA-256 checked",
+            locustfile="upload_large.py",
+            user="UploadLargeUser",
+            open_user="UploadLargeOpen",
+            http2=True,
+            rates=(10.0,),
+            slo="p99<1000ms,errors<0.1%",
+            verify=_verify_upload(UPLOAD_LARGE_BYTES),
         ),
         _builtin(
             "sleep",
@@ -134,6 +184,7 @@ WORKLOADS: dict[str, Workload] = {
             user="SleepUser",
             open_user="SleepOpen",
             http2=True,
+            verify=(Expect("/sleep?ms=20", "text/plain", b"slept 20"),),
             rates=(100.0, 400.0),
             slo="p99<40ms,errors<0.1%",
         ),
@@ -146,6 +197,8 @@ WORKLOADS: dict[str, Workload] = {
             open_user="JsonOpen",
             native_path="/",
             http2=True,
+            rates=(1200.0,),  # one step: the quick run's ten minutes hold eight configs of it
+            verify=(Expect("/", "application/json", jsonapi.body()),),
         ),
         _builtin(
             "headers",
@@ -154,11 +207,57 @@ WORKLOADS: dict[str, Workload] = {
             user="HeadersUser",
             open_user="HeadersOpen",
             ready_path="/ready",  # / answers 400 to a request without the headers
+            verify=(
+                Expect(
+                    "/",
+                    "text/plain",
+                    headers.BODY,
+                    headers=headers.REQUEST_HEADERS,
+                    answer_headers=headers.RESPONSE_HEADERS,
+                ),
+            ),
+        ),
+        _builtin(
+            "db",
+            "db:app",
+            "one query a request on a real PostgreSQL through asyncpg (TechEmpower's single query)",
+            user="DbUser",
+            open_user="DbOpen",
+            database=True,
+            http2=True,
+            rates=(300.0,),
+            slo="p99<20ms,errors<0.1%",
+            verify=(Expect("/?id=1", "application/json", db.answer(1, db.random_number(1))),),
+        ),
+        _builtin(
+            "large",
+            "large:app",
+            "1 MiB answered in one body from memory, checked byte for byte",
+            user="LargeUser",
+            open_user="LargeOpen",
+            http2=True,
+            rates=(200.0,),
+            slo="p99<50ms,errors<0.1%",
+            verify=(Expect("/", "application/octet-stream", large.PAYLOAD),),
+        ),
+        _builtin(
+            "large-file",
+            "large:app",
+            "the same 1 MiB as a file, by ASGI's http.response.pathsend where the server offers it",
+            locustfile="large.py",
+            user="LargeFileUser",
+            open_user="LargeFileOpen",
+            probes=("pathsend",),  # a server that does not offer it gets no load: unsupported
+            http2=True,
+            rates=(200.0,),
+            slo="p99<50ms,errors<0.1%",
+            verify=(Expect("/file", "application/octet-stream", large.PAYLOAD),),
         ),
     )
 }
 
-QUICK = ("hello", "streaming", "sse", "lifespan", "websocket")
+# headers would take the quick run past nine minutes here; it, and the rest, are opt-in.
+QUICK = ("hello", "streaming", "sse", "lifespan", "websocket", "json")
 
 
 def get_workload(name: str) -> Workload:

@@ -27,6 +27,8 @@ from asgi_bench import envvars
 from asgi_bench.loadtests.support import BadStatus
 from asgi_bench.system.http import INSECURE
 
+BIG_BODY = 1 << 16  # bytes: a request body above it is sent on its own
+
 # A worker started with ``asgi-bench worker --bind ADDR`` sends its load from that address.
 SOURCE = (os.environ[envvars.SOURCE_ADDRESS], 0) if os.environ.get(envvars.SOURCE_ADDRESS) else None
 
@@ -102,7 +104,9 @@ class Connection:
             head += headers
         if body or method == b"POST":
             head += b"Content-Length: %d\r\n" % len(body)
-        payload = head + b"\r\n" + body
+        head += b"\r\n"
+        # A large body goes after its head as it is: not copied into one buffer with it.
+        payload, rest = (head + body, b"") if len(body) <= BIG_BODY else (head, body)
         for attempt in (1, 2):
             if self.sock is None:
                 self.sock = self._connect()
@@ -112,6 +116,8 @@ class Connection:
                 sent = self.sock.send(payload)
                 if sent < len(payload):
                     self.sock.sendall(payload[sent:])
+                if rest:
+                    self.sock.sendall(rest)
                 return self._read(seen)
             except (ConnectionError, _Closed):
                 self.close()

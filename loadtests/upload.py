@@ -23,12 +23,13 @@ DIGEST = hashlib.sha256(BODY).hexdigest()
 class Upload(Requests):
     name = "/upload"
     request_type = "POST"
+    body, digest = BODY, DIGEST
 
     def call(self, client: Any) -> int:
-        body = self.send(client, b"POST", "/upload", BODY)
-        if json.loads(body) != {"bytes": SIZE, "sha256": DIGEST}:
-            raise WrongBody(f"server saw {body[:100]!r}")
-        return SIZE
+        answer = self.send(client, b"POST", "/upload", self.body)
+        if json.loads(answer) != {"bytes": len(self.body), "sha256": self.digest}:
+            raise WrongBody(f"server saw {answer[:100]!r}")
+        return len(self.body)
 
 
 class UploadUser(Upload, ClosedUser):

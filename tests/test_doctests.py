@@ -10,6 +10,7 @@ import pytest
 # Modules whose docstrings hold examples (``>>>``); the Locust-side ones that import Locust
 # (gevent's monkey-patching) stay out of this process.
 MODULES = [
+    "asgi_bench.apps.db",
     "asgi_bench.cli",
     "asgi_bench.collectors.store",
     "asgi_bench.commands.driver_check",
@@ -21,6 +22,7 @@ MODULES = [
     "asgi_bench.loadtests.panel_figures",
     "asgi_bench.report.protocols",
     "asgi_bench.results.junit",
+    "asgi_bench.run.database",
     "asgi_bench.run.search",
     "asgi_bench.system.importer",
     "asgi_bench.verdict.limits",

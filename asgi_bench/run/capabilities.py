@@ -28,6 +28,9 @@ CAPABILITY_NAMES = (
     "tls",
     "h2",
     "h2c",
+    "pathsend",
+    "verified",  # the verify step (asgi_bench.run.verify): the load's answers as expected
+    "conforms",  # ... and HEAD without a body, 404 for a path the app does not serve
 )
 
 
@@ -96,6 +99,17 @@ def probe_tls(base_url: str) -> Observation:
         return Observation("tls", True, f"{tls.version()} {cipher[0] if cipher else ''}".strip())
 
 
+def probe_pathsend(base_url: str) -> Observation:
+    """ASGI's ``http.response.pathsend``: the large app sends its file that way only when the
+    scope lists the extension, and says so in ``x-sent-as`` (the bytes are the verify
+    step's to check: a server that offers it and sends them wrong fails there)."""
+    reply = get(base_url + "/file", timeout=10.0)
+    sent_as = {k.lower(): v for k, v in reply.headers.items()}.get("x-sent-as", "")
+    if sent_as != "pathsend":
+        return Observation("pathsend", False, "the scope lists no http.response.pathsend")
+    return Observation("pathsend", True, f"HTTP {reply.status}, {len(reply.body)} bytes by path")
+
+
 NO_ALPN = "the server chose no protocol by ALPN (it offers none: HTTP/1.1 only)"
 
 
@@ -140,6 +154,7 @@ PROBES: dict[str, Callable[[str], Observation]] = {
     "tls": probe_tls,
     "h2": probe_h2,
     "h2c": probe_h2c,
+    "pathsend": probe_pathsend,
 }
 
 

@@ -4,7 +4,9 @@ The phases, as uvicorn's ``Server`` names its own::
 
     startup    start the server (or attach to it) and wait until it is ready; probe what it
                can do (a server seen not to speak the step's protocol gets no load: the
-               repeat is unsupported); start the samplers; read the counters before any load
+               repeat is unsupported); check its answers (the verify step: one that differs
+               gets no load, the repeat is failed); start the samplers; read the counters
+               before any load
     main loop  start Locust; read the server's counters at the window's two edges; wait for
                Locust to end by itself; check the server is still the one that was ready;
                wait until the server has drained
@@ -98,6 +100,11 @@ def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement
             facts.unsupported = _protocol_refused(job, facts.observations)
             if facts.unsupported:
                 return measurement  # the ExitStack stops the server
+            wrong = _wrong_answers(facts.observations)
+            if wrong:
+                facts.fail(wrong)
+                return measurement  # no load on answers the load would count as wrong
+            facts.server_notes.extend(_nonconforming(facts.observations))
             sampler = server.sampler()
             if sampler is not None:
                 stack.enter_context(_sampling(sampler, measurement))
@@ -155,10 +162,36 @@ def wait_until(t: float) -> None:
         time.sleep(delay)
 
 
+# Probes whose no means the cell cannot be measured at all: the step's protocol, or the
+# extension the workload exists to measure.
+REQUIRED = {
+    "h2": "does not speak h2",
+    "h2c": "does not speak h2c",
+    "pathsend": "offers no pathsend",
+}
+
+
 def _protocol_refused(job: Job, observations: list[Observation]) -> str | None:
-    """Why the server cannot be measured at the step's protocol, as its probe saw it; None
-    when it spoke it (or the step needs no probe: HTTP/1.1)."""
+    """Why the server cannot be measured at the step's protocol, or without the extension
+    the workload measures, as its probe saw it; None when it could."""
     for seen in observations:
-        if seen.capability in ("h2", "h2c") and not seen.ok:
-            return f"{job.spec.name} does not speak {seen.capability}: {seen.detail}"
+        if seen.capability in REQUIRED and not seen.ok:
+            return f"{job.spec.name} {REQUIRED[seen.capability]}: {seen.detail}"
     return None
+
+
+def _wrong_answers(observations: list[Observation]) -> str | None:
+    """Why the verify step failed the cell, or None."""
+    for seen in observations:
+        if seen.capability == "verified" and not seen.ok:
+            return f"verification failed: {seen.detail}"
+    return None
+
+
+def _nonconforming(observations: list[Observation]) -> list[str]:
+    """The row's note on HTTP the load does not send and the server got wrong."""
+    return [
+        f"HTTP conformance: {seen.detail} (not a request of the load; measured)"
+        for seen in observations
+        if seen.capability == "conforms" and not seen.ok
+    ]

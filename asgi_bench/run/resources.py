@@ -15,6 +15,7 @@ from asgi_bench.run.native import NativeRun, native_client_stats
 from asgi_bench.run.plan import Job
 from asgi_bench.run.server import Server, attach_server, start_server
 from asgi_bench.run.state import StateReader
+from asgi_bench.run.verify import verify
 from asgi_bench.system.tls import CertPair
 from asgi_bench.verdict.client import ClientStats, load_client_stats
 
@@ -72,7 +73,10 @@ class LocalResources:
             *(("tls",) if self.config.tls else ()),
             *((protocol,) if protocol else ()),
         )
-        return run_probes(names, server.base_url)
+        seen = run_probes(names, server.base_url)
+        if job.workload.verify:  # the answers the load will check, checked before it
+            seen.extend(verify(job.workload, server.base_url))
+        return seen
 
     def counters(self, server: Server, layout: RepeatLayout) -> StateReader | None:
         if not self.config.metrics:

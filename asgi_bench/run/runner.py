@@ -19,6 +19,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from asgi_bench.results.manifest import build_manifest
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.results.rows import Row
 from asgi_bench.results.summary import rows_of, write_summary
+from asgi_bench.run.database import Database, database_for
 from asgi_bench.run.driver_figure import driver_figure
 from asgi_bench.run.lifecycle import Measurement, Resources, measure
 from asgi_bench.run.plan import Job, plan
@@ -123,6 +125,7 @@ class Session:
         self.manifest = build_manifest(settings, self.layout.run_id, [j.key for j in self.jobs])
         self.repeats: list[Repeat] = []
         self.resources: Resources | None = None
+        self.database: Database | None = None
         self.exit_code = 0
 
     def run(self) -> Outcome:
@@ -130,10 +133,17 @@ class Session:
         with (
             stop_signals(self._on_repeated_signal) as stops,
             scratch_dir("asgi-bench-tls-") as tls,
+            ExitStack() as held,  # the database, stopped after the last repeat
         ):
             try:
                 certs = make_cert(Path(tls)) if self.settings.config.tls else None
                 self.resources = LocalResources(self.settings, certs)
+                settings = self.settings
+                self.database = held.enter_context(
+                    database_for(settings.workloads, settings.config.db_dsn, settings.server_cpus)
+                )
+                if self.database is not None:
+                    self.manifest["database"] = self.database.described
                 self.measure_planned()
                 if self.settings.search:
                     self.search()
@@ -214,7 +224,7 @@ class Session:
         if job.order:
             time.sleep(self.settings.cooldown)  # let the last server's echo die down
         started = time.monotonic()
-        repeat = run_job(self.settings, job, self.layout, self.resources)
+        repeat = run_job(self.settings, job, self.layout, self.resources, self.database)
         self.repeats.append(repeat)
         _summarise(self.layout, self.repeats, self.manifest)
         (out or self.console).print(_line(repeat, time.monotonic() - started))
@@ -338,11 +348,17 @@ def _warn_about_the_driver(settings: Settings, console: Console) -> None:
         )
 
 
-def run_job(settings: Settings, job: Job, layout: RunLayout, resources: Resources) -> Repeat:
+def run_job(
+    settings: Settings,
+    job: Job,
+    layout: RunLayout,
+    resources: Resources,
+    database: Database | None = None,
+) -> Repeat:
     """Measure one repeat (or record why it cannot run), and write it."""
     where = layout.repeat(job.spec.name, job.workload.name, job.step.id, job.repeat)
     policy = policy_for(settings, job)
-    why_not = _why_not(settings, job)
+    why_not = _why_not(settings, job, database)
     if why_not:
         repeat = Repeat(job.spec.name, job.workload.name, job.step.id, job.repeat, order=job.order)
         repeat.status, repeat.reason, repeat.load = "unsupported", why_not, job.step.kind
@@ -357,10 +373,12 @@ def run_job(settings: Settings, job: Job, layout: RunLayout, resources: Resource
     return repeat
 
 
-def _why_not(settings: Settings, job: Job) -> str | None:
+def _why_not(settings: Settings, job: Job, database: Database | None) -> str | None:
     spec = job.spec
     if not spec.available:
         return f"not installed: {spec.install_hint}"
+    if job.workload.database and (database is None or database.dsn is None):
+        return database.problem if database else "no database (asgi_bench/run/database.py)"
     config = settings.config
     options = LaunchOptions(job.workload.app, settings.host, 0, config.workers)
     if config.tls:

@@ -7,6 +7,7 @@ Nothing the harness sends to loopback goes through a proxy: :func:`get` ignores
 
 from __future__ import annotations
 
+import http.client
 import ssl
 import urllib.error
 import urllib.request
@@ -36,14 +37,23 @@ class Reply:
 
 
 def get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> Reply:
-    """GET ``url``, never through a proxy; an HTTP error status is a reply, a network
-    failure raises ``OSError``."""
+    """GET ``url``, never through a proxy; an HTTP error status is a reply (so is a body
+    shorter than its Content-Length: what came of it), a network failure or an answer
+    that is not HTTP raises ``OSError``."""
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with _OPENER.open(request, timeout=timeout) as response:
-            return Reply(response.status, dict(response.headers.items()), response.read())
+            try:
+                body = response.read()
+            except http.client.IncompleteRead as exc:
+                # The server answered, then broke its own framing: a reply still (a
+                # readiness check needs its status); the verify step says what was wrong.
+                body = exc.partial
+            return Reply(response.status, dict(response.headers.items()), body)
     except urllib.error.HTTPError as exc:
         return Reply(exc.code, dict(exc.headers.items()), exc.read())
+    except http.client.HTTPException as exc:  # not HTTP at all: as a network failure
+        raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def loopback_no_proxy(env: Mapping[str, str]) -> dict[str, str]:

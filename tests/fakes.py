@@ -113,7 +113,8 @@ class FakeDriver:
 
 
 class FakeCounters:
-    """Reads give the baseline, then the window's start and end: 200 requests in between."""
+    """The baseline (drained), then the window's start and end (read): 200 requests in
+    between, and 200 when drained at the end."""
 
     def __init__(self, script: Script) -> None:
         self.script = script
@@ -130,7 +131,7 @@ class FakeCounters:
 
     def drained(self) -> ServerState | None:
         self.script.point("counters drained")
-        return self._state(200)
+        return self._state(next(self.served, 200))
 
     def _state(self, served: int) -> ServerState:
         state = ServerState(0.0, requests=served, ok_requests=served)

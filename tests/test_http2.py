@@ -88,7 +88,7 @@ def test_a_run_at_both_versions_measures_h2c_and_says_who_cannot(out):
     # What the driver completed is what the middleware counted, streams multiplexed or not.
     assert h2["count_check"] == "ok", h2["count_detail"]
     assert h2["requests"] > 0 and h2["errors"] == 0
-    assert h2["capabilities"] == {"h2c": True}
+    assert h2["capabilities"] == {"h2c": True, "verified": True, "conforms": True}
     no = found["uvicorn", "open-300rps-h2"]
     assert no["status"] == "unsupported" and no["requests"] is None
     assert no["reason"] == (

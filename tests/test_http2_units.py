@@ -68,7 +68,7 @@ def test_only_an_http2_step_adds_a_servers_http2_flags():
     assert "--http-protocols" not in gunicorn.argv(h1)
     argv = gunicorn.argv(h2)
     assert argv[argv.index("--http-protocols") + 1] == "h2,h1"
-    assert argv[argv.index("--http2-cleartext") + 1] == "prior-knowledge"
+    assert argv[argv.index("--http2-cleartext") + 1] == "both"  # HTTP/1.1 answered too
     # hypercorn and granian offer h2 and h2c by default: nothing to add, nothing claimed.
     assert get_server("hypercorn").argv(h2) == get_server("hypercorn").argv(h1)
 

@@ -109,7 +109,10 @@ def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement
             if sampler is not None:
                 stack.enter_context(_sampling(sampler, measurement))
             counters = measurement.counters = resources.counters(server, layout)
-            facts.baseline = counters.read() if counters else None
+            # Drained, not read: a probe's or the verify step's request may still be running
+            # in the app after its client has gone (a HEAD of an SSE stream), and would be
+            # counted as the load's.
+            facts.baseline = counters.drained() if counters else None
             server.mark_load_start()
             driver = stack.enter_context(resources.driver(job, layout, server))
             window = driver.window()

@@ -56,11 +56,12 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] != "/":
             await not_found(send)
             return
-        body = json.dumps(_read_state(scope)).encode()
+        body = json.dumps(read_state(scope)).encode()
         await respond(send, 200, body, b"application/json")
 
 
-def _read_state(scope: Scope) -> dict[str, Any]:
+def read_state(scope: Scope) -> dict[str, Any]:
+    """What a request answers: the state, and where it found it (``state_source``)."""
     state = scope.get("state")
     if state and "checksum" in state:
         return {"startup_complete": True, "state_source": "scope", **_public(state)}
@@ -75,6 +76,19 @@ def _public(state: Any) -> dict[str, Any]:
     return {key: state[key] for key in ("items", "checksum", "startup_ms", "startup_finished_at")}
 
 
+def started(state: dict[str, Any]) -> None:
+    """Startup built ``state``: kept for servers without the lifespan state extension."""
+    _module_state.update(state, startup_complete=True)
+
+
+def mark_shutdown() -> None:
+    """Leave the line that proves shutdown ran, in the harness's marker file."""
+    marker = os.environ.get(envvars.LIFESPAN_MARKER)
+    if marker:
+        with open(marker, "a", encoding="utf-8") as fh:
+            fh.write(f"shutdown {os.getpid()} {time.time():.3f}\n")
+
+
 async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
@@ -84,14 +98,11 @@ async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
             except Exception as exc:  # report, don't crash the server's lifespan task
                 await send({"type": "lifespan.startup.failed", "message": repr(exc)})
                 return
-            _module_state.update(state, startup_complete=True)
+            started(state)
             if isinstance(scope.get("state"), dict):
                 scope["state"].update(state)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            marker = os.environ.get(envvars.LIFESPAN_MARKER)
-            if marker:
-                with open(marker, "a", encoding="utf-8") as fh:
-                    fh.write(f"shutdown {os.getpid()} {time.time():.3f}\n")
+            mark_shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return

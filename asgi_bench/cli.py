@@ -23,6 +23,7 @@ from rich.table import Table
 from asgi_bench import __version__, exitcodes
 from asgi_bench.config import DEFAULTS, HOST, QUICK_DEFAULTS, RunConfig
 from asgi_bench.errors import BenchError, Interrupted, UsageError
+from asgi_bench.frameworks import FRAMEWORK_APPS, FRAMEWORKS
 from asgi_bench.load.http import VERSIONS as HTTP_VERSIONS
 from asgi_bench.planfile import layered
 from asgi_bench.servers import SERVERS, get_server
@@ -119,6 +120,12 @@ def _add_run(commands: Any) -> None:
         "--apps",
         type=_names,
         help=f"comma-separated apps (default: {_list_of(QUICK)}); all: {_list_of(WORKLOADS)}",
+    )
+    add(
+        "--frameworks",
+        type=_names,
+        help=f"also as framework apps ({', '.join(FRAMEWORK_APPS)}): "
+        f"{_list_of(FRAMEWORKS)} (default raw)",
     )
     add("--app", help="your own app instead, as package.module:attribute")
     add("--locustfile", help="Locust file for --app (default: GET /)")
@@ -395,6 +402,7 @@ def _add_verify(commands: Any) -> None:
     )
     check.add_argument("--servers", help="server configs (default: every one)")
     check.add_argument("--apps", help="apps (default: every one)")
+    check.add_argument("--frameworks", help=f"{_list_of(FRAMEWORKS)} (default raw)")
     check.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway cert")
     check.add_argument(
         "--no-metrics", dest="metrics", action="store_false", help="the bare apps, no middleware"

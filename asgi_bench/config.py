@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 import psutil
 
 from asgi_bench.errors import UsageError
+from asgi_bench.frameworks import through_frameworks
 from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
 from asgi_bench.load.http import H1, Http
@@ -42,7 +43,13 @@ from asgi_bench.system.cpus import (
 from asgi_bench.system.processes import user_env
 from asgi_bench.verdict.limits import MAX_ERROR_RATE
 from asgi_bench.verdict.slo import Slo, parse_slo
-from asgi_bench.workloads import QUICK, WORKLOADS, Workload, custom_workload, get_workload
+from asgi_bench.workloads import (
+    QUICK,
+    WORKLOADS,
+    Workload,
+    custom_workload,
+    get_workload,
+)
 
 HOST = "127.0.0.1"  # all load stays on loopback (127.0.0.0/8 or ::1); see is_loopback()
 MASTER_PORT = 5557  # Locust's own default for its master
@@ -66,6 +73,9 @@ def is_loopback(host: str | None) -> bool:
 class RunConfig:
     servers: tuple[str, ...] | None = None  # None: every config
     apps: tuple[str, ...] | None = None  # None: the quick set
+    # hello, json, streaming and lifespan also through these frameworks (FRAMEWORKS): a row
+    # per server, framework and app; None: raw, the apps alone
+    frameworks: tuple[str, ...] | None = None
     app: str | None = None  # the user's own app, ``pkg.module:app``; replaces ``apps``
     locustfile: str | None = None
     users: int | None = None
@@ -258,11 +268,15 @@ class RunConfig:
         if self.app:
             if self.apps is not None:
                 raise UsageError("give --apps or --app, not both")
+            if self.frameworks is not None:
+                raise UsageError("--frameworks runs the built-in apps through them; not --app")
             workload = custom_workload(self.app, self.locustfile)
             check_importable(self.app)
             return (workload,)
         names = _names("--apps", self.apps, QUICK)
-        return tuple(get_workload(name) for name in names)
+        workloads = tuple(get_workload(name) for name in names)
+        frameworks = _names("--frameworks", self.frameworks, ("raw",))
+        return through_frameworks(workloads, frameworks)
 
     def _cpus(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         server_default, driver_default = default_split()

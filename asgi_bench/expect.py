@@ -39,6 +39,7 @@ class Expect:
     # whole body at once), chunked (an app that streams with more_body), or either.
     framing: Framing = "length"
     contains: bytes = b""  # for a body that varies: a part it must contain
+    fields: tuple[tuple[str, object], ...] = ()  # ... or a JSON object's keys and values
     method: str = "GET"
     send: Bytes = b""  # the request's body (a POST)
     headers: tuple[tuple[bytes, bytes], ...] = ()  # request headers besides Host

@@ -51,6 +51,12 @@ class Workload:
     # own app has none.
     verify: tuple[Expect, ...] = ()
     database: bool = False  # it queries the run's PostgreSQL (asgi_bench/run/database.py)
+    framework: str = "raw"  # the same routes through a framework (asgi_bench/frameworks.py)
+
+    @property
+    def base(self) -> str:
+        """The workload a framework variant is of: ``hello`` for ``hello@starlette``."""
+        return self.name.partition("@")[0]
 
     @property
     def mount(self) -> str:
@@ -137,7 +143,7 @@ WORKLOADS: dict[str, Workload] = {
             needs=frozenset({"lifespan"}),
             probes=("lifespan_startup",),
             http2=True,
-            verify=(Expect("/", "application/json", contains=b'"startup_complete": true'),),
+            verify=(Expect("/", "application/json", fields=(("startup_complete", True),)),),
             rates=(1200.0,),
         ),
         _builtin(

@@ -40,7 +40,7 @@ MULTI_WORKER = installed(["uvicorn", "hypercorn", "granian", "gunicorn-uvicorn",
 @contextmanager
 def running(
     server: str,
-    app: str,
+    app: str | Workload,
     tmp: Path,
     *,
     metrics: bool = True,
@@ -49,11 +49,12 @@ def running(
     http: str = "1.1",
 ) -> Iterator[LocalServer]:
     spec = get_server(server)
-    work = tmp / f"{server}-{app}-{'m' if metrics else 'bare'}"
+    workload = serve_workload(app) if isinstance(app, str) else app
+    work = tmp / f"{server}-{workload.name}-{'m' if metrics else 'bare'}"
     work.mkdir(parents=True, exist_ok=True)
     with start_server(
         spec,
-        serve_workload(app),
+        workload,
         free_port(),
         work,
         workers=workers,

@@ -18,6 +18,7 @@ MODULES = [
     "asgi_bench.commands.serve",
     "asgi_bench.load.http",
     "asgi_bench.report.charts._hover",
+    "asgi_bench.report.frameworks",
     "asgi_bench.report.interactive",
     "asgi_bench.loadtests.panel_figures",
     "asgi_bench.report.protocols",
@@ -26,6 +27,7 @@ MODULES = [
     "asgi_bench.run.search",
     "asgi_bench.system.importer",
     "asgi_bench.verdict.limits",
+    "asgi_bench.frameworks",
     "asgi_bench.verdict.slo",
 ]
 

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hdrh.histogram import HdrHistogram
 
-from asgi_bench.loadtests import HIGHEST_US, LOWEST_US
 from asgi_bench.report.charts.spectrum import comparable, spectrum
 from asgi_bench.results.rows import Row
-
-
-def hist(*values_us: int) -> str:
-    h = HdrHistogram(LOWEST_US, HIGHEST_US, 3)
-    for value in values_us:
-        h.record_value(value)
-    encoded: bytes = h.encode()
-    return encoded.decode("ascii")
+from tests.test_arithmetic import hdr as hist
 
 
 def test_the_spectrum_goes_as_far_as_the_samples_hold():

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from asgi_bench import exitcodes
 from asgi_bench.errors import Interrupted, ServerStartError, UsageError
+from asgi_bench.frameworks import framework_missing, through_frameworks
 from asgi_bench.run.database import database_for
 from asgi_bench.run.resources import free_port
 from asgi_bench.run.server import start_server
@@ -28,7 +29,11 @@ from asgi_bench.servers import SERVERS, ServerSpec, get_server
 from asgi_bench.system.signals import stop_signals
 from asgi_bench.system.tls import CertPair, make_cert
 from asgi_bench.system.watchdog import scratch_dir
-from asgi_bench.workloads import WORKLOADS, Workload, get_workload
+from asgi_bench.workloads import (
+    WORKLOADS,
+    Workload,
+    get_workload,
+)
 
 MARKS = {
     "passed": "[green]pass[/]",
@@ -48,7 +53,9 @@ class Cell:
 
 def run_verify(args: argparse.Namespace, console: Console) -> int:
     specs = [get_server(name) for name in _names(args.servers, "--servers", list(SERVERS))]
-    workloads = [get_workload(name) for name in _names(args.apps, "--apps", list(WORKLOADS))]
+    chosen = tuple(get_workload(name) for name in _names(args.apps, "--apps", list(WORKLOADS)))
+    frameworks = tuple(_names(args.frameworks, "--frameworks", ["raw"]))
+    workloads = list(through_frameworks(chosen, frameworks))
     cells: dict[tuple[str, str], Cell] = {}
     try:
         with (
@@ -78,6 +85,9 @@ def verify_cell(
     """One cell: a fresh server, the checks, the server stopped, whatever happened."""
     if not spec.available:
         return Cell("unsupported", f"{spec.name} is not installed ({spec.install_hint})")
+    missing_framework = framework_missing(workload)
+    if missing_framework:
+        return Cell("unsupported", missing_framework)
     missing = workload.needs - spec.supports
     if missing:
         return Cell("unsupported", f"{spec.name} has no {', '.join(sorted(missing))}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from asgi_bench.report import interactive
 from asgi_bench.report.charts import draw_all
+from asgi_bench.report.frameworks import framework_table
 from asgi_bench.report.interactive import contents, filter_box, section
 from asgi_bench.report.protocols import protocol_table
 from asgi_bench.report.tables import capacity_table, peak_table, same_load, summary_table
@@ -52,6 +53,7 @@ def render_report(run_dir: Path) -> Path:
     sections: list[tuple[str, list[str]]] = [
         ("At the same offered load", same_load(rows)),
         ("HTTP/1.1 and HTTP/2", [h2] if (h2 := protocol_table(rows)) else []),
+        ("What a framework costs", [fw] if (fw := framework_table(rows)) else []),
         ("Capacity at the SLO", [capacity_table(found)] if found else []),
         ("Peak throughput (closed loop)", [peak] if (peak := peak_table(rows)) else []),
         ("How far to trust these numbers", _noise(rows)),

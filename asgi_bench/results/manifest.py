@@ -48,6 +48,9 @@ PACKAGES = (
     "hdrhistogram",
     "matplotlib",
     "psutil",
+    "starlette",  # --frameworks
+    "fastapi",
+    "asyncpg",  # the db workload's client
 )
 
 PACKAGE_DIR = Path(asgi_bench.__file__).resolve().parent

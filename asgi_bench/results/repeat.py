@@ -25,6 +25,7 @@ class Repeat:
     load: LoadShape = "closed"
     tool: str | None = None  # a native step's tool and version (``wrk 4.1.0``); None: Locust
     http: str = "1.1"  # what the load spoke: an HTTP/2 step runs only once h2 was observed
+    framework: str = "raw"  # the app's framework (``app`` names the variant: hello@fastapi)
     streams: int | None = None  # HTTP/2: requests multiplexed per connection, at most
     users: int | None = None
     offered_rps: float | None = None  # open model: the rate the driver was asked to send

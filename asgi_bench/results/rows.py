@@ -79,6 +79,7 @@ class Row:
     tool: str | None = None  # a native row's tool and version; None: Locust
     http: str = "1.1"
     streams: int | None = None  # HTTP/2: requests per connection, at most
+    framework: str = "raw"
 
     @property
     def cell(self) -> str:
@@ -134,6 +135,7 @@ class Row:
             "tool": self.tool,
             "http": self.http,
             "streams": self.streams,
+            "framework": self.framework,
             "users": self.users,
             "offered_rps": self.offered_rps,
             "status": self.status,
@@ -210,6 +212,7 @@ def _row(group: list[Repeat]) -> Row:
         tool=next((r.tool for r in group if r.tool), None),
         http=first.http,
         streams=first.streams,
+        framework=first.framework,
     )
     spreads = {name: stats.spread([getattr(r, name) for r in ok]) for name in METRICS}
     for name, spread in spreads.items():

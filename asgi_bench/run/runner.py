@@ -31,6 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from asgi_bench import exitcodes
 from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
+from asgi_bench.frameworks import framework_missing
 from asgi_bench.load.closed import Closed
 from asgi_bench.load.native import Native, follows
 from asgi_bench.load.open import Open
@@ -361,6 +362,7 @@ def run_job(
     why_not = _why_not(settings, job, database)
     if why_not:
         repeat = Repeat(job.spec.name, job.workload.name, job.step.id, job.repeat, order=job.order)
+        repeat.framework = job.workload.framework
         repeat.status, repeat.reason, repeat.load = "unsupported", why_not, job.step.kind
         write_json(where.repeat_json, repeat.to_dict(), schema=True)
         return repeat
@@ -377,6 +379,9 @@ def _why_not(settings: Settings, job: Job, database: Database | None) -> str | N
     spec = job.spec
     if not spec.available:
         return f"not installed: {spec.install_hint}"
+    missing = framework_missing(job.workload)
+    if missing:
+        return missing
     if job.workload.database and (database is None or database.dsn is None):
         return database.problem if database else "no database (asgi_bench/run/database.py)"
     config = settings.config

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import socket
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
@@ -115,12 +116,28 @@ def differences(expect: Expect, answer: Answer) -> list[str]:
         )
     if expect.contains and expect.contains not in answer.body:
         found.append(f"body without {expect.contains!r}")
+    if expect.fields:
+        found.extend(_field_differences(expect.fields, answer.body))
     for name, value in expect.answer_headers:
         if answer.headers.get(name) != value:
             found.append(
                 f"header {name.decode()}: {answer.headers.get(name)!r}, expected {value!r}"
             )
     return [f"{said}: {', '.join(found)}"] if found else []
+
+
+def _field_differences(fields: tuple[tuple[str, object], ...], body: bytes) -> list[str]:
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return [f"body {body[:24]!r} is not JSON"]
+    if not isinstance(found, dict):
+        return [f"body {body[:24]!r} is not a JSON object"]
+    return [
+        f"{name}: {found.get(name)!r}, expected {value!r}"
+        for name, value in fields
+        if found.get(name) != value
+    ]
 
 
 def _framing(answer: Answer) -> str:
@@ -131,7 +148,9 @@ def _framing(answer: Answer) -> str:
 
 def as_head(expect: Expect) -> Expect:
     """The same request as HEAD: same status, no body (its framing headers may stay)."""
-    return replace(expect, method="HEAD", body=None, contains=b"", framing="any", head=False)
+    return replace(
+        expect, method="HEAD", body=None, contains=b"", fields=(), framing="any", head=False
+    )
 
 
 def checks(workload: Workload) -> tuple[list[Expect], list[Expect]]:

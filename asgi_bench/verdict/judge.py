@@ -83,6 +83,7 @@ def judge(facts: Facts, policy: Policy) -> Repeat:
         load=job.step.kind,
         http=job.step.http.version,
         streams=job.step.http.streams if job.step.http.h2 else None,
+        framework=job.workload.framework,
         users=users,
         offered_rps=rate,
         order=job.order,

@@ -124,3 +124,13 @@ def test_the_verify_command_prints_a_matrix_and_refuses_an_unknown_server(tmp_pa
         [*argv[:4], "--servers", "nope"], capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 2 and "unknown server 'nope'" in bad.stderr, bad.stderr
+
+
+@pytest.mark.parametrize("server", installed(["daphne"]))
+def test_a_server_without_lifespan_is_unsupported_for_lifespan_not_failed(server, tmp_path):
+    # The lifespan app answers its state either way; whether startup ran is the probe's.
+    config = RunConfig(apps=("lifespan",), duration=1, warmup=0, out=tmp_path)
+    repeat = measure_one(config, get_server(server), get_workload("lifespan"))
+    assert repeat.status == "unsupported", repeat.reason
+    assert repeat.reason.startswith("daphne does not support lifespan"), repeat.reason
+    assert repeat.capabilities["verified"], repeat.capability_details

@@ -16,9 +16,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from asgi_bench.apps import jsonapi
 from asgi_bench.apps import lifespan as raw_lifespan
-from asgi_bench.apps._asgi import query_int
 from asgi_bench.apps.hello import HELLO
-from asgi_bench.apps.streaming import MAX_CHUNK_SIZE, MAX_CHUNKS, chunk_payload
+from asgi_bench.apps.streaming import chunks
 
 hello = FastAPI()
 json = FastAPI()
@@ -49,14 +48,7 @@ async def _page() -> dict[str, Any]:
 @streaming.get("/")
 @streaming.get("/chunked")
 async def _chunked(request: Request) -> StreamingResponse:
-    chunks = query_int(request.scope, "chunks", 100, MAX_CHUNKS)
-    size = query_int(request.scope, "size", 1024, MAX_CHUNK_SIZE)
-
-    async def body() -> AsyncIterator[bytes]:
-        for index in range(chunks):
-            yield chunk_payload(index, size)
-
-    return StreamingResponse(body(), media_type="application/octet-stream")
+    return StreamingResponse(chunks(request.scope), media_type="application/octet-stream")
 
 
 @lifespan.get("/")

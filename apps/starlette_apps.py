@@ -15,9 +15,8 @@ from starlette.routing import Route
 
 from asgi_bench.apps import jsonapi
 from asgi_bench.apps import lifespan as raw_lifespan
-from asgi_bench.apps._asgi import query_int
 from asgi_bench.apps.hello import HELLO
-from asgi_bench.apps.streaming import MAX_CHUNK_SIZE, MAX_CHUNKS, chunk_payload
+from asgi_bench.apps.streaming import chunks
 
 
 async def _hello(request: Request) -> Response:
@@ -29,14 +28,7 @@ async def _page(request: Request) -> Response:
 
 
 async def _chunked(request: Request) -> Response:
-    chunks = query_int(request.scope, "chunks", 100, MAX_CHUNKS)
-    size = query_int(request.scope, "size", 1024, MAX_CHUNK_SIZE)
-
-    async def body() -> AsyncIterator[bytes]:
-        for index in range(chunks):
-            yield chunk_payload(index, size)
-
-    return StreamingResponse(body(), media_type="application/octet-stream")
+    return StreamingResponse(chunks(request.scope), media_type="application/octet-stream")
 
 
 async def _state(request: Request) -> Response:

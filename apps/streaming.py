@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import AsyncIterator
 
 from asgi_bench.apps._asgi import (
     Receive,
@@ -33,6 +34,15 @@ MAX_CHUNK_SIZE = 1 << 20
 def chunk_payload(index: int, size: int) -> bytes:
     """The bytes of chunk ``index``: deterministic, so a client can verify what it got."""
     return bytes([97 + index % 26]) * size
+
+
+async def chunks(scope: Scope) -> AsyncIterator[bytes]:
+    """The chunks ``/chunked`` asks for (``?chunks=N&size=B``), for a framework's streaming
+    response (apps/starlette_apps.py, apps/fastapi_apps.py)."""
+    count = query_int(scope, "chunks", 100, MAX_CHUNKS)
+    size = query_int(scope, "size", 1024, MAX_CHUNK_SIZE)
+    for index in range(count):
+        yield chunk_payload(index, size)
 
 
 def sse_event(index: int) -> bytes:

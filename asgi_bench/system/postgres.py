@@ -97,7 +97,10 @@ def _cluster(
         "-E",
         "UTF8",
     ]
-    done = subprocess.run(initdb, capture_output=True, text=True, timeout=120)
+    try:
+        done = subprocess.run(initdb, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:  # no setpriv, a hung initdb
+        raise DatabaseError(f"initdb could not run: {exc}") from exc
     if done.returncode != 0:
         raise DatabaseError(f"initdb failed: {(done.stderr or done.stdout).strip()[-300:]}")
     server = [
@@ -116,7 +119,10 @@ def _cluster(
         "-c",
         "max_connections=200",
     ]
-    process = ManagedProcess(server, folder / "postgres.log", cpus=cpus)
+    try:
+        process = ManagedProcess(server, folder / "postgres.log", cpus=cpus)
+    except OSError as exc:
+        raise DatabaseError(f"postgres could not start: {exc}") from exc
     try:
         dsn = f"postgresql://bench@127.0.0.1:{port}/postgres"
         version = asyncio.run(_set_up(dsn, process, setup))

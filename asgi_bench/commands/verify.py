@@ -21,7 +21,7 @@ from rich.table import Table
 from asgi_bench import exitcodes
 from asgi_bench.errors import Interrupted, ServerStartError, UsageError
 from asgi_bench.frameworks import framework_missing, through_frameworks
-from asgi_bench.run.database import database_for
+from asgi_bench.run.database import database_for, unavailable
 from asgi_bench.run.resources import free_port
 from asgi_bench.run.server import start_server
 from asgi_bench.run.verify import verify
@@ -29,11 +29,7 @@ from asgi_bench.servers import SERVERS, ServerSpec, get_server
 from asgi_bench.system.signals import stop_signals
 from asgi_bench.system.tls import CertPair, make_cert
 from asgi_bench.system.watchdog import scratch_dir
-from asgi_bench.workloads import (
-    WORKLOADS,
-    Workload,
-    get_workload,
-)
+from asgi_bench.workloads import WORKLOADS, Workload, get_workload
 
 MARKS = {
     "passed": "[green]pass[/]",
@@ -67,14 +63,16 @@ def run_verify(args: argparse.Namespace, console: Console) -> int:
             certs = make_cert(work / "tls") if args.tls else None
             for spec in specs:
                 for workload in workloads:
-                    if workload.database and (database is None or database.dsn is None):
-                        why = database.problem if database else "no database"
+                    why = unavailable(workload, database)
+                    if why:
                         cells[spec.name, workload.name] = Cell("unsupported", why)
                         continue
                     cell = verify_cell(spec, workload, work, certs, args.metrics)
                     cells[spec.name, workload.name] = cell
-    except Interrupted:
-        console.print("[red]interrupted[/]: the matrix below is what was verified")
+    except Interrupted as exc:
+        console.print(f"[red]interrupted ({exc.name})[/]: the matrix below is what was verified")
+        _print(console, specs, workloads, cells)
+        return exitcodes.SIGNALLED + exc.signum
     _print(console, specs, workloads, cells)
     return exitcodes.VERIFY_FAILED if any(c.state == "failed" for c in cells.values()) else 0
 

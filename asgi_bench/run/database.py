@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,14 +48,13 @@ def database_for(
         why = "no PostgreSQL: Debian's postgresql is not installed, and no --db-dsn was given"
         yield Database(None, why, {"source": None, "problem": why})
         return
-    cluster_cm = throwaway_cluster(free_port(), SETUP_SQL, cpus)
-    try:
-        cluster = cluster_cm.__enter__()
-    except DatabaseError as exc:
-        why = f"PostgreSQL did not start: {exc}"
-        yield Database(None, why, {"source": "throwaway", "problem": why})
-        return
-    try:
+    with ExitStack() as held:
+        try:
+            cluster = held.enter_context(throwaway_cluster(free_port(), SETUP_SQL, cpus))
+        except DatabaseError as exc:
+            why = f"PostgreSQL did not start: {exc}"
+            yield Database(None, why, {"source": "throwaway", "problem": why})
+            return
         described = {
             "source": "throwaway",
             "dsn": cluster.dsn,
@@ -64,8 +63,13 @@ def database_for(
         }
         with _in_env(cluster.dsn):
             yield Database(cluster.dsn, described=described)
-    finally:
-        cluster_cm.__exit__(None, None, None)
+
+
+def unavailable(workload: Workload, database: Database | None) -> str | None:
+    """Why ``workload`` cannot run for want of its database, or None."""
+    if not workload.database or (database is not None and database.dsn is not None):
+        return None
+    return database.problem if database is not None else "no database for it"
 
 
 def redacted(dsn: str) -> str:

@@ -41,7 +41,7 @@ from asgi_bench.results.manifest import build_manifest
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.results.rows import Row
 from asgi_bench.results.summary import rows_of, write_summary
-from asgi_bench.run.database import Database, database_for
+from asgi_bench.run.database import Database, database_for, unavailable
 from asgi_bench.run.driver_figure import driver_figure
 from asgi_bench.run.lifecycle import Measurement, Resources, measure
 from asgi_bench.run.plan import Job, plan
@@ -382,8 +382,9 @@ def _why_not(settings: Settings, job: Job, database: Database | None) -> str | N
     missing = framework_missing(job.workload)
     if missing:
         return missing
-    if job.workload.database and (database is None or database.dsn is None):
-        return database.problem if database else "no database (asgi_bench/run/database.py)"
+    missing = unavailable(job.workload, database)
+    if missing:
+        return missing
     config = settings.config
     options = LaunchOptions(job.workload.app, settings.host, 0, config.workers)
     if config.tls:

@@ -20,6 +20,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN command -v wrk >/dev/null && command -v h2load >/dev/null \
     || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
         --no-install-recommends wrk nghttp2-client && rm -rf /var/lib/apt/lists/*)
+# PostgreSQL's server (Debian's postgresql) for compose's postgres service, the db workload's
+# database; the package's own cluster is not made (`asgi-bench database` makes a fresh one).
+RUN ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+    || (mkdir -p /etc/postgresql-common \
+        && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf \
+        && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends postgresql && rm -rf /var/lib/apt/lists/*)
 RUN python3 -m venv /opt/venv
 WORKDIR /src
 

@@ -3,15 +3,19 @@
 ``/hello/...`` goes to :mod:`apps.hello`, ``/streaming/...`` to :mod:`apps.streaming`, and
 so on, with the prefix moved from ``path`` to ``root_path`` as ASGI mounting does. A
 container then serves the whole quick matrix on one port. Lifespan events are fanned out to
-every app; an app that does not handle lifespan is left out of it.
+every app; an app that does not handle lifespan is left out of it. ``/db`` is mounted only
+where ``ASGI_BENCH_DB_DSN`` names its PostgreSQL (compose's ``postgres`` service): its
+lifespan startup opens a pool there, and fails without one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
-from asgi_bench.apps import headers, hello, jsonapi, large, lifespan, streaming, websocket
+from asgi_bench import envvars
+from asgi_bench.apps import db, headers, hello, jsonapi, large, lifespan, streaming, websocket
 from asgi_bench.apps._asgi import ASGIApp, Message, Receive, Scope, Send, not_found
 
 MOUNTS: dict[str, Any] = {
@@ -23,6 +27,8 @@ MOUNTS: dict[str, Any] = {
     "/headers": headers,
     "/large": large,
 }
+if os.environ.get(envvars.DB_DSN):
+    MOUNTS["/db"] = db
 
 ROUTES = tuple(prefix + route for prefix, module in MOUNTS.items() for route in module.ROUTES)
 

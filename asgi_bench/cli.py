@@ -1,4 +1,5 @@
-"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead, worker, verify.
+"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead, worker, verify,
+database.
 
 The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields; a flag not
 given stays out of the parsed namespace, so RunConfig's own default applies (``None`` where
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_driver_check(commands)
     _add_overhead(commands)
     _add_verify(commands)
+    _add_database(commands)
     return parser
 
 
@@ -410,6 +412,19 @@ def _add_verify(commands: Any) -> None:
     check.add_argument("--db-dsn", help="the db app's PostgreSQL (default: a throwaway cluster)")
 
 
+def _add_database(commands: Any) -> None:
+    database = commands.add_parser(
+        "database", help="hold the db app's PostgreSQL (a throwaway cluster) until stopped"
+    )
+    database.add_argument("--port", type=_port, default=5439, help="on 127.0.0.1")
+    database.add_argument(
+        "--max-connections",
+        type=_at_least_one,
+        default=800,
+        help="enough for every server's pool (8 a worker process)",
+    )
+
+
 def _list_of(names: Iterable[str]) -> str:
     return ", ".join(names)
 
@@ -483,6 +498,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         from asgi_bench.commands.verify import run_verify
 
         return run_verify(args, console)
+    if args.command == "database":
+        from asgi_bench.commands.database import hold_database
+
+        return hold_database(args, console)
     if args.command == "overhead":
         from asgi_bench.commands.overhead import run_overhead
 

@@ -30,6 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 SOCKET = Path("/var/run/docker.sock")
 BASE = "asgi-bench-base:bookworm"
 PROJECT = "asgibenchtest"
+DB_PORT = 5439  # compose's postgres service, DB_PORT's default
+DB_DSN = f"postgresql://bench@127.0.0.1:{DB_PORT}/postgres"
 
 
 def docker_ok() -> bool:
@@ -128,7 +130,8 @@ def _env() -> dict[str, str]:
 
 
 def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
-    taken = [port for port in range(8001, 8001 + len(SERVERS)) if _port_taken(port)]
+    ports = [*range(8001, 8001 + len(SERVERS)), DB_PORT]
+    taken = [port for port in ports if _port_taken(port)]
     assert not taken, f"ports {taken} are in use: stop what holds them (another compose run?)"
     subprocess.run([str(REPO / "scripts" / "docker-base"), BASE], check=True, timeout=600)
     project = project_copy(tmp_path / "project")
@@ -137,7 +140,8 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
     results.chmod(0o777)  # the bench container runs as an unprivileged user
     env = {
         **_env(),
-        "BENCH_ARGS": "--apps hello,websocket --duration 2 --warmup 1 --users 4",
+        # db: every server queries the postgres service's database
+        "BENCH_ARGS": "--apps hello,websocket,db --duration 2 --warmup 1 --users 4",
         # The bench drives through a locust-worker container, as when scaled out.
         "DRIVER_WORKERS": "1",
     }
@@ -173,7 +177,7 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
     assert (run_dir / "report.html").exists() and (run_dir / "charts" / "throughput.png").exists()
     rows = json.loads((run_dir / "summary.json").read_text())["rows"]
     assert sorted((r["server"], r["app"]) for r in rows) == sorted(
-        (s, a) for s in SERVERS for a in ("hello", "websocket")
+        (s, a) for s in SERVERS for a in ("hello", "websocket", "db")
     )
     for row in rows:
         where = f"{row['server']}/{row['app']}: {row['reason']}"
@@ -183,20 +187,21 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
         assert row["memory_kind"] == "cgroup", where
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["config"]["targets"] and manifest["config"]["expect_workers"] == 1
+    assert manifest["database"] == {"source": "--db-dsn", "dsn": DB_DSN}
     record = next(run_dir.glob("cells/uvicorn__hello/*/r1/recorder.json"))
     roles = sorted(p["role"] for p in json.loads(record.read_text())["processes"])
     assert roles == ["master", "worker"]  # the load came from the worker container
 
 
 def test_compose_locust_ui_drives_uvicorn_and_shows_the_asgi_bench_tab(docker_engine, tmp_path):
-    taken = [port for port in (8001, 8089, 5567) if _port_taken(port)]
+    taken = [port for port in (8001, 8089, 5567, DB_PORT) if _port_taken(port)]
     assert not taken, f"ports {taken} are in use: stop what holds them (another compose run?)"
     subprocess.run([str(REPO / "scripts" / "docker-base"), BASE], check=True, timeout=600)
     project = project_copy(tmp_path / "project")
     env = _env()
     web = "http://127.0.0.1:8089"
     try:
-        built = compose(project, env, "build", "uvicorn", timeout=900)
+        built = compose(project, env, "build", "postgres", timeout=900)
         assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
         up = compose(project, env, "up", "-d", "uvicorn", "locust", timeout=300)
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]

@@ -1,19 +1,28 @@
 """The larger workloads on real servers: 1 MiB answers (whole, and by pathsend where it is
 offered, unsupported where it is not), a 20 MiB upload, and one query a request on a real
-PostgreSQL (a throwaway cluster, or --db-dsn), or unsupported, saying why, without one."""
+PostgreSQL (a throwaway cluster, --db-dsn, or compose's database service), or unsupported,
+saying why, without one."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
+from asgi_bench import envvars, exitcodes
 from asgi_bench.apps.db import SETUP_SQL
 from asgi_bench.run.resources import free_port
+from asgi_bench.system import healthcheck
 from asgi_bench.system.postgres import PG_BIN, server_binaries, throwaway_cluster
+from asgi_bench.system.processes import ManagedProcess
 from tests.e2e import only_run, rows, short_run
+from tests.servers import running
 
 
 @pytest.fixture
@@ -97,3 +106,51 @@ def test_without_postgresql_db_rows_are_unsupported_saying_why(tmp_path):
         "unsupported",
         "no PostgreSQL: Debian's postgresql is not installed, and no --db-dsn was given",
     )
+
+
+@pytest.mark.usefixtures("postgres_installed")
+def test_composes_topology_a_database_service_and_servers_pointed_at_it(tmp_path, monkeypatch):
+    # What compose's postgres service, servers and bench do, without Docker: `asgi-bench
+    # database` holds the cluster, the healthcheck waits for its table, the servers mount
+    # /db by the DSN in their environment, and the bench is given it by --db-dsn.
+    port = free_port()
+    dsn = f"postgresql://bench@127.0.0.1:{port}/postgres"
+    # Its own temporary folder, one that the postgres user (as root) may pass through.
+    scratch = Path(tempfile.mkdtemp(prefix="asgi-bench-test-"))
+    scratch.chmod(0o755)
+    database = ManagedProcess(
+        [sys.executable, "-m", "asgi_bench", "database", "--port", str(port)],
+        tmp_path / "database.log",
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    try:
+        monkeypatch.setenv("HEALTHCHECK_URL", dsn)
+        deadline = time.monotonic() + 60
+        while healthcheck.main() != 0:
+            assert database.poll() is None, database.log_tail()
+            assert time.monotonic() < deadline, "the database never became healthy"
+            time.sleep(0.3)
+        monkeypatch.setenv(envvars.DB_DSN, dsn)
+        with running("uvicorn", "all", tmp_path) as uvicorn:
+            target = f"uvicorn={uvicorn.base_url}"
+            with_dsn = short_run(
+                tmp_path / "with", "--targets", target, "--apps", "db,hello", "--rates", "50",
+                "--load", "open", "--db-dsn", dsn,
+            )  # fmt: skip
+            without = short_run(tmp_path / "without", "--targets", target, "--apps", "db")
+    finally:
+        stopped = database.stop(grace=20)
+        left = list(scratch.iterdir())
+        shutil.rmtree(scratch)
+    assert with_dsn.returncode == 0, with_dsn.stderr[-2000:]
+    for row in rows(only_run(tmp_path / "with")):
+        assert row["status"] == "ok" and row["count_check"] == "ok", row["reason"]
+        assert row["errors"] == 0 and row["requests"] >= 75, row
+    (refused,) = rows(only_run(tmp_path / "without"))
+    assert without.returncode == exitcodes.NOTHING_MEASURED, without.stderr[-2000:]
+    assert (refused["status"], refused["reason"]) == (
+        "unsupported",
+        "--targets servers query their own PostgreSQL: give it as --db-dsn",
+    )
+    assert stopped == 0, database.log_tail()  # a stop signal is how it is meant to end
+    assert left == []  # the cluster's folder went with it

@@ -33,16 +33,21 @@ class Database:
 
 @contextmanager
 def database_for(
-    workloads: Iterable[Workload], given: str | None, cpus: Sequence[int]
+    workloads: Iterable[Workload], given: str | None, cpus: Sequence[int], targets: bool = False
 ) -> Iterator[Database | None]:
     """The database of a run of ``workloads`` while it lasts: ``given`` (``--db-dsn``), else a
-    throwaway cluster on ``cpus``; None when no workload needs one."""
+    throwaway cluster on ``cpus``, unless the servers are ``targets`` (they query their own);
+    None when no workload needs one."""
     if not any(w.database for w in workloads):
         yield None
         return
     if given:
         with _in_env(given):
             yield Database(given, described={"source": "--db-dsn", "dsn": redacted(given)})
+        return
+    if targets:  # a cluster of ours would be one they never heard of
+        why = "--targets servers query their own PostgreSQL: give it as --db-dsn"
+        yield Database(None, why, {"source": None, "problem": why})
         return
     if server_binaries() is None:
         why = "no PostgreSQL: Debian's postgresql is not installed, and no --db-dsn was given"

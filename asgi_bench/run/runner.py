@@ -141,7 +141,12 @@ class Session:
                 self.resources = LocalResources(self.settings, certs)
                 settings = self.settings
                 self.database = held.enter_context(
-                    database_for(settings.workloads, settings.config.db_dsn, settings.server_cpus)
+                    database_for(
+                        settings.workloads,
+                        settings.config.db_dsn,
+                        settings.server_cpus,
+                        targets=bool(settings.targets),
+                    )
                 )
                 if self.database is not None:
                     self.manifest["database"] = self.database.described

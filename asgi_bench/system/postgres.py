@@ -19,6 +19,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -65,7 +66,7 @@ class Cluster:
 
 @contextmanager
 def throwaway_cluster(
-    port: int, setup: Sequence[str], cpus: Sequence[int] = ()
+    port: int, setup: Sequence[str], cpus: Sequence[int] = (), max_connections: int = 200
 ) -> Iterator[Cluster]:
     """A cluster listening on 127.0.0.1:``port``, ``setup`` run in its ``postgres`` database
     before it is handed over."""
@@ -73,11 +74,16 @@ def throwaway_cluster(
     if binaries is None:
         raise DatabaseError("PostgreSQL's server is not installed (Debian's postgresql)")
     with scratch_dir("asgi-bench-pg-") as scratch:
-        yield from _cluster(binaries, Path(scratch), port, setup, cpus)
+        yield from _cluster(binaries, Path(scratch), port, setup, cpus, max_connections)
 
 
 def _cluster(
-    binaries: Path, folder: Path, port: int, setup: Sequence[str], cpus: Sequence[int]
+    binaries: Path,
+    folder: Path,
+    port: int,
+    setup: Sequence[str],
+    cpus: Sequence[int],
+    max_connections: int,
 ) -> Iterator[Cluster]:
     data = folder / "data"
     as_user = _run_as()
@@ -117,7 +123,7 @@ def _cluster(
         "-c",
         "fsync=off",  # a benchmark's table, rebuilt every run: nothing to keep safe
         "-c",
-        "max_connections=200",
+        f"max_connections={max_connections}",
     ]
     try:
         process = ManagedProcess(server, folder / "postgres.log", cpus=cpus)
@@ -128,7 +134,7 @@ def _cluster(
         version = asyncio.run(_set_up(dsn, process, setup))
         yield Cluster(dsn, version, process)
     finally:
-        process.stop(grace=10.0, sig=2)  # SIGINT: PostgreSQL's fast shutdown
+        process.stop(grace=10.0, sig=signal.SIGINT)  # PostgreSQL's fast shutdown
 
 
 def _run_as() -> str | None:

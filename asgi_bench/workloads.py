@@ -56,12 +56,21 @@ class Workload:
     @property
     def base(self) -> str:
         """The workload a framework variant is of: ``hello`` for ``hello@starlette``."""
-        return self.name.partition("@")[0]
+        return base_name(self.name)
 
     @property
     def mount(self) -> str:
         """Where apps.combined serves this workload's app: ``/hello``, ``/streaming`` ..."""
         return "/" + self.app.partition(":")[0].rsplit(".", 1)[-1]
+
+
+def base_name(name: str) -> str:
+    """The workload a (framework variant's) name is of: a variant is ``APP@FRAMEWORK``.
+
+    >>> base_name("json@fastapi"), base_name("json")
+    ('json', 'json')
+    """
+    return name.partition("@")[0]
 
 
 def _builtin(

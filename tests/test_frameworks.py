@@ -8,6 +8,8 @@ import pytest
 from asgi_bench.config import RunConfig
 from asgi_bench.errors import UsageError
 from asgi_bench.frameworks import FRAMEWORK_APPS, through_frameworks
+from asgi_bench.report.frameworks import framework_table, groups
+from asgi_bench.results.rows import Row
 from asgi_bench.run.verify import verify
 from asgi_bench.workloads import get_workload
 from tests.e2e import only_run, rows, short_run
@@ -70,3 +72,32 @@ def test_a_run_gives_a_row_per_framework_and_the_report_prices_them(tmp_path):
         assert row["framework"] == (app.partition("@")[2] or "raw")
     page = (run_dir / "report.html").read_text()
     assert "What a framework costs</h2>" in page and "added CPU µs/req" in page
+
+
+def _row(app: str, cpu: float, **extra: object) -> Row:
+    row = Row("uvicorn", app, "open-300rps", "open", None, 300.0, "ok", "", 1, 1)
+    row.framework = app.partition("@")[2] or "raw"
+    row.values.update(p50_ms=0.5, cpu_us_per_request=cpu)
+    row.bound = "neither"
+    for name, value in extra.items():
+        setattr(row, name, value)
+    return row
+
+
+def test_the_framework_table_prices_each_variant_against_its_raw_row():
+    # hello raw 140 µs, through starlette 203 (+63.0), fastapi 288 (+148.0); json's fastapi
+    # row has no raw row to be priced against; a driver-limited variant is not the server's.
+    rows = [
+        _row("hello", 140.0),
+        _row("hello@starlette", 203.0),
+        _row("hello@fastapi", 288.0),
+        _row("json@fastapi", 329.0),
+        _row("json", 243.0, offered_rps=1200.0),
+        _row("hello@starlette", 190.0, offered_rps=1200.0, bound="driver"),
+    ]
+    [(raw, variants)] = groups(rows)
+    assert (raw.app, [v.app for v in variants]) == ("hello", ["hello@starlette", "hello@fastapi"])
+    table = framework_table(rows)
+    assert "<td>+63.0</td>" in table and "<td>+148.0</td>" in table
+    assert "+0.0" not in table and table.count("<td>–</td>") == 1  # the raw row adds nothing
+    assert framework_table(rows[3:]) == ""

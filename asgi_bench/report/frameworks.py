@@ -15,7 +15,7 @@ from asgi_bench.results.rows import Row
 def groups(rows: list[Row]) -> list[tuple[Row, list[Row]]]:
     """(raw row, its framework variants' rows) of one server, app, rate and HTTP version,
     for every group with a raw row and at least one variant, in the rows' order."""
-    usable = [r for r in rows if r.load == "open" and r.status == "ok" and not r.driver_bound]
+    usable = [r for r in rows if r.servers_own]
     raw = {_key(r): r for r in usable if r.framework == "raw"}
     found: dict[tuple[object, ...], list[Row]] = {}
     for r in usable:
@@ -25,7 +25,7 @@ def groups(rows: list[Row]) -> list[tuple[Row, list[Row]]]:
 
 
 def _key(row: Row) -> tuple[object, ...]:
-    return (row.server, row.app.partition("@")[0], row.offered_rps, row.http)
+    return (row.server, row.base_app, row.offered_rps, row.http)
 
 
 def added(variant: float | None, raw: float | None) -> str:
@@ -37,6 +37,12 @@ def added(variant: float | None, raw: float | None) -> str:
     if variant is None or raw is None:
         return "–"
     return f"{variant - raw:+.1f}"
+
+
+def _added_cell(row: Row, raw: Row) -> str:
+    if row is raw:  # the raw app adds nothing to itself: no figure, not +0.0
+        return "–"
+    return added(row.get("cpu_us_per_request"), raw.get("cpu_us_per_request"))
 
 
 def framework_table(rows: list[Row]) -> str:
@@ -51,8 +57,7 @@ def framework_table(rows: list[Row]) -> str:
             f"<td>{raw.offered_rps or 0:,.0f}</td><td class='l'>{escape(r.framework)}</td>"
             + cell(r, "p50_ms")
             + cell(r, "cpu_us_per_request")
-            + f"<td>{added(r.get('cpu_us_per_request'), raw.get('cpu_us_per_request'))}</td>"
-            "</tr>"
+            + f"<td>{_added_cell(r, raw)}</td></tr>"
             for r in (raw, *variants)
         )
         body.append(line)

@@ -17,7 +17,7 @@ FIGURES = (("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("cpu_us_per_request", "C
 def pairs(rows: list[Row]) -> list[tuple[Row, Row]]:
     """(HTTP/1.1 row, HTTP/2 row) of the same server, app and offered rate, both the
     server's own figures, in the rows' order."""
-    usable = [r for r in rows if r.load == "open" and r.status == "ok" and not r.driver_bound]
+    usable = [r for r in rows if r.servers_own]
     h1 = {(r.server, r.app, r.offered_rps): r for r in usable if r.http == "1.1"}
     found = []
     for r in usable:

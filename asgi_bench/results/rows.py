@@ -24,6 +24,7 @@ from asgi_bench.figures import FIGURES
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.types import Bound, CountCheck, LoadShape, Status
 from asgi_bench.verdict import stats
+from asgi_bench.workloads import base_name
 
 # Every figure gets a median (and, with repeats, an interval and a CV) per row; the tail
 # figures a short window cannot give need as many samples as their percentile says.
@@ -84,6 +85,17 @@ class Row:
     @property
     def cell(self) -> str:
         return f"{self.server}/{self.app}"
+
+    @property
+    def base_app(self) -> str:
+        """The app a framework variant's row is of: ``hello`` for ``hello@starlette``."""
+        return base_name(self.app)
+
+    @property
+    def servers_own(self) -> bool:
+        """Its figures are the server's at a set offered load: open model, ok, not
+        driver-limited (what the report's side-by-side tables compare)."""
+        return self.load == "open" and self.status == "ok" and not self.driver_bound
 
     def get(self, name: str) -> float | None:
         if name in self.values:

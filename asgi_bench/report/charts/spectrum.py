@@ -87,6 +87,7 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         ax.grid(True, which="major", alpha=0.3)
     handles = axes[0].get_legend_handles_labels()[0]
     legend_below(figure, handles, ncol=min(len(handles), 4))
+    figure.tight_layout()  # room for each panel's percentile label above the titles below it
     return figure
 
 

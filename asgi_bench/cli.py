@@ -48,12 +48,20 @@ def _port(text: str) -> int:
 
 
 def _at_least_one(text: str) -> int:
+    return _at_least(text, 1)
+
+
+def _zero_or_more(text: str) -> int:
+    return _at_least(text, 0)
+
+
+def _at_least(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
     return value
 
 
@@ -395,7 +403,13 @@ def _add_overhead(commands: Any) -> None:
     )
     overhead.add_argument("--seconds", type=float, default=5.0, help="measured seconds a round")
     overhead.add_argument("--rounds", type=_at_least_one, default=5, help="rounds per server")
-    overhead.add_argument("--servers", default="uvicorn,granian")
+    overhead.add_argument("--servers", help="server configs (default: every installed one)")
+    overhead.add_argument(
+        "--users",
+        type=_zero_or_more,
+        default=32,
+        help="connections for the saturation figure (wrk's, else Locust's); 0: none",
+    )
 
 
 def _add_verify(commands: Any) -> None:

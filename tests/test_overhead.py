@@ -16,7 +16,8 @@ from tests.e2e import cli
 
 LINE = re.compile(
     r"overhead: in-process \+\d+\.\d\d us/request; "
-    r"uvicorn CPU/request \d+\.\d\d of bare, p99 \d+\.\d\d of bare\Z"
+    r"uvicorn CPU/request \d+\.\d\d of bare, p99 \d+\.\d\d of bare, "
+    r"saturation (\d+\.\d\d|–) of bare\Z"
 )
 
 
@@ -84,7 +85,11 @@ def test_a_round_that_stays_disturbed_is_left_out(
     monkeypatch.setattr("asgi_bench.commands.overhead.time.sleep", lambda seconds: None)
     out = io.StringIO()
     ratios = overhead.under_server("uvicorn", 2000, 3, 3, tmp_path, Console(file=out, width=200))
-    assert ratios == {"cpu": [pytest.approx(1.05)] * 2, "p99": [pytest.approx(1.1)] * 2}
+    assert ratios == {
+        "cpu": [pytest.approx(1.05)] * 2,
+        "p99": [pytest.approx(1.1)] * 2,
+        "saturation": [],  # no users: no saturation figure
+    }
     # Round 2 runs instrumented first (alternating), then bare three times, then gives up.
     assert calls.count((2, True)) == 1 + overhead.RETRIES
     assert "round 2: left out, bare stayed disturbed" in out.getvalue()
@@ -111,3 +116,34 @@ def test_overhead_prints_its_line_for_scripts() -> None:
     last = proc.stdout.strip().splitlines()[-1]
     assert LINE.match(last), last
     assert "uvicorn round 1: CPU/request bare" in proc.stdout
+
+
+def test_saturation_counts_only_rounds_in_which_the_server_was_the_limit_both_ways(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Round 1: bare 40,000 req/s, instrumented 38,000, both server-bound: 0.950. Round 2:
+    # the bare peak was the driver's (bound "driver"): said, not counted.
+    def fake_run_job(settings, job, layout, resources):  # type: ignore[no-untyped-def]
+        bare = not settings.config.metrics
+        round_ = int(layout.root.name.removeprefix("round"))
+        if job.step.kind == "open":
+            return _repeat()
+        bound = "driver" if round_ == 2 and bare else "server"
+        return _repeat(rps=40_000.0 if bare else 38_000.0, bound=bound)
+
+    monkeypatch.setattr(overhead, "run_job", fake_run_job)
+    monkeypatch.setattr(overhead, "LocalResources", lambda settings, tls: None)
+    monkeypatch.setattr("asgi_bench.commands.overhead.time.sleep", lambda seconds: None)
+    out = io.StringIO()
+    ratios = overhead.under_server(
+        "uvicorn", 2000, 3, 2, tmp_path, Console(file=out, width=300), users=32
+    )
+    assert ratios["saturation"] == [pytest.approx(0.95)]
+    said = out.getvalue()
+    assert "bare 40,000 instrumented 38,000 req/s (0.950x)" in said
+    assert "not counted: the server was not the limit: instrumented server, bare driver" in said
+    line = summary_line([1.0], {"uvicorn": ratios, "granian": {**ratios, "saturation": []}})
+    assert line.endswith(
+        "uvicorn CPU/request 1.00 of bare, p99 1.00 of bare, saturation 0.95 of bare; "
+        "granian CPU/request 1.00 of bare, p99 1.00 of bare, saturation – of bare"
+    )

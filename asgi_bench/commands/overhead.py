@@ -4,16 +4,18 @@
    synthetic ASGI loop (no server, no sockets), in single-process and multiprocess mode.
    Each mode runs in a fresh interpreter, since ``PROMETHEUS_MULTIPROC_DIR`` must be set
    before prometheus-client is imported. Each round alternates bare and wrapped in chunks.
-2. Under real servers (uvicorn and granian): server CPU per request and p99 latency, bare
-   and instrumented, at the same fixed offered rate (the open model), each round a fresh
-   server in each mode, the order alternating. Whatever the harness reads from the server
-   during a window is included: it reads only at the window's edges.
+2. Under every installed server config (or ``--servers``): server CPU per request and p99
+   latency, bare and instrumented, at the same fixed offered rate (the open model), and
+   the throughput of ``--users`` connections at saturation (wrk where it is installed, else
+   Locust's closed loop; counted only where the server was the limit both ways), each round
+   a fresh server in each mode, the order alternating. Whatever the harness reads from the
+   server during a window is included: it reads only at the window's edges.
 
 Every figure is a median over rounds, with the range printed beside it; the achieved rate
 of both modes is checked against the offered one. The last line is for scripts::
 
     overhead: in-process +X.XX us/request; uvicorn CPU/request x.xx of bare, p99 x.xx of
-    bare; granian CPU/request x.xx of bare, p99 x.xx of bare
+    bare, saturation x.xx of bare; granian CPU/request x.xx of bare, ...
 """
 
 from __future__ import annotations
@@ -31,13 +33,17 @@ from typing import Any
 
 from rich.console import Console
 
-from asgi_bench.config import RunConfig
+from asgi_bench.config import RunConfig, Settings
 from asgi_bench.errors import BenchError
+from asgi_bench.load import Step
+from asgi_bench.load.closed import Closed
+from asgi_bench.load.native import Native, find_tool
 from asgi_bench.results.layout import RunLayout
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.run.plan import Job
 from asgi_bench.run.resources import LocalResources
 from asgi_bench.run.runner import run_job
+from asgi_bench.servers import SERVERS, get_server
 from asgi_bench.system.watchdog import scratch_dir
 from asgi_bench.verdict.interference import INTERFERENCE_AT
 
@@ -111,18 +117,31 @@ def inprocess(requests: int, multiprocess: bool) -> list[float]:
 
 
 def under_server(
-    server: str, rate: float, seconds: float, rounds: int, out: Path, console: Console
+    server: str,
+    rate: float,
+    seconds: float,
+    rounds: int,
+    out: Path,
+    console: Console,
+    users: int = 0,
 ) -> dict[str, list[float]]:
-    """Per round: instrumented / bare, for CPU per request and p99. A round the machine kept
-    disturbing is left out and said so; the figures come from the rounds kept."""
-    ratios: dict[str, list[float]] = {"cpu": [], "p99": []}
+    """Per round: instrumented / bare, for CPU per request and p99 at ``rate``, and, with
+    ``users``, for the throughput of that many connections at saturation (wrk's where it is
+    installed, else Locust's closed loop). A round the machine kept disturbing is left out
+    and said so; a saturation figure counts only where the server was the limit both ways."""
+    ratios: dict[str, list[float]] = {"cpu": [], "p99": [], "saturation": []}
+    tool = find_tool("1.1")
+    peak: Step | None = None
+    if users:
+        peak = Native(users, tool.name) if tool else Closed(users, 1000.0)
     skipped = 0
     for round_ in range(rounds):
         # Alternate which mode goes first, so a drift in the machine favours neither.
         modes = ("bare", "instrumented") if round_ % 2 == 0 else ("instrumented", "bare")
         seen: dict[str, Repeat] = {}
+        peaks: dict[str, Repeat] = {}
         for mode in modes:
-            config = RunConfig(
+            settings = RunConfig(
                 servers=(server,),
                 apps=("hello",),
                 rates=f"{rate:g}",
@@ -130,39 +149,71 @@ def under_server(
                 warmup=1.0,
                 metrics=mode == "instrumented",
                 out=out,
-            )
-            settings = config.load()
-            step = settings.steps["hello"][0]
-            for attempt in range(1 + RETRIES):
-                job = Job(settings.specs[0], settings.workloads[0], step, attempt + 1, 0)
-                layout = RunLayout(out / server / mode / f"round{round_ + 1}")
-                repeat = run_job(settings, job, layout, LocalResources(settings, None))
-                why = _disturbed(repeat, rate)
-                if not why:
-                    break
-                console.print(f"  {server} {mode}: {why}; running the round again")
-            else:
+            ).load()
+            layout = RunLayout(out / server / mode / f"round{round_ + 1}")
+            fixed = _measured(settings, settings.steps["hello"][0], layout, rate, console)
+            if fixed is None:
                 console.print(f"  {server} round {round_ + 1}: left out, {mode} stayed disturbed")
                 break
-            seen[mode] = repeat
+            seen[mode] = fixed
+            if peak is not None:
+                peaks[mode] = run_job(
+                    settings, _job(settings, peak, 1), layout, LocalResources(settings, None)
+                )
         if len(seen) < len(modes):
             skipped += 1
             continue
         bare, inst = seen["bare"], seen["instrumented"]
         ratios["cpu"].append((inst.cpu_us_per_request or 0) / (bare.cpu_us_per_request or 1))
         ratios["p99"].append((inst.p99_ms or 0) / (bare.p99_ms or 1))
-        console.print(
+        said = (
             f"  {server} round {round_ + 1}: CPU/request bare {bare.cpu_us_per_request:.1f} "
             f"instrumented {inst.cpu_us_per_request:.1f} µs ({ratios['cpu'][-1]:.3f}x), p99 "
             f"bare {bare.p99_ms:.3f} instrumented {inst.p99_ms:.3f} ms "
             f"({ratios['p99'][-1]:.3f}x)"
         )
+        if peak is not None:
+            said += "; " + _saturation(peaks, ratios["saturation"], peak)
+        console.print(said)
         time.sleep(1.0)
     if not ratios["cpu"]:
         raise BenchError(f"overhead: every round under {server} stayed disturbed")
     if skipped:
         console.print(f"  {skipped} of {rounds} rounds left out: the machine disturbed them")
     return ratios
+
+
+def _job(settings: Settings, step: Step, attempt: int) -> Job:
+    return Job(settings.specs[0], settings.workloads[0], step, attempt, 0)
+
+
+def _measured(
+    settings: Settings, step: Step, layout: RunLayout, rate: float, console: Console
+) -> Repeat | None:
+    """The fixed-rate repeat, run again (up to RETRIES times) while the machine disturbed
+    it; None when it stayed disturbed."""
+    for attempt in range(1 + RETRIES):
+        repeat = run_job(
+            settings, _job(settings, step, attempt + 1), layout, LocalResources(settings, None)
+        )
+        why = _disturbed(repeat, rate)
+        if not why:
+            return repeat
+        mode = "instrumented" if settings.config.metrics else "bare"
+        console.print(f"  {settings.specs[0].name} {mode}: {why}; running the round again")
+    return None
+
+
+def _saturation(peaks: dict[str, Repeat], kept: list[float], step: Step) -> str:
+    """The round's saturation figures, said; their ratio goes into ``kept`` only when the
+    server was the limit in both modes (else the figures are the driver's)."""
+    bare, inst = peaks["bare"], peaks["instrumented"]
+    said = f"{step.describe()}: bare {bare.rps or 0:,.0f} instrumented {inst.rps or 0:,.0f} req/s"
+    if not all(p.status == "ok" and p.bound == "server" and p.rps for p in (bare, inst)):
+        bounds = ", ".join(f"{mode} {p.bound or p.status}" for mode, p in peaks.items())
+        return f"{said} (not counted: the server was not the limit: {bounds})"
+    kept.append((inst.rps or 0) / (bare.rps or 1))
+    return f"{said} ({kept[-1]:.3f}x)"
 
 
 def _disturbed(repeat: Repeat, rate: float) -> str:
@@ -191,37 +242,56 @@ def run_overhead(args: argparse.Namespace, console: Console) -> str:
     console.print(f"  single-process +{_spread(single, '{:.2f}')} µs")
     console.print(f"  multiprocess   +{_spread(multi, '{:.2f}')} µs")
     by_server: dict[str, dict[str, list[float]]] = {}
+    servers = args.servers.split(",") if args.servers else installed()
     with scratch_dir("asgi-bench-overhead-") as scratch:
-        for server in args.servers.split(","):
+        for server in servers:
             console.print(
                 f"[bold]Under {server}[/], {args.rate:g} req/s offered (open model), "
-                f"{args.seconds:g} s windows, {args.rounds} alternating rounds:"
+                f"{args.seconds:g} s windows, {args.rounds} alternating rounds"
+                + (f", then {args.users} connections at saturation:" if args.users else ":")
             )
             ratios = by_server[server] = under_server(
-                server, args.rate, args.seconds, args.rounds, Path(scratch), console
+                server, args.rate, args.seconds, args.rounds, Path(scratch), console, args.users
             )
-            console.print(
+            line = (
                 f"  CPU/request {_spread(ratios['cpu'], '{:.3f}')} of bare; "
                 f"p99 {_spread(ratios['p99'], '{:.3f}')} of bare"
             )
+            if ratios["saturation"]:
+                line += f"; saturation {_spread(ratios['saturation'], '{:.3f}')} of bare"
+            console.print(line)
     line = summary_line(single, by_server)
     print(line)  # plain, unwrapped: read by scripts
     return line
 
 
 def summary_line(single: list[float], by_server: dict[str, dict[str, list[float]]]) -> str:
-    """The last line, for scripts: medians over the rounds.
+    """The last line, for scripts: medians over the rounds; a saturation with no round in
+    which the server was the limit both ways reads ``–``.
 
     >>> summary_line([2.0, 1.9, 2.2], {"uvicorn": {"cpu": [1.0, 1.2, 1.1], "p99": [0.9, 1.3, 1.0]}})
     'overhead: in-process +2.00 us/request; uvicorn CPU/request 1.10 of bare, p99 1.00 of bare'
     """
     parts = [f"in-process +{statistics.median(single):.2f} us/request"]
     for server, ratios in by_server.items():
-        parts.append(
+        said = (
             f"{server} CPU/request {statistics.median(ratios['cpu']):.2f} of bare, "
             f"p99 {statistics.median(ratios['p99']):.2f} of bare"
         )
+        if "saturation" in ratios:
+            found = ratios["saturation"]
+            said += (
+                f", saturation {statistics.median(found):.2f} of bare"
+                if found
+                else (", saturation – of bare")
+            )
+        parts.append(said)
     return "overhead: " + "; ".join(parts)
+
+
+def installed() -> list[str]:
+    """Every server config whose server is installed here."""
+    return [name for name in SERVERS if get_server(name).available]
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from asgi_bench.report.frameworks import framework_table, groups
 from asgi_bench.results.rows import Row
 from asgi_bench.run.verify import verify
 from asgi_bench.workloads import get_workload
+from tests.constructed import open_row
 from tests.e2e import only_run, rows, short_run
 from tests.servers import installed, running
 
@@ -74,14 +75,11 @@ def test_a_run_gives_a_row_per_framework_and_the_report_prices_them(tmp_path):
     assert "What a framework costs</h2>" in page and "added CPU µs/req" in page
 
 
-def _row(app: str, cpu: float, **extra: object) -> Row:
-    row = Row("uvicorn", app, "open-300rps", "open", None, 300.0, "ok", "", 1, 1)
-    row.framework = app.partition("@")[2] or "raw"
-    row.values.update(p50_ms=0.5, cpu_us_per_request=cpu)
-    row.bound = "neither"
-    for name, value in extra.items():
-        setattr(row, name, value)
-    return row
+def _row(app: str, cpu: float, rate: float = 300.0, **extra: object) -> Row:
+    framework = app.partition("@")[2] or "raw"
+    return open_row(
+        "uvicorn", app, rate, framework=framework, p50_ms=0.5, cpu_us_per_request=cpu, **extra
+    )
 
 
 def test_the_framework_table_prices_each_variant_against_its_raw_row():
@@ -92,8 +90,8 @@ def test_the_framework_table_prices_each_variant_against_its_raw_row():
         _row("hello@starlette", 203.0),
         _row("hello@fastapi", 288.0),
         _row("json@fastapi", 329.0),
-        _row("json", 243.0, offered_rps=1200.0),
-        _row("hello@starlette", 190.0, offered_rps=1200.0, bound="driver"),
+        _row("json", 243.0, rate=1200.0),
+        _row("hello@starlette", 190.0, rate=1200.0, bound="driver"),
     ]
     [(raw, variants)] = groups(rows)
     assert (raw.app, [v.app for v in variants]) == ("hello", ["hello@starlette", "hello@fastapi"])

@@ -13,6 +13,7 @@ from asgi_bench.results.capacity import capacities
 from asgi_bench.results.rows import Row
 from asgi_bench.results.summary import apply_slo
 from asgi_bench.servers import LaunchOptions, get_server
+from tests.constructed import open_row
 
 
 def test_each_step_is_planned_at_each_version_for_the_apps_that_speak_it():
@@ -74,13 +75,11 @@ def test_only_an_http2_step_adds_a_servers_http2_flags():
 
 
 def _row(http: str, rate: float, p50: float, p99: float, cpu: float, **extra: object) -> Row:
-    row = Row("hypercorn", "hello", f"open-{rate:g}rps", "open", None, rate, "ok", "", 1, 1)
-    row.http, row.streams = http, (8 if http == "2" else None)
-    row.values.update(p50_ms=p50, p99_ms=p99, cpu_us_per_request=cpu)
+    row = open_row(
+        "hypercorn", "hello", rate, http=http, streams=8 if http == "2" else None,
+        p50_ms=p50, p99_ms=p99, cpu_us_per_request=cpu, **extra,
+    )  # fmt: skip
     row.counts.update(errors=0, requests=1000)
-    row.bound = "neither"
-    for name, value in extra.items():
-        setattr(row, name, value)
     return row
 
 

@@ -1,5 +1,5 @@
-"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead, worker, verify,
-database.
+"""``asgi-bench``: run, list, serve, ui, report, compare, driver-check, overhead, profile,
+worker, verify, database.
 
 The ``run`` flags map one to one to :class:`asgi_bench.config.RunConfig` fields; a flag not
 given stays out of the parsed namespace, so RunConfig's own default applies (``None`` where
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(commands)
     _add_driver_check(commands)
     _add_overhead(commands)
+    _add_profile(commands)
     _add_verify(commands)
     _add_database(commands)
     return parser
@@ -178,6 +179,14 @@ def _add_run(commands: Any) -> None:
         "--db-dsn",
         help="the db app's PostgreSQL, postgresql://user@host:port/db, with its world table "
         "(default: a throwaway cluster where Debian's postgresql is installed)",
+    )
+    add(
+        "--profile",
+        nargs="?",
+        const="server",
+        metavar="server|driver",
+        help="CPU profiles by py-spy during each window, with where the time goes by component "
+        "(default target: server)",
     )
     add(
         "--no-native-peak",
@@ -412,6 +421,21 @@ def _add_overhead(commands: Any) -> None:
     )
 
 
+def _add_profile(commands: Any) -> None:
+    profile = commands.add_parser(
+        "profile", help="where one server's CPU goes at one rate, and what py-spy costs it"
+    )
+    profile.add_argument("server", help=f"a server config: {_list_of(SERVERS)}")
+    profile.add_argument("app", nargs="?", default="hello", help="an app (default hello)")
+    profile.add_argument("--rate", type=float, default=1000.0, help="offered req/s (open model)")
+    profile.add_argument("--seconds", type=float, default=5.0, help="measured seconds a round")
+    profile.add_argument("--warmup", type=float, default=2.0, help="seconds before each window")
+    profile.add_argument(
+        "--rounds", type=_at_least_one, default=3, help="alternating rounds, each mode once"
+    )
+    profile.add_argument("--out", type=Path, default=Path("results"), help="results folder")
+
+
 def _add_verify(commands: Any) -> None:
     check = commands.add_parser(
         "verify", help="check every server x app's answers, as a run does before its load"
@@ -508,6 +532,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         from asgi_bench.commands.driver_check import driver_check
 
         return driver_check(args, console)
+    if args.command == "profile":
+        from asgi_bench.commands.profile import run_profile
+
+        return run_profile(args, console)
     if args.command == "verify":
         from asgi_bench.commands.verify import run_verify
 

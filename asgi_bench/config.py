@@ -127,6 +127,9 @@ class RunConfig:
     # The db workload's PostgreSQL; None: a throwaway cluster where Debian's postgresql is
     # installed (asgi_bench/run/database.py), else its rows are unsupported.
     db_dsn: str | None = None
+    # CPU profiles by py-spy during each measured window: "server" (its process tree) or
+    # "driver" (the Locust processes); None: none (asgi_bench/run/profiler.py)
+    profile: str | None = None
 
     def load(self, sources: Mapping[str, str] | None = None) -> Settings:
         """Resolve and check everything; raises :class:`UsageError` with one line.
@@ -140,6 +143,7 @@ class RunConfig:
         if not 1 <= self.master_port <= 65535:
             raise UsageError(f"--master-port {self.master_port} is not a port; choose 1-65535")
         _check_master_bind(self.master_bind)
+        self._check_profile()
         targets = target_urls(self.targets, self.remote_targets)
         if self.tls and any(url.startswith("http://") for url in targets.values()):
             raise UsageError("--tls needs https:// targets; these are plain http://")
@@ -261,6 +265,24 @@ class RunConfig:
         if load == "both" or (self.quick and self.load_shape is None and workload.peak):
             return (*opens, *closed)
         return opens
+
+    def _check_profile(self) -> None:
+        """--profile: a known target, and ptrace allowed, before any server starts."""
+        if self.profile is None:
+            return
+        from asgi_bench.run.profiler import TARGETS, ptrace_problem
+
+        if self.profile not in TARGETS:
+            raise UsageError(
+                f"unknown --profile {self.profile!r}; choose from: {', '.join(TARGETS)}"
+            )
+        if self.profile == "server" and self.targets:
+            raise UsageError(
+                "--profile server needs local servers: --targets are not ours to trace"
+            )
+        problem = ptrace_problem()
+        if problem:
+            raise UsageError(problem)
 
     def _workloads(self) -> tuple[Workload, ...]:
         if self.locustfile and not self.app:

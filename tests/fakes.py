@@ -6,6 +6,8 @@ named point, so a test can prove that every resource is released whatever fails.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -160,6 +162,19 @@ class FakeResources:
     def client_stats(self, layout: RepeatLayout) -> ClientStats:
         self.script.point("client stats")
         return self.script.client or client(requests=200)
+
+    def profiler(
+        self, job: Job, layout: RepeatLayout, server: object, driver: object, start: float
+    ) -> contextlib.AbstractContextManager[object]:
+        return self._profiling()
+
+    @contextlib.contextmanager
+    def _profiling(self) -> Iterator[None]:
+        self.script.point("profile start")
+        try:
+            yield
+        finally:
+            self.script.point("profile stop")
 
 
 def client(requests: int = 200, failures: dict[str, int] | None = None) -> ClientStats:

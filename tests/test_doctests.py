@@ -15,6 +15,7 @@ MODULES = [
     "asgi_bench.collectors.store",
     "asgi_bench.commands.driver_check",
     "asgi_bench.commands.overhead",
+    "asgi_bench.commands.profile",
     "asgi_bench.commands.serve",
     "asgi_bench.load.http",
     "asgi_bench.report.charts._hover",
@@ -24,11 +25,14 @@ MODULES = [
     "asgi_bench.report.protocols",
     "asgi_bench.results.junit",
     "asgi_bench.run.database",
+    "asgi_bench.run.profiler",
     "asgi_bench.run.search",
     "asgi_bench.system.importer",
     "asgi_bench.verdict.limits",
     "asgi_bench.frameworks",
     "asgi_bench.verdict.slo",
+    "asgi_bench.verdict.profile",
+    "asgi_bench.report.flamegraph",
 ]
 
 

@@ -35,8 +35,10 @@ def test_the_phases_run_in_order_and_release_in_reverse(tmp_path):
         "mark load start",
         "driver start",
         "window",
+        "profile start",  # --profile: attached before the window, stopped at its end
         "counters read",
         "counters read",
+        "profile stop",
         "driver wait",
         "counters drained",
         *RELEASED,
@@ -48,7 +50,17 @@ def test_the_phases_run_in_order_and_release_in_reverse(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "point", ["probe", "sampler start", "counters read", "driver start", "window", "driver wait"]
+    "point",
+    [
+        "probe",
+        "sampler start",
+        "counters read",
+        "driver start",
+        "window",
+        "profile start",
+        "profile stop",
+        "driver wait",
+    ],
 )
 def test_a_failure_at_any_phase_releases_everything_started(tmp_path, point):
     script = Script(fail_at=point)
@@ -56,7 +68,11 @@ def test_a_failure_at_any_phase_releases_everything_started(tmp_path, point):
     assert repeat.status == "failed"
     assert repeat.reason == f"internal error: Boom: boom at {point}"
     assert script.log[-1] == "server stop"
-    started = {"driver start": "driver stop", "sampler start": "sampler stop"}
+    started = {
+        "driver start": "driver stop",
+        "sampler start": "sampler stop",
+        "profile start": "profile stop",
+    }
     for opened, closed in started.items():
         if opened in script.log[: script.log.index(point) + 1] and opened != point:
             assert closed in script.log, (opened, script.log)

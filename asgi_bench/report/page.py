@@ -17,6 +17,7 @@ from asgi_bench.report import interactive
 from asgi_bench.report.charts import draw_all
 from asgi_bench.report.frameworks import framework_table
 from asgi_bench.report.interactive import contents, filter_box, section
+from asgi_bench.report.profiles import profile_section
 from asgi_bench.report.protocols import protocol_table
 from asgi_bench.report.tables import capacity_table, peak_table, same_load, summary_table
 from asgi_bench.results.layout import write_text
@@ -56,6 +57,7 @@ def render_report(run_dir: Path) -> Path:
         ("What a framework costs", [fw] if (fw := framework_table(rows)) else []),
         ("Capacity at the SLO", [capacity_table(found)] if found else []),
         ("Peak throughput (closed loop)", [peak] if (peak := peak_table(rows)) else []),
+        ("Where the time goes (profiles)", profile_section(rows, layout)),
         ("How far to trust these numbers", _noise(rows)),
         ("Every row", [filter_box(EVERY_ROW), summary_table(rows, EVERY_ROW)]),
         ("Charts", [_image(name, Path(path)) for name, path in charts.items()]),

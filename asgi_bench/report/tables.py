@@ -204,10 +204,11 @@ def row_anchor(row: Row) -> str:
 
 def best_cells(rows: list[Row]) -> set[tuple[int, str]]:
     """(row, figure) of the best value of each figure among the rows of one app and step
-    that two or more servers measured; a driver-limited row's figures are the driver's."""
+    that two or more servers measured; a driver-limited row's figures are the driver's, a
+    profiled row's carry py-spy's cost unless that was measured small (``Row.ranked``)."""
     groups: dict[tuple[str, str, str], list[Row]] = {}
     for r in rows:
-        if r.status == "ok" and not r.driver_bound:
+        if r.status == "ok" and not r.driver_bound and r.ranked:
             groups.setdefault((r.app, r.step, r.http), []).append(r)
     best: set[tuple[int, str]] = set()
     for group in groups.values():

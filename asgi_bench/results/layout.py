@@ -11,6 +11,7 @@ the recorder inside Locust, the analysis, the report and the charts all ask this
         repeat.json  client.json  recorder.json  window.json  locust.json  locust.log
         native.json  native.log  native-warmup.log  native.lua     (a native step)
         server.log  server-samples.jsonl  server-state.jsonl  traceback.txt
+        profile.txt  profile.speedscope.json  flame.svg  py-spy.log          (--profile)
 """
 
 from __future__ import annotations
@@ -89,6 +90,23 @@ class RepeatLayout:
     @property
     def server_state(self) -> Path:
         return self.dir / "server-state.jsonl"
+
+    @property
+    def profile_raw(self) -> Path:
+        """--profile: py-spy's collapsed stacks of the window (also speedscope's input)."""
+        return self.dir / "profile.txt"
+
+    @property
+    def profile_log(self) -> Path:
+        return self.dir / "py-spy.log"
+
+    @property
+    def flamegraph(self) -> Path:
+        return self.dir / "flame.svg"
+
+    @property
+    def speedscope(self) -> Path:
+        return self.dir / "profile.speedscope.json"
 
     @property
     def traceback(self) -> Path:

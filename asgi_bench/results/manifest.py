@@ -51,6 +51,7 @@ PACKAGES = (
     "starlette",  # --frameworks
     "fastapi",
     "asyncpg",  # the db workload's client
+    "py-spy",  # --profile
 )
 
 PACKAGE_DIR = Path(asgi_bench.__file__).resolve().parent
@@ -189,6 +190,7 @@ def build_manifest(settings: Settings, run_id: str, order: list[str]) -> dict[st
         "interrupted_by": None,
         "error": None,
         "replay": replay_of(config.replay) if config.replay else None,
+        "profile": None,  # --profile: the runner says how (asgi_bench.run.profiler.describe)
     }
 
 

@@ -87,6 +87,8 @@ class Repeat:
     capabilities: dict[str, bool] = field(default_factory=dict)
     capability_details: dict[str, str] = field(default_factory=dict)
     log_tail: str = ""
+    # --profile: where the window's CPU went (asgi_bench.verdict.profile.Profile.to_dict)
+    profile: dict[str, Any] | None = None
 
     @property
     def cell(self) -> str:

@@ -24,6 +24,7 @@ from asgi_bench.figures import FIGURES
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.types import Bound, CountCheck, LoadShape, Status
 from asgi_bench.verdict import stats
+from asgi_bench.verdict.profile import RANKABLE, Profile, merge
 from asgi_bench.workloads import base_name
 
 # Every figure gets a median (and, with repeats, an interval and a CV) per row; the tail
@@ -81,6 +82,8 @@ class Row:
     http: str = "1.1"
     streams: int | None = None  # HTTP/2: requests per connection, at most
     framework: str = "raw"
+    # --profile: the ok repeats' profiles merged (asgi_bench.verdict.profile.merge)
+    profile: dict[str, Any] | None = None
 
     @property
     def cell(self) -> str:
@@ -102,6 +105,19 @@ class Row:
             return self.values[name]
         count = self.counts.get(name)
         return None if count is None else float(count)
+
+    @property
+    def ranked(self) -> bool:
+        """Its figures may be ranked against others': not profiled, or profiled by a py-spy
+        whose cost to this server was measured within RANKABLE (asgi-bench profile).
+
+        >>> Row("uvicorn", "hello", "open-1000rps", "open", None, 1e3, "ok", "", 1, 1).ranked
+        True
+        """
+        if not self.profile or self.profile.get("target") != "server":
+            return True
+        cost = self.profile.get("cost") or {}
+        return bool(cost) and float(cost.get("cpu_ratio", 99)) <= RANKABLE
 
     @property
     def driver_bound(self) -> bool:
@@ -176,11 +192,19 @@ class Row:
             capabilities=self.capabilities,
             capability_details=self.capability_details,
             log_tail=self.log_tail,
+            profile=self.profile,
         )
         return out
 
 
-NESTED = ("notes", "capabilities", "capability_details", "log_tail", "unsteady")
+NESTED = (
+    "notes",
+    "capabilities",
+    "capability_details",
+    "log_tail",
+    "unsteady",
+    "profile",
+)
 
 
 def aggregate(repeats: Iterable[Repeat]) -> list[Row]:
@@ -246,6 +270,11 @@ def _row(group: list[Repeat]) -> Row:
         dict.fromkeys(r.count_detail for r in ok if r.count_detail and r.count_check != "ok")
     ) or (ok[0].count_detail if ok else "")
     row.memory_kind = next((r.memory_kind for r in ok if r.memory_kind), None)
+    profiled = [r.profile for r in ok if r.profile]
+    if profiled:
+        merged = merge([Profile.from_dict(p) for p in profiled])
+        said = profiled[0]
+        row.profile = merged.to_dict() | {"target": said.get("target"), "cost": said.get("cost")}
     for r in group:
         for capability, seen in r.capabilities.items():
             # A capability seen failing once is not a capability.

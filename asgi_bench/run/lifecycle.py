@@ -76,6 +76,12 @@ class Resources(Protocol):
 
     def client_stats(self, layout: RepeatLayout) -> ClientStats: ...
 
+    def profiler(
+        self, job: Job, layout: RepeatLayout, server: Server, driver: Driver, start: float
+    ) -> AbstractContextManager[object]:
+        """Sampling of the server or the driver (--profile) from shortly before ``start``
+        (the window's) until the block ends, or a context that does nothing."""
+
 
 @dataclass
 class Measurement:
@@ -116,13 +122,18 @@ def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement
             server.mark_load_start()
             driver = stack.enter_context(resources.driver(job, layout, server))
             window = driver.window()
-            edges = []
-            for edge in (window.start, window.end):
-                wait_until(edge)
-                edges.append(counters.read_at(edge) if counters is not None else None)
+
+            def edge(t: float) -> ServerState | None:
+                wait_until(t)
+                state = counters.read_at(t) if counters is not None else None
                 facts.cpu_times.append(cpu_times())
+                return state
+
+            with resources.profiler(job, layout, server, driver, window.start):
+                start = edge(window.start)
+                end = edge(window.end)
             if counters is not None:
-                facts.edges = (edges[0], edges[1])
+                facts.edges = (start, end)
             driver.wait()
             problem = server.problem()
             if problem:

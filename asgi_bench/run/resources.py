@@ -4,16 +4,18 @@ the middleware's counters. Tests swap this for fakes (see ``tests/fakes.py``).""
 from __future__ import annotations
 
 import socket
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 
 from asgi_bench.config import Settings
 from asgi_bench.load.native import Native
 from asgi_bench.results.layout import RepeatLayout
 from asgi_bench.run.capabilities import Observation, run_probes
 from asgi_bench.run.driver import DriverSettings, LocustRun
+from asgi_bench.run.lifecycle import Driver, wait_until
 from asgi_bench.run.native import NativeRun, native_client_stats
 from asgi_bench.run.plan import Job
-from asgi_bench.run.server import Server, attach_server, start_server
+from asgi_bench.run.profiler import lead, recording
+from asgi_bench.run.server import LocalServer, Server, attach_server, start_server
 from asgi_bench.run.state import StateReader
 from asgi_bench.run.verify import verify
 from asgi_bench.system.tls import CertPair
@@ -93,3 +95,21 @@ class LocalResources:
         if layout.native_json.exists():
             return native_client_stats(layout)
         return load_client_stats(layout)
+
+    def profiler(
+        self, job: Job, layout: RepeatLayout, server: Server, driver: Driver, start: float
+    ) -> AbstractContextManager[object]:
+        """py-spy on the server's tree (from the driver's CPUs) or on Locust's (from the
+        server's), from its lead before ``start`` until the block ends; nothing without
+        --profile, or where there is no Python process of ours to sample (an attached
+        server, a native tool)."""
+        target = self.config.profile
+        process = None
+        if target == "server" and isinstance(server, LocalServer):
+            process, cpus = server.process, self.settings.driver_cpus
+        elif target == "driver" and isinstance(driver, LocustRun):
+            process, cpus = driver.process, self.settings.server_cpus
+        if process is None:
+            return nullcontext()
+        wait_until(start - lead(self.settings.warmup))
+        return recording(process.pid, layout.profile_raw, layout.profile_log, cpus)

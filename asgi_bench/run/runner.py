@@ -45,6 +45,8 @@ from asgi_bench.run.database import Database, database_for, unavailable
 from asgi_bench.run.driver_figure import driver_figure
 from asgi_bench.run.lifecycle import Measurement, Resources, measure
 from asgi_bench.run.plan import Job, plan
+from asgi_bench.run.profiler import describe, lead
+from asgi_bench.run.profiles import analyse
 from asgi_bench.run.resources import LocalResources
 from asgi_bench.run.search import search_cell
 from asgi_bench.servers import LaunchOptions, ServerSpec
@@ -124,6 +126,8 @@ class Session:
             settings.specs, settings.workloads, settings.steps, settings.repeat, settings.seed
         )
         self.manifest = build_manifest(settings, self.layout.run_id, [j.key for j in self.jobs])
+        if settings.config.profile:
+            self.manifest["profile"] = describe(settings.config.profile, settings.warmup)
         self.repeats: list[Repeat] = []
         self.resources: Resources | None = None
         self.database: Database | None = None
@@ -373,6 +377,8 @@ def run_job(
         return repeat
     measurement = measure(job, where, resources)
     repeat = judge(measurement.facts, policy)
+    if settings.config.profile:
+        analyse(job, where, repeat, settings.config.profile, lead(settings.warmup))
     write_repeat(where, measurement, repeat, resources)
     if measurement.interrupted is not None:
         measurement.interrupted.result = repeat

@@ -58,6 +58,11 @@ class ServerSpec:
     # Added for an HTTP/2 step, for a server that speaks it only when asked. Whether it then
     # does is observed (the h2/h2c probe), never assumed from these.
     http2: tuple[str, ...] = ()
+    # --profile: (regular expression, component) pairs that say which of a profile's frames
+    # are this server's HTTP protocol, event loop or ASGI glue; searched in each frame,
+    # ``function (pkg/module.py:LINE)``, before the rules every server shares
+    # (asgi_bench.verdict.profile.COMMON_RULES).
+    profile_rules: tuple[tuple[str, str], ...] = ()
 
     @property
     def available(self) -> bool:

@@ -14,4 +14,11 @@ DAPHNE = ServerSpec(
     workers=None,
     supports=frozenset({"websocket", "tls"}),
     notes="no lifespan, no worker count, no loop choice",
+    # --profile: Twisted parses HTTP and runs the reactor; daphne and asgiref make it ASGI.
+    profile_rules=(
+        (r"\(twisted/(?:web|protocols)/", "protocol"),
+        (r"\(twisted/internet/", "loop"),
+        (r"\(autobahn/", "protocol"),
+        (r"\((?:daphne|asgiref)/", "glue"),
+    ),
 )

@@ -20,4 +20,7 @@ GRANIAN = ServerSpec(
     ),
     workers=("--workers", "{workers}"),
     notes="--interface asgi (the rsgi default answers 500 to ASGI apps)",
+    # --profile: its Python side and the Rust frames that hold the GIL are the ASGI glue;
+    # the protocol runs in Rust threads without the GIL, which py-spy --gil does not sample.
+    profile_rules=((r"\(granian/", "glue"),),
 )

@@ -10,6 +10,7 @@ and workers) and pins it, as it does a uvicorn with workers.
 from __future__ import annotations
 
 from asgi_bench.servers.base import ServerSpec
+from asgi_bench.servers.uvicorn import PROFILE_RULES as UVICORN_RULES
 
 _COMMON = dict(
     bind=("--bind", "{host}:{port}"),
@@ -33,6 +34,7 @@ GUNICORN_UVICORN = ServerSpec(
         "warning",
     ),
     notes="gunicorn's arbiter + uvicorn workers (uvloop, httptools where installed)",
+    profile_rules=(*UVICORN_RULES, (r"\((?:uvicorn_worker|gunicorn)/", "glue")),
     **_COMMON,  # type: ignore[arg-type]
 )
 
@@ -57,5 +59,11 @@ GUNICORN_ASGI = ServerSpec(
     # in cleartext "both" serves an HTTP/1.1 request too: the readiness GET and the harness's
     # reads of the middleware are HTTP/1.1; "prior-knowledge" alone answers them 400).
     http2=("--http-protocols", "h2,h1", "--http2-cleartext", "both"),
+    # --profile: the parser and the byte-level protocol; building the scope is glue.
+    profile_rules=(
+        (r"ASGIProtocol\._(?:build_http_scope|handle_http_request) \(gunicorn/", "glue"),
+        (r"\(gunicorn/(?:asgi/parser\.py|asgi/protocol\.py|http/)", "protocol"),
+        (r"\(gunicorn/", "glue"),
+    ),
     **_COMMON,  # type: ignore[arg-type]
 )

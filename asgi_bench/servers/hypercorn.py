@@ -7,6 +7,12 @@ _COMMON = dict(
     tls_bind=("--bind", "{host}:{port}", "--certfile", "{certfile}", "--keyfile", "{keyfile}"),
     workers=("--workers", "{workers}"),
     notes="lifespan always attempted; no flag to turn it off",
+    # --profile: http_stream.py builds the scope and turns ASGI messages into events: glue.
+    profile_rules=(
+        (r"\(hypercorn/protocol/http_stream\.py", "glue"),
+        (r"\(hypercorn/protocol/", "protocol"),
+        (r"\(hypercorn/", "glue"),
+    ),
 )
 
 HYPERCORN_ASYNCIO = ServerSpec(

@@ -1,5 +1,12 @@
 from asgi_bench.servers.base import ServerSpec
 
+# --profile: bytes to HTTP and back is the protocol; the ASGI task that runs the app is glue.
+PROFILE_RULES = (
+    (r"RequestResponseCycle\.run_asgi \(uvicorn/", "glue"),
+    (r"\(uvicorn/protocols/", "protocol"),
+    (r"\(uvicorn/", "glue"),
+)
+
 _COMMON = dict(
     module="uvicorn",
     install_hint="pip install 'uvicorn[standard]'",
@@ -15,6 +22,7 @@ _COMMON = dict(
         "{keyfile}",
     ),
     workers=("--workers", "{workers}"),
+    profile_rules=PROFILE_RULES,
 )
 
 UVICORN_UVLOOP = ServerSpec(

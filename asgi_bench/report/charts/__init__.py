@@ -43,6 +43,7 @@ CHARTS: dict[str, str] = {
     "latency_over_time": "asgi_bench.report.charts.latency_over_time:draw",
     "throughput_over_time": "asgi_bench.report.charts.throughput_over_time:draw",
     "cost": "asgi_bench.report.charts.cost:draw",
+    "components": "asgi_bench.report.charts.components:draw",
     "errors": "asgi_bench.report.charts.errors:draw",
 }
 

@@ -1,0 +1,112 @@
+"""--profile end to end: py-spy on real servers, the breakdown, the files, the report.
+
+The burn app spends a known time per request in a named function: 1 ms of busy waiting
+(it holds the GIL throughout, so every sample in it is counted), where the rest of a request
+under uvicorn at 300 req/s costs 100-400 µs of CPU on these machines. Worked out: burn's
+share of the samples is about 1000 / (1000 + 100..400) = 0.71..0.91, and its µs per request
+about 1,000: samples / 100 Hz / the requests of the profiled span. A sample stands for
+GIL-held wall time, which a preempted or paused server stretches a little: the margins
+allow for that and for sampling noise (about ±9% at ~130 samples), not for a factor.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from asgi_bench import cli as cli_module
+from asgi_bench.run import profiler
+from tests.e2e import only_run, repeat_dir, rows, short_run
+
+pytestmark = pytest.mark.integration
+
+BURN_APP = """
+from time import perf_counter
+
+BURN_S = 0.001
+
+
+def burn():
+    end = perf_counter() + BURN_S
+    while perf_counter() < end:
+        pass
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    burn()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"burnt"})
+"""
+
+
+def _components(row):
+    return {name: part["us_per_request"] for name, part in row["profile"]["components"].items()}
+
+
+def test_a_function_that_burns_a_known_time_is_on_top(out, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "burnapp.py").write_text(textwrap.dedent(BURN_APP))
+    proc = short_run(
+        out,
+        *("--servers", "uvicorn", "--app", "burnapp:app", "--rates", "300", "--profile"),
+        seconds=4,
+        cwd=project,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = rows(only_run(out))
+    assert row["status"] == "ok", row["reason"]
+    profile = row["profile"]
+    top = profile["top"][0]
+    assert top["function"].startswith("burn (") and top["component"] == "app", profile["top"]
+    assert 0.60 <= top["share"] <= 0.99, top
+    # ~1,000 µs of it per request: the samples, the sampling rate and the request count agree.
+    burnt = top["samples"] / profile["rate_hz"] / profile["requests"] * 1e6
+    assert 700 <= burnt <= 1500, (burnt, profile)
+    assert 700 <= _components(row)["app"] <= 1600, _components(row)
+    assert profile["components"]["unattributed"]["share"] < 0.05
+
+
+def test_uvicorn_and_granian_profiles_name_their_parts(out):
+    proc = short_run(
+        out,
+        *("--servers", "uvicorn,granian", "--apps", "hello", "--rates", "1000", "--profile"),
+        seconds=3,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_dir = only_run(out)
+    found = {r["server"]: r for r in rows(run_dir)}
+    uvicorn, granian = found["uvicorn"], found["granian"]
+    for row in (uvicorn, granian):
+        assert row["status"] == "ok", row["reason"]
+        shares = {n: c["share"] for n, c in row["profile"]["components"].items()}
+        assert shares["unattributed"] < 0.10, (row["server"], shares)
+        assert shares["middleware"] > 0, shares  # the instrumented run's own frames
+        where = repeat_dir(run_dir, row["server"], "hello", row["step"])
+        assert (where / "flame.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+        speedscope = json.loads((where / "profile.speedscope.json").read_text())
+        assert speedscope["profiles"][0]["samples"], row["server"]
+    us = _components(uvicorn)
+    assert us["protocol"] > 0 and us["loop"] > 0 and us["glue"] > 0, us
+    assert _components(granian)["glue"] > 0, _components(granian)  # granian's own frames
+    report = (run_dir / "report.html").read_text()
+    assert "Where the time goes" in report and "chart-components" in report
+    assert "flame.svg" in report
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["profile"]["target"] == "server" and "--gil" in manifest["profile"]["flags"]
+
+
+def test_without_ptrace_the_run_is_refused_before_any_server_starts(out, monkeypatch, capsys):
+    why = "--profile needs ptrace: kernel.yama.ptrace_scope is 3 (no ptrace until reboot)"
+    monkeypatch.setattr(profiler, "ptrace_problem", lambda: why)
+    code = cli_module.main(
+        ["run", "--servers", "uvicorn", "--apps", "hello", "--profile", "--out", str(out)]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == f"asgi-bench: error: {why}"
+    assert not out.exists() or not any(out.iterdir())  # no run folder: nothing started

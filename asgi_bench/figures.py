@@ -51,5 +51,7 @@ _TABLE = (
     Figure("app_p90_ms", "ms", "in-app p90", False),
     Figure("app_p99_ms", "ms", "in-app p99", False),
     Figure("app_ttfb_p50_ms", "ms", "in-app TTFB p50", False),
+    Figure("app_own_p50_ms", "ms", "app's own p50", False),
+    Figure("in_server_p50_ms", "ms", "in send/receive p50", False),
 )
 FIGURES: dict[str, Figure] = {f.name: f for f in _TABLE}

@@ -71,6 +71,8 @@ class StoreCollector:
                 ws.add_metric([*self.labels, route, "in"], s.count)
                 ws.add_metric([*self.labels, route, "out"], s.units_out)
                 continue
+            if method == "ASGI":
+                continue  # --profile's split of the requests' time: the harness's, not a request
             values = [*self.labels, route, method, str(status)]
             requests.add_metric(values, s.count)
             duration.add_metric(values, self._cumulative(s, "a"), _sum(s.hist_a))

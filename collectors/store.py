@@ -87,6 +87,9 @@ def quantile_bucket(q: float, counts: Mapping[int, int]) -> int | None:
 HEADER = 2  # requests started, and of them over HTTP/2
 BUCKETS = bucket(MAX_NS) + 1
 COUNT, UNITS_IN, UNITS_OUT = range(3)
+# Series that are not HTTP requests: a WebSocket route's messages, and the split of the
+# requests' in-app time that collectors/calls.py records under --profile.
+NOT_HTTP = frozenset({"WS", "ASGI"})
 HIST_A = 3
 HIST_B = HIST_A + BUCKETS
 SLOTS = HIST_B + BUCKETS  # per series
@@ -244,8 +247,9 @@ class _Worker:
 
 
 def _finished(blocks: Iterable[tuple[Key, Sequence[int]]]) -> int:
-    """HTTP requests finished: the sum of the HTTP series' counts (WS counts messages)."""
-    return sum(int(block[COUNT]) for (_, method, _), block in blocks if method != "WS")
+    """HTTP requests finished: the sum of the HTTP series' counts (WS counts messages, ASGI
+    the requests whose calls were timed: collectors/calls.py)."""
+    return sum(int(block[COUNT]) for (_, method, _), block in blocks if method not in NOT_HTTP)
 
 
 def _read_slots(path: Path) -> memoryview | None:

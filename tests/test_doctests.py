@@ -32,6 +32,7 @@ MODULES = [
     "asgi_bench.frameworks",
     "asgi_bench.verdict.slo",
     "asgi_bench.verdict.profile",
+    "asgi_bench.verdict.profile_diff",
     "asgi_bench.report.flamegraph",
 ]
 

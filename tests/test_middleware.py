@@ -301,3 +301,45 @@ def test_requests_the_server_handed_over_as_http2_are_counted(shared, tmp_path, 
     state = json.loads(body_of(run(call(mw, http_scope("/metrics/state"), [request()]))))
     assert (state["started"], state["started_h2"]) == (3, 2)
     assert type(mw.store).__name__ == ("SharedStore" if shared else "LocalStore")
+
+
+def test_call_timing_splits_the_apps_own_time_from_the_servers_send():
+    # The app works 3 ms (a busy loop), then its one send takes 6 ms inside the "server"
+    # (an asyncio sleep in the send we hand it). Worked out: own ≈ 3 ms, inside ≈ 6 ms, and
+    # the plain in-app duration ≈ 9 ms; the split is not a request (no count doubled).
+    import asyncio
+    import time
+
+    from asgi_bench.collectors.calls import CallTimingMiddleware
+    from asgi_bench.collectors.store import bucket_range
+
+    async def app(scope, receive, send):
+        end = time.perf_counter() + 0.003
+        while time.perf_counter() < end:
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def slow_send(message):
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(0.006)
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    mw = CallTimingMiddleware(app, server="test", app_name="t", registry=CollectorRegistry())
+    run(mw(http_scope("/"), receive, slow_send))
+
+    def ms(hist):
+        ((index, count),) = hist.items()
+        assert count == 1
+        return sum(bucket_range(index)) / 2 / 1e6
+
+    found = {s.key[1]: s for s in mw.store.series()}
+    own, inside, total = ms(found["ASGI"].hist_a), ms(found["ASGI"].hist_b), ms(found["GET"].hist_a)
+    assert 2.9 <= own <= 4.5, own
+    assert 5.9 <= inside <= 9.0, inside
+    assert abs(total - (own + inside)) < 0.5, (total, own, inside)
+    assert value(mw, "asgi_requests_total", route="/", method="GET", status="200") == 1
+    assert value(mw, "asgi_requests_total", route="/", method="ASGI", status="200") == 0
+    assert mw.store.in_progress() == 0

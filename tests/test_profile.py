@@ -90,6 +90,9 @@ def test_uvicorn_and_granian_profiles_name_their_parts(out):
         assert (where / "flame.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
         speedscope = json.loads((where / "profile.speedscope.json").read_text())
         assert speedscope["profiles"][0]["samples"], row["server"]
+    for row in (uvicorn, granian):  # the in-app split, timed beside the profile
+        own, inside, whole = row["app_own_p50_ms"], row["in_server_p50_ms"], row["app_p50_ms"]
+        assert own > 0 and inside > 0 and own < whole, (row["server"], own, inside, whole)
     us = _components(uvicorn)
     assert us["protocol"] > 0 and us["loop"] > 0 and us["glue"] > 0, us
     assert _components(granian)["glue"] > 0, _components(granian)  # granian's own frames

@@ -10,6 +10,10 @@ change beyond ``--threshold`` in the bad direction is a regression: the command 
 It refuses, with one line and exit 2, runs that cannot be compared: another schema, the
 same cell configured differently (server options, rates, TLS, workers, users, driver
 processes, metrics) or another machine (CPU model or count); ``--force`` compares anyway.
+
+Two runs made with ``--profile`` also get, after that table, where the CPU went: per row both
+profiled, µs per request by component in A and B (:mod:`asgi_bench.verdict.profile_diff`),
+and each run's flame graphs of the row. It is information: it never makes a regression.
 """
 
 from __future__ import annotations
@@ -26,9 +30,13 @@ from asgi_bench import exitcodes
 from asgi_bench.errors import UsageError
 from asgi_bench.report.charts import save_figure
 from asgi_bench.report.charts.compare import draw_compare
-from asgi_bench.results.read import load_run
+from asgi_bench.results.read import LoadedRun, load_run
+from asgi_bench.results.summary import rows_of
 from asgi_bench.verdict.comparison import Line, compare, refusal
+from asgi_bench.verdict.profile_diff import ComponentChange, RowShift, shifts
 from asgi_bench.verdict.stats import figure
+
+PROFILE_TITLE = "where the CPU went (µs per request, A -> B)"
 
 
 def run_compare(args: argparse.Namespace, console: Console) -> int:
@@ -39,10 +47,19 @@ def run_compare(args: argparse.Namespace, console: Console) -> int:
     lines = compare(a, b, args.threshold / 100)
     if not lines:
         raise UsageError("the runs share no row with figures to compare")
+    moved = shifts(rows_of(a.repeats, a.manifest), rows_of(b.repeats, b.manifest))
     if args.format == "markdown":
         sys.stdout.write(markdown(lines, a.layout.root, b.layout.root, args.threshold))
+        if moved:
+            sys.stdout.write("\n" + markdown_profiles(moved, a, b))
     else:
         console.print(_table(lines, args.threshold))
+        if moved:
+            console.print(_profile_table(moved))
+            for shift in moved:
+                # Paths whole, however narrow the terminal: they are to be copied.
+                text = _flame_line(shift, a, b)
+                console.print(text, markup=False, highlight=False, soft_wrap=True)
     if args.chart:
         save_figure(draw_compare(lines), Path(args.chart))
     regressions = [line for line in lines if line.regression]
@@ -84,6 +101,72 @@ def markdown(lines: Sequence[Line], a: Path, b: Path, threshold: float) -> str:
             f"{figure(line.b)} | {change_text} | {p} |"
         )
     return "\n".join(out) + "\n"
+
+
+def markdown_profiles(moved: Sequence[RowShift], a: LoadedRun, b: LoadedRun) -> str:
+    """The second markdown table: per row and component, µs per request in A and B."""
+    out = [
+        PROFILE_TITLE,
+        "",
+        "| server | app | step | component | A | B | B - A | change |",
+        "|---|---|---|---|---:|---:|---:|---:|",
+    ]
+    for shift in moved:
+        for part in shift.changes:
+            cells = " | ".join(_change_cells(part))
+            out.append(f"| {shift.server} | {shift.app} | {shift.step} | {cells} |")
+    out.append("")
+    for shift in moved:
+        out.append(f"- {_flame_line(shift, a, b, quote='`')}")
+    return "\n".join(out) + "\n"
+
+
+def flamegraphs(run: LoadedRun, server: str, app: str, step: str) -> list[Path]:
+    """The flame graphs of a row's ok repeats that were drawn, in repeat order: a failed
+    repeat's is not part of the row's profile."""
+    ok = sorted(
+        r.repeat
+        for r in run.repeats
+        if (r.server, r.app, r.step, r.status) == (server, app, step, "ok")
+    )
+    paths = [run.layout.repeat(server, app, step, k).flamegraph for k in ok]
+    return [path for path in paths if path.exists()]
+
+
+def _change_cells(part: ComponentChange) -> tuple[str, str, str, str, str]:
+    """component, A, B, B - A (µs) and the change as a share of A; ``–`` where unknown."""
+
+    def us(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f}"
+
+    delta, relative = part.delta, part.relative
+    return (
+        part.component,
+        us(part.a),
+        us(part.b),
+        "–" if delta is None else f"{delta:+.1f}",
+        "–" if relative is None else f"{relative:+.1%}",
+    )
+
+
+def _flame_line(shift: RowShift, a: LoadedRun, b: LoadedRun, quote: str = "") -> str:
+    def paths(run: LoadedRun) -> str:
+        found = flamegraphs(run, shift.server, shift.app, shift.step)
+        return " ".join(f"{quote}{p}{quote}" for p in found) or "none"
+
+    return f"flame graphs of {shift.server}/{shift.app} {shift.step}: A {paths(a)}; B {paths(b)}"
+
+
+def _profile_table(moved: Sequence[RowShift]) -> Table:
+    table = Table(title=PROFILE_TITLE)
+    for column in ("server", "app", "step", "component"):
+        table.add_column(column)
+    for column in ("A", "B", "B - A", "change"):
+        table.add_column(column, justify="right")
+    for shift in moved:
+        for part in shift.changes:
+            table.add_row(shift.server, shift.app, shift.step, *_change_cells(part))
+    return table
 
 
 def _table(lines: Sequence[Line], threshold: float) -> Table:

@@ -22,12 +22,8 @@ NOT_SAMPLED = "not_sampled"
 
 def component_us(row: Row) -> list[tuple[str, float]]:
     """(component, µs per request) of a profiled row, in COMPONENTS order, then what the
-    samples do not account for of the row's CPU per request (never below 0).
-
-    >>> from tests.constructed import profiled_row
-    >>> component_us(profiled_row("uvicorn", {"protocol": 10, "loop": 20}, cpu_us=50.0))[-1]
-    ('not_sampled', 20.0)
-    """
+    samples do not account for of the row's CPU per request (never below 0; its unit tests
+    are in tests/test_compare_profiles.py)."""
     if row.profile is None:
         return []
     profile = Profile.from_dict(row.profile)
@@ -67,8 +63,15 @@ def profile_section(rows: list[Row], layout: RunLayout) -> list[str]:
     parts = [
         "<p>µs of Python-side CPU per request by component (py-spy samples while a thread "
         "holds the GIL, with native frames), beside the server's measured CPU per request; "
-        "<i>not sampled</i> is the difference. Profiled rows carry the profiler's cost: "
-        "compare them with each other, rank with unprofiled runs.</p>"
+        "<i>not sampled</i> is the difference (a sample is GIL-held time, so a server that "
+        "was preempted or paused holding the GIL can read more than its CPU: then 0). "
+        "Profiled rows carry the profiler's cost: compare them with each other; they are "
+        "ranked only where <code>asgi-bench profile</code> measured that cost within 3%.</p>"
+        "<p>In-app time, as the middleware records it, includes the app's awaits of the "
+        "server's <code>send</code> and <code>receive</code>: uvicorn writes to the socket "
+        "inside <code>send</code>, granian returns at once. With <code>--profile</code> the "
+        "two are timed apart: <b>the app's own time is the figure that compares across "
+        "servers</b>; the time inside send/receive is the server's.</p>"
     ]
     for (app, rate), mine in comparable(rows).items():
         present = [c for c, _ in COMPONENTS if any(_us(r, c) for r in mine)]
@@ -78,16 +81,21 @@ def profile_section(rows: list[Row], layout: RunLayout) -> list[str]:
             cells = "".join(f"<td>{_us(row, c):.1f}</td>" for c in present)
             parts_us = dict(component_us(row))
             cpu = row.get("cpu_us_per_request")
+            split = "".join(
+                f"<td>{_us_of(row.get(name))}</td>"
+                for name in ("app_p50_ms", "app_own_p50_ms", "in_server_p50_ms")
+            )
             body.append(
                 f"<tr><td class='l'>{escape(row.server)}</td>"
                 f"<td>{'–' if cpu is None else f'{cpu:.1f}'}</td>{cells}"
-                f"<td>{parts_us.get(NOT_SAMPLED, 0.0):.1f}</td>"
+                f"<td>{parts_us.get(NOT_SAMPLED, 0.0):.1f}</td>{split}"
                 f"<td>{_samples(row):,}</td><td class='l'>{_links(row, layout)}</td></tr>"
             )
         parts.append(
             f"<h3>{escape(app)} at {rate:,.0f} req/s offered</h3>"
             "<table class='sortable'><tr><th>server</th><th>CPU µs/req</th>"
-            f"{head}<th>not sampled</th><th>samples</th><th>flame graphs</th></tr>"
+            f"{head}<th>not sampled</th><th>in-app p50 µs</th><th>app's own p50 µs</th>"
+            "<th>in send/receive p50 µs</th><th>samples</th><th>flame graphs</th></tr>"
             + "".join(body)
             + "</table>"
         )
@@ -98,6 +106,10 @@ def profile_section(rows: list[Row], layout: RunLayout) -> list[str]:
 
 def _us(row: Row, component: str) -> float:
     return dict(component_us(row)).get(component, 0.0)
+
+
+def _us_of(ms: float | None) -> str:
+    return "–" if ms is None else f"{ms * 1000:.1f}"
 
 
 def _samples(row: Row) -> int:

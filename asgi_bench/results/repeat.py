@@ -72,6 +72,10 @@ class Repeat:
     app_p90_ms: float | None = None
     app_p99_ms: float | None = None
     app_ttfb_p50_ms: float | None = None
+    # --profile: in-app time split (collectors/calls.py): the app's own, comparable across
+    # servers, and the time inside the server's send and receive, which is the server's
+    app_own_p50_ms: float | None = None
+    in_server_p50_ms: float | None = None
     server_ok_window: int | None = None  # successful requests the server completed
     server_requests_window: int | None = None
     server_requests_total: int | None = None

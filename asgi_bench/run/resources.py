@@ -66,6 +66,7 @@ class LocalResources:
             log_path=layout.server_log,
             raw_paths=self.config.raw_paths,
             http=job.step.http.version,
+            time_calls=self.config.profile is not None,  # the in-app split, beside the profile
         )
 
     def probe(self, server: Server, job: Job) -> list[Observation]:

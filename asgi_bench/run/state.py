@@ -34,6 +34,10 @@ class ServerState:
     duration: dict[int, int] = field(default_factory=dict)  # ok requests, fine buckets
     ttfb: dict[int, int] = field(default_factory=dict)
     ws_echo: dict[int, int] = field(default_factory=dict)  # message in -> next message out
+    # --profile (collectors/calls.py): ok requests' in-app time split into the app's own and
+    # the time inside the server's send and receive
+    app_own: dict[int, int] = field(default_factory=dict)
+    in_server: dict[int, int] = field(default_factory=dict)
 
 
 def parse_state(data: dict[str, Any], t: float, route_prefix: str = "") -> ServerState:
@@ -54,6 +58,11 @@ def parse_state(data: dict[str, Any], t: float, route_prefix: str = "") -> Serve
         if series["method"] == "WS":
             state.ws_messages_in += series["count"]
             _add(state.ws_echo, series["hist_a"])
+            continue
+        if series["method"] == "ASGI":
+            if 200 <= int(series["status"]) < 400:
+                _add(state.app_own, series["hist_a"])
+                _add(state.in_server, series["hist_b"])
             continue
         state.requests += series["count"]
         if 200 <= int(series["status"]) < 400:

@@ -250,6 +250,9 @@ def _server_side(r: Repeat, facts: Facts) -> None:
     if not websocket:
         r.app_ttfb_p50_ms = _ms(quantile(0.5, first.ttfb, last.ttfb))
         r.server_ok_window = last.ok_requests - first.ok_requests
+        # --profile: the app's own time, and the time inside the server's send and receive
+        r.app_own_p50_ms = _ms(quantile(0.5, first.app_own, last.app_own))
+        r.in_server_p50_ms = _ms(quantile(0.5, first.in_server, last.in_server))
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -35,8 +35,8 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         return None
     labels = dict(COMPONENTS)
     labels[NOT_SAMPLED] = "not sampled (outside the GIL)"
-    height = sum(0.45 * len(mine) + 0.9 for mine in groups.values())
-    figure, axes = plt.subplots(len(groups), 1, figsize=(11, 1.2 + height), squeeze=False)
+    height = 1.2 + sum(0.45 * len(mine) + 0.9 for mine in groups.values())
+    figure, axes = plt.subplots(len(groups), 1, figsize=(11, height), squeeze=False)
     figure.suptitle("Where a request's CPU goes (µs per request)", fontsize=13, fontweight="bold")
     shown: dict[str, object] = {}
     for ax, ((app, rate), mine) in zip(axes[:, 0], groups.items(), strict=True):
@@ -60,6 +60,7 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         figure,
         [shown[c] for c in order],  # type: ignore[misc]
         ncol=min(5, len(order)),
+        drop=0.75 / height,  # below the tick labels, whatever the number of panels
         labels=[labels[c] for c in order],
     )
     figure.tight_layout()

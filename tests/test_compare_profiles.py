@@ -5,7 +5,6 @@ where the CPU went. Expected values are worked out by hand beside each test."""
 
 from __future__ import annotations
 
-import doctest
 import io
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from asgi_bench.results.layout import RunLayout, write_json, write_text
 from asgi_bench.results.read import load_run
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.results.rows import aggregate
-from asgi_bench.verdict import profile_diff
 from asgi_bench.verdict.profile import COMMON_RULES, breakdown
 from asgi_bench.verdict.profile_diff import ComponentChange, shifts
 from tests.constructed import open_row
@@ -102,7 +100,7 @@ def test_the_rate_most_servers_were_profiled_at_is_the_group():
         ("server", None, False),  # py-spy's cost to this server was never measured
         ("server", {"cpu_ratio": 1.02}, True),  # 2% more CPU: within RANKABLE (3%)
         ("server", {"cpu_ratio": 1.05}, False),  # 5%: beyond it
-        ("driver", None, True),  # py-spy sampled Locust: the server ran unprofiled
+        ("driver", None, False),  # py-spy sampled Locust from the server's CPUs: disturbed
     ],
 )
 def test_a_profiled_row_is_ranked_only_where_py_spys_cost_was_measured_small(target, cost, ranked):
@@ -322,8 +320,3 @@ def test_shifts_pair_the_rows_both_runs_profiled():
 def test_a_profile_without_requests_has_no_change():
     change = ComponentChange("kernel", None, 10.0)
     assert (change.delta, change.relative) == (None, None)
-
-
-def test_the_examples_in_profile_diff_hold():
-    result = doctest.testmod(profile_diff)
-    assert result.attempted > 0 and result.failed == 0

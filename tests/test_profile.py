@@ -113,3 +113,18 @@ def test_without_ptrace_the_run_is_refused_before_any_server_starts(out, monkeyp
     assert code == 2
     assert err == f"asgi-bench: error: {why}"
     assert not out.exists() or not any(out.iterdir())  # no run folder: nothing started
+
+
+def test_profile_driver_samples_locust_and_the_row_is_not_ranked(out):
+    proc = short_run(
+        out, *("--servers", "uvicorn", "--apps", "hello", "--rates", "500", "--profile", "driver")
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = rows(only_run(out))
+    assert row["status"] == "ok", row["reason"]
+    profile = row["profile"]
+    assert profile["target"] == "driver"
+    # Locust's process: gevent's loop and the lean client's httptools, not the server's parts
+    assert profile["components"]["loop"]["samples"] > 0, profile["components"]
+    assert profile["components"]["glue"]["samples"] == 0  # no server's rules for the driver
+    assert any("gevent" in t["function"] for t in profile["top"]), profile["top"]

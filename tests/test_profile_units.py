@@ -256,3 +256,46 @@ def _bars(svg: str) -> list[tuple[float, str, str]]:
             (float(rect.get("width", "")), g.findtext("s:title", "", ns), rect.get("fill", ""))
         )
     return bars
+
+
+def test_analyse_divides_by_the_requests_of_the_profiles_own_span(tmp_path):
+    # py-spy ran from 1 s before a 4 s window to its end: a 5 s span. The server completed
+    # 1,200 requests in the window, so about 1,200 x 5 / 4 = 1,500 in the span. 130 samples
+    # at 100 Hz in burn: 130 / 100 / 1,500 x 1e6 = 866.67 µs per request, where dividing by
+    # the window's requests alone would read 1,083.33.
+    import json as json_module
+
+    from asgi_bench.results.layout import RepeatLayout
+    from asgi_bench.results.repeat import Repeat
+    from asgi_bench.run.profiles import analyse
+    from tests.fakes import job
+
+    where = RepeatLayout(tmp_path)
+    where.profile_raw.write_text("burn (burnapp.py:7) 130\nwrite (libc.so.6) 20\n")
+    where.profile_span.write_text(json_module.dumps({"start": 99.0, "end": 104.0}))
+    repeat = Repeat("uvicorn", "burnapp", "open-300rps", status="ok")
+    repeat.window, repeat.window_s, repeat.server_ok_window = [100.0, 104.0], 4.0, 1200
+    analyse(job(app="hello"), where, repeat, "server")
+    assert repeat.profile is not None, repeat.notes
+    assert repeat.profile["seconds"] == 5.0 and repeat.profile["requests"] == 1500.0
+    kernel = repeat.profile["components"]["kernel"]
+    assert kernel["us_per_request"] == pytest.approx(20 / 100 / 1500 * 1e6)  # 133.33
+    burnt = sum(t["samples"] for t in repeat.profile["top"] if t["function"].startswith("burn"))
+    assert burnt / 100 / 1500 * 1e6 == pytest.approx(866.67, abs=0.01)
+    assert where.flamegraph.exists() and where.speedscope.exists()
+    assert not repeat.notes  # attached before the window: nothing to say
+
+
+def test_analyse_keeps_the_figures_when_the_profile_is_damaged(tmp_path):
+    from asgi_bench.results.layout import RepeatLayout
+    from asgi_bench.results.repeat import Repeat
+    from asgi_bench.run.profiles import analyse
+    from tests.fakes import job
+
+    where = RepeatLayout(tmp_path)
+    where.profile_raw.write_text("a (apps/hello.py:1) 3\n")  # and no span file
+    repeat = Repeat("uvicorn", "hello", "open-300rps", status="ok", rps=300.0)
+    repeat.window, repeat.window_s, repeat.server_ok_window = [100.0, 104.0], 4.0, 1200
+    analyse(job(), where, repeat, "server")
+    assert repeat.profile is None and repeat.rps == 300.0
+    assert repeat.notes and repeat.notes[0].startswith("--profile: not analysed (")

@@ -63,7 +63,7 @@ def run_profile(args: argparse.Namespace, console: Console) -> int:
             settings = modes[mode]
             job = Job(settings.specs[0], settings.workloads[0], _step(settings), k, k)
             repeat = run_job(settings, job, layouts[mode], LocalResources(settings, None))
-            if repeat.status != "ok" or repeat.cpu_us_per_request is None:
+            if repeat.status != "ok" or not repeat.cpu_us_per_request or not repeat.p99_ms:
                 raise BenchError(f"profile: {mode} round {k} failed: {repeat.reason}")
             seen[mode].append(repeat)
         bare, spied = seen["unprofiled"][-1], seen["profiled"][-1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from asgi_bench.report.tables import over
 from asgi_bench.results.layout import RunLayout
 from asgi_bench.results.rows import Row
 from asgi_bench.verdict.profile import COMPONENTS, Profile
@@ -40,18 +41,25 @@ def component_us(row: Row) -> list[tuple[str, float]]:
 
 
 def comparable(rows: list[Row]) -> dict[tuple[str, float], list[Row]]:
-    """Per app, the offered rate at which the most servers have an ok, profiled row (the
-    open model: the same load for each), and those rows."""
-    profiled = [r for r in rows if r.profile and r.status == "ok" and r.load == "open"]
+    """Per app (and HTTP version), the offered rate at which the most servers have an ok
+    row whose server was profiled (the open model: the same load for each), and those rows.
+    A driver's profile is Locust's time, not the server's: it is not set against the
+    server's CPU per request."""
+    profiled = [
+        r
+        for r in rows
+        if r.profile and r.profile.get("target") == "server" and r.status == "ok"
+        if r.load == "open"
+    ]
     groups: dict[tuple[str, float], list[Row]] = {}
-    for app in dict.fromkeys(r.app for r in profiled):
+    for app, http in dict.fromkeys((r.app, r.http) for r in profiled):
         by_rate: dict[float, list[Row]] = {}
         for row in profiled:
-            if row.app == app and row.offered_rps:
+            if (row.app, row.http) == (app, http) and row.offered_rps:
                 by_rate.setdefault(row.offered_rps, []).append(row)
         if by_rate:
             rate = max(by_rate, key=lambda r: (len(by_rate[r]), r))
-            groups[(app, rate)] = by_rate[rate]
+            groups[(app + over(http), rate)] = by_rate[rate]
     return groups
 
 

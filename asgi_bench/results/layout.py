@@ -11,7 +11,7 @@ the recorder inside Locust, the analysis, the report and the charts all ask this
         repeat.json  client.json  recorder.json  window.json  locust.json  locust.log
         native.json  native.log  native-warmup.log  native.lua     (a native step)
         server.log  server-samples.jsonl  server-state.jsonl  traceback.txt
-        profile.txt  profile.speedscope.json  flame.svg  py-spy.log          (--profile)
+        profile.txt  profile-span.json  profile.speedscope.json  flame.svg  py-spy.log
 """
 
 from __future__ import annotations
@@ -95,6 +95,11 @@ class RepeatLayout:
     def profile_raw(self) -> Path:
         """--profile: py-spy's collapsed stacks of the window (also speedscope's input)."""
         return self.dir / "profile.txt"
+
+    @property
+    def profile_span(self) -> Path:
+        """--profile: when py-spy started and was stopped (unix seconds): the profile's span."""
+        return self.dir / "profile-span.json"
 
     @property
     def profile_log(self) -> Path:

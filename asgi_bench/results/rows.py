@@ -108,14 +108,17 @@ class Row:
 
     @property
     def ranked(self) -> bool:
-        """Its figures may be ranked against others': not profiled, or profiled by a py-spy
-        whose cost to this server was measured within RANKABLE (asgi-bench profile).
+        """Its figures may be ranked against others': not profiled, or its server profiled by
+        a py-spy whose cost to this server was measured within RANKABLE (asgi-bench profile).
+        A driver profile ran py-spy on the server's CPUs: not ranked either.
 
         >>> Row("uvicorn", "hello", "open-1000rps", "open", None, 1e3, "ok", "", 1, 1).ranked
         True
         """
-        if not self.profile or self.profile.get("target") != "server":
+        if not self.profile:
             return True
+        if self.profile.get("target") != "server":
+            return False
         cost = self.profile.get("cost") or {}
         return bool(cost) and float(cost.get("cpu_ratio", 99)) <= RANKABLE
 
@@ -272,9 +275,14 @@ def _row(group: list[Repeat]) -> Row:
     row.memory_kind = next((r.memory_kind for r in ok if r.memory_kind), None)
     profiled = [r.profile for r in ok if r.profile]
     if profiled:
-        merged = merge([Profile.from_dict(p) for p in profiled])
         said = profiled[0]
-        row.profile = merged.to_dict() | {"target": said.get("target"), "cost": said.get("cost")}
+        try:
+            merged = merge([Profile.from_dict(p) for p in profiled])
+        except (KeyError, TypeError, ValueError) as exc:  # a damaged or mixed profile
+            row.notes.append(f"--profile: the repeats' profiles could not be merged ({exc!r})")
+        else:
+            extra = {"target": said.get("target"), "cost": said.get("cost")}
+            row.profile = merged.to_dict() | extra
     for r in group:
         for capability, seen in r.capabilities.items():
             # A capability seen failing once is not a capability.

@@ -27,7 +27,8 @@ def profile_cost(server: str) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict) or data.get("host") != socket.gethostname():
         return None
-    found = (data.get("servers") or {}).get(server)
+    servers = data.get("servers")
+    found = servers.get(server) if isinstance(servers, dict) else None
     return found if isinstance(found, dict) and "cpu_ratio" in found else None
 
 
@@ -38,6 +39,8 @@ def save_profile_cost(server: str, cpu_ratio: float, detail: dict[str, Any]) -> 
     except (OSError, ValueError):
         data = {}
     if not isinstance(data, dict) or data.get("host") != socket.gethostname():
+        data = {}
+    if not isinstance(data.get("servers"), dict):
         data = {"host": socket.gethostname(), "servers": {}}
     data.setdefault("servers", {})[server] = {
         "cpu_ratio": cpu_ratio,

@@ -26,15 +26,18 @@ to change before any server starts.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from asgi_bench.results.layout import RepeatLayout
 from asgi_bench.system.processes import ManagedProcess
 
 RATE_HZ = 100  # py-spy's default: its cost is measured at this rate (README)
@@ -135,22 +138,36 @@ def py_spy_argv(binary: str, pid: int, output: Path, rate: int = RATE_HZ) -> lis
 
 @contextmanager
 def recording(
-    pid: int, output: Path, log: Path, cpus: Sequence[int] = (), rate: int = RATE_HZ
-) -> Iterator[ManagedProcess]:
-    """Sample ``pid``'s tree into ``output`` (collapsed stacks) until the block ends.
+    pid: int, layout: RepeatLayout, cpus: Sequence[int] = (), rate: int = RATE_HZ
+) -> Iterator[None]:
+    """Sample ``pid``'s tree into the repeat's collapsed stacks until the block ends, and
+    write when it started and stopped (the profile's span: its µs per request divide by
+    the requests of that span, which a native step's window, starting when its warm-up
+    ends, does not leave room to lead).
 
     py-spy runs on ``cpus``. On the way out it gets SIGINT, on which it writes its file,
-    and up to 10 s to do so.
+    and up to 10 s to do so. A py-spy that cannot start is said in its log, not raised:
+    a profile is never worth a repeat's figures.
     """
     binary = py_spy()
-    if binary is None:
-        raise FileNotFoundError("py-spy is not installed")
-    output.unlink(missing_ok=True)
-    process = ManagedProcess(py_spy_argv(binary, pid, output, rate), log, cpus=cpus)
+    layout.profile_raw.unlink(missing_ok=True)
+    started = time.time()
     try:
-        yield process
+        if binary is None:
+            raise OSError("py-spy is not installed")
+        argv = py_spy_argv(binary, pid, layout.profile_raw, rate)
+        process = ManagedProcess(argv, layout.profile_log, cpus=cpus)
+    except OSError as exc:
+        layout.profile_log.write_text(f"py-spy did not start: {exc}\n")
+        yield
+        return
+    try:
+        yield
     finally:
+        stopped = time.time()
         process.stop(grace=10.0, sig=signal.SIGINT)
+        span = {"start": started, "end": stopped}
+        layout.profile_span.write_text(json.dumps(span) + "\n")
 
 
 def describe(target: str, warmup: float) -> dict[str, object]:

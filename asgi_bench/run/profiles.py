@@ -5,6 +5,8 @@ collapsed stacks."""
 
 from __future__ import annotations
 
+import json
+
 from asgi_bench.report.flamegraph import flamegraph_svg, write_speedscope
 from asgi_bench.results.layout import RepeatLayout, write_text
 from asgi_bench.results.repeat import Repeat
@@ -25,13 +27,21 @@ def rules_for(job: Job, target: str) -> tuple[Rule, ...]:
     )
 
 
-def analyse(job: Job, where: RepeatLayout, repeat: Repeat, target: str, lead_s: float) -> None:
-    """Fill ``repeat.profile`` and write the flame graph and speedscope file; a profile
-    py-spy did not write is a note on the repeat, never a failed measurement. The profile
-    spans the window and py-spy's ``lead_s`` before it, at the same offered load: its
-    requests are the window's, scaled to that span."""
+def analyse(job: Job, where: RepeatLayout, repeat: Repeat, target: str) -> None:
+    """Fill ``repeat.profile`` and write the flame graph and speedscope file. Whatever goes
+    wrong here is a note on the repeat, never a lost or failed measurement. The profile
+    spans py-spy's own start to stop (its lead before the window included, at the same
+    offered load): its requests are the window's, scaled to that span."""
     if target == "driver" and repeat.load == "native":
         return  # wrk is no Python process: there is nothing of ours to sample
+    try:
+        _analyse(job, where, repeat, target)
+    except Exception as exc:  # a bug or a full disk: keep the figures, say what is missing
+        repeat.profile = None
+        repeat.notes.append(f"--profile: not analysed ({type(exc).__name__}: {exc})")
+
+
+def _analyse(job: Job, where: RepeatLayout, repeat: Repeat, target: str) -> None:
     if not where.profile_raw.exists():
         if repeat.status == "ok":
             repeat.notes.append(f"--profile: py-spy wrote no profile ({_why(where)})")
@@ -40,12 +50,17 @@ def analyse(job: Job, where: RepeatLayout, repeat: Repeat, target: str, lead_s: 
     if not stacks:
         repeat.notes.append("--profile: py-spy took no sample in the window")
         return
-    window = repeat.window_s or 0.0
-    served = _requests(repeat, target)
-    span = window + lead_s
-    requests = served * span / window if served is not None and window else None
+    span = json.loads(where.profile_span.read_text())
+    seconds = float(span["end"]) - float(span["start"])
+    window, served = repeat.window_s, _requests(repeat, target)
+    requests = served * seconds / window if served is not None and window else None
+    if window and repeat.window and float(span["start"]) > repeat.window[0]:
+        repeat.notes.append(
+            "--profile: py-spy attached inside the window (no warm-up to lead in): its first "
+            "sample's pause is in this row's latency"
+        )
     rules = rules_for(job, target)
-    profile = breakdown(stacks, rules, RATE_HZ, span, requests)
+    profile = breakdown(stacks, rules, RATE_HZ, seconds, requests)
     cost = profile_cost(repeat.server) if target == "server" else None
     repeat.profile = profile.to_dict() | {"target": target, "cost": cost}
     title = f"{repeat.server} {repeat.app} {repeat.step} r{repeat.repeat} ({target})"

@@ -113,4 +113,4 @@ class LocalResources:
         if process is None:
             return nullcontext()
         wait_until(start - lead(self.settings.warmup))
-        return recording(process.pid, layout.profile_raw, layout.profile_log, cpus)
+        return recording(process.pid, layout, cpus)

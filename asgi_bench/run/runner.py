@@ -45,7 +45,7 @@ from asgi_bench.run.database import Database, database_for, unavailable
 from asgi_bench.run.driver_figure import driver_figure
 from asgi_bench.run.lifecycle import Measurement, Resources, measure
 from asgi_bench.run.plan import Job, plan
-from asgi_bench.run.profiler import describe, lead
+from asgi_bench.run.profiler import describe
 from asgi_bench.run.profiles import analyse
 from asgi_bench.run.resources import LocalResources
 from asgi_bench.run.search import search_cell
@@ -377,9 +377,10 @@ def run_job(
         return repeat
     measurement = measure(job, where, resources)
     repeat = judge(measurement.facts, policy)
+    write_repeat(where, measurement, repeat, resources)  # the figures first, whatever follows
     if settings.config.profile:
-        analyse(job, where, repeat, settings.config.profile, lead(settings.warmup))
-    write_repeat(where, measurement, repeat, resources)
+        analyse(job, where, repeat, settings.config.profile)
+        write_json(where.repeat_json, repeat.to_dict(), schema=True)
     if measurement.interrupted is not None:
         measurement.interrupted.result = repeat
         raise measurement.interrupted

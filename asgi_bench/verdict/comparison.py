@@ -28,6 +28,7 @@ SAME_CONFIG = (
     ("config", "workers"),
     ("config", "tls"),
     ("config", "metrics"),
+    ("config", "profile"),  # py-spy's own cost would read as a regression
     ("settings", "driver_processes"),
     ("config", "arrival"),
 )

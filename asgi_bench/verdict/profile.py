@@ -75,8 +75,10 @@ _SYSCALLS = (
 COMMON_RULES: tuple[Rule, ...] = (
     # The wrapper is the frame itself, not a function that merely lives in libc (memcpy).
     Rule(rf"^(?:__GI_)?(?:__libc_|__)?(?:{_SYSCALLS}) \((?:libc|libpthread)[.-]", "kernel"),
-    Rule(r"\(collectors/", "middleware"),
-    Rule(r"\((?:apps|starlette|fastapi)/", "app"),
+    # From a checkout (an editable install) py-spy says apps/...; from an installed package
+    # (the Docker image), asgi_bench/apps/...
+    Rule(r"\((?:asgi_bench/)?collectors/", "middleware"),
+    Rule(r"\((?:(?:asgi_bench/)?apps|starlette|fastapi)/", "app"),
     Rule(r"\((?:asyncio/|selectors\.py)|\(loop\.c:|uvloop|^uv_|_asynciomodule\.c|gevent", "loop"),
     Rule(r"httptools|^llhttp|\((?:h11|h2|hpack|wsproto|websockets)/", "protocol"),
 )

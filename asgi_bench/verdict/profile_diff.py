@@ -71,7 +71,12 @@ def shifts(rows_a: Sequence[Row], rows_b: Sequence[Row]) -> list[RowShift]:
     found = []
     for row in rows_a:
         other = profiled_b.get((row.server, row.app, row.step))
-        if row.profile and other is not None and other.profile:
+        if (
+            row.profile
+            and other is not None
+            and other.profile
+            and row.profile.get("target") == other.profile.get("target")
+        ):
             moved = component_changes(
                 Profile.from_dict(row.profile), Profile.from_dict(other.profile)
             )

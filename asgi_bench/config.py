@@ -276,9 +276,9 @@ class RunConfig:
             raise UsageError(
                 f"unknown --profile {self.profile!r}; choose from: {', '.join(TARGETS)}"
             )
-        if self.profile == "server" and self.remote_targets:
+        if self.profile == "server" and self.targets:
             raise UsageError(
-                "--profile server traces local processes: --remote-targets run on other hosts"
+                "--profile server needs local servers: --targets are not ours to trace"
             )
         problem = ptrace_problem()
         if problem:

@@ -141,8 +141,7 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
     env = {
         **_env(),
         # db: every server queries the postgres service's database
-        # --profile: py-spy from the bench samples each server in its own container
-        "BENCH_ARGS": "--apps hello,websocket,db --duration 2 --warmup 1 --users 4 --profile",
+        "BENCH_ARGS": "--apps hello,websocket,db --duration 2 --warmup 1 --users 4",
         # The bench drives through a locust-worker container, as when scaled out.
         "DRIVER_WORKERS": "1",
     }
@@ -189,13 +188,6 @@ def test_compose_up_bench_leaves_results_on_the_host(docker_engine, tmp_path):
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["config"]["targets"] and manifest["config"]["expect_workers"] == 1
     assert manifest["database"] == {"source": "--db-dsn", "dsn": DB_DSN}
-    assert manifest["profile"]["target"] == "server"
-    for row in rows:  # each server's own process, seen from the bench (pid: host)
-        profile = row["profile"] or {}
-        shares = {n: c["share"] for n, c in profile.get("components", {}).items()}
-        assert shares and shares["unattributed"] < 0.1, (row["server"], row["app"], row["notes"])
-        assert profile["native"] is False  # Python frames only, from another container
-    assert next(run_dir.glob("cells/granian__hello/*/r1/flame.svg")).stat().st_size > 0
     record = next(run_dir.glob("cells/uvicorn__hello/*/r1/recorder.json"))
     roles = sorted(p["role"] for p in json.loads(record.read_text())["processes"])
     assert roles == ["master", "worker"]  # the load came from the worker container

@@ -299,22 +299,3 @@ def test_analyse_keeps_the_figures_when_the_profile_is_damaged(tmp_path):
     analyse(job(), where, repeat, "server")
     assert repeat.profile is None and repeat.rps == 300.0
     assert repeat.notes and repeat.notes[0].startswith("--profile: not analysed (")
-
-
-def test_the_server_in_a_container_is_its_first_python_process(monkeypatch):
-    # What the Docker API's top listed for a compose server (docker-init is pid 1 inside):
-    # py-spy --subprocesses from `asgi-bench serve` reaches the server it started.
-    from asgi_bench.run import docker
-
-    listed = {
-        "Titles": ["PID", "COMMAND"],
-        "Processes": [
-            ["17102", "/sbin/docker-init -- asgi-bench serve uvicorn all --port 8001"],
-            ["17117", "/opt/venv/bin/python3 /opt/venv/bin/asgi-bench serve uvicorn all"],
-            ["17120", "/opt/venv/bin/python3 -m uvicorn asgi_bench.collectors.wrapped:app"],
-        ],
-    }
-    monkeypatch.setattr(docker, "docker_get", lambda path, sock: listed)
-    assert docker.server_pid("abc") == 17117
-    monkeypatch.setattr(docker, "docker_get", lambda path, sock: {"Titles": ["UID"]})
-    assert docker.server_pid("abc") is None

@@ -70,18 +70,11 @@ def profile_section(rows: list[Row], layout: RunLayout) -> list[str]:
     labels = dict(COMPONENTS)
     parts = [
         "<p>µs of Python-side CPU per request by component (py-spy samples while a thread "
-        "holds the GIL), beside the server's measured CPU per request; "
+        "holds the GIL, with native frames), beside the server's measured CPU per request; "
         "<i>not sampled</i> is the difference (a sample is GIL-held time, so a server that "
         "was preempted or paused holding the GIL can read more than its CPU: then 0). "
         "Profiled rows carry the profiler's cost: compare them with each other; they are "
-        "ranked only where <code>asgi-bench profile</code> measured that cost within 3%."
-        + (
-            " Profiled without native frames (a server in another container): a C call's "
-            "time is its Python caller's, and the kernel's part is not told apart."
-            if any(r.profile and r.profile.get("native") is False for r in profiled)
-            else " With native frames: a syscall's time is the kernel's."
-        )
-        + "</p>"
+        "ranked only where <code>asgi-bench profile</code> measured that cost within 3%.</p>"
         "<p>In-app time, as the middleware records it, includes the app's awaits of the "
         "server's <code>send</code> and <code>receive</code>: uvicorn writes to the socket "
         "inside <code>send</code>, granian returns at once. With <code>--profile</code> the "

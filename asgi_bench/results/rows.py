@@ -281,7 +281,7 @@ def _row(group: list[Repeat]) -> Row:
         except (KeyError, TypeError, ValueError) as exc:  # a damaged or mixed profile
             row.notes.append(f"--profile: the repeats' profiles could not be merged ({exc!r})")
         else:
-            extra = {key: said.get(key) for key in ("target", "cost", "native")}
+            extra = {"target": said.get("target"), "cost": said.get("cost")}
             row.profile = merged.to_dict() | extra
     for r in group:
         for capability, seen in r.capabilities.items():

@@ -52,22 +52,6 @@ def find_container(service: str, sock: str = DOCKER_SOCKET) -> str | None:
     return found[0]["Id"] if found else None
 
 
-def server_pid(container: str, sock: str = DOCKER_SOCKET) -> int | None:
-    """The host pid of the first Python process in ``container`` (under compose's ``init:
-    true`` its pid 1 is docker-init, whose child ``asgi-bench serve`` starts the server), for
-    py-spy ``--subprocesses`` from a bench in the host's pid namespace (compose's ``pid:
-    host``); None where none is listed."""
-    listed = docker_get(f"/containers/{container}/top?ps_args=-o%20pid,args", sock)
-    titles = [str(t).upper() for t in listed.get("Titles", [])]
-    if titles[:1] != ["PID"]:
-        return None
-    for pid, *args in listed.get("Processes", []):
-        command = " ".join(args).split()
-        if command and command[0].rsplit("/", 1)[-1].startswith("python"):
-            return int(pid)
-    return None
-
-
 class DockerSampler(Sampler):
     """CPU seconds and memory of one container, from its cgroup as Docker reports it."""
 

@@ -118,16 +118,15 @@ def lead(warmup: float) -> float:
     return min(LEAD_S, warmup / 2)
 
 
-def py_spy_argv(
-    binary: str, pid: int, output: Path, rate: int = RATE_HZ, native: bool = True
-) -> list[str]:
-    argv = [
+def py_spy_argv(binary: str, pid: int, output: Path, rate: int = RATE_HZ) -> list[str]:
+    return [
         binary,
         "record",
         "--pid",
         str(pid),
         "--subprocesses",  # every worker of the tree, present and future
         "--gil",  # CPU on the Python side only: idle waits and GIL-free threads are not
+        "--native",  # C and Rust frames under the Python ones (the kernel's write, uvloop)
         "--rate",
         str(rate),
         "--format",
@@ -135,18 +134,11 @@ def py_spy_argv(
         "--output",
         str(output),
     ]
-    if native:
-        argv.append("--native")  # C and Rust frames under Python's (the kernel's write, uvloop)
-    return argv
 
 
 @contextmanager
 def recording(
-    pid: int,
-    layout: RepeatLayout,
-    cpus: Sequence[int] = (),
-    rate: int = RATE_HZ,
-    native: bool = True,
+    pid: int, layout: RepeatLayout, cpus: Sequence[int] = (), rate: int = RATE_HZ
 ) -> Iterator[None]:
     """Sample ``pid``'s tree into the repeat's collapsed stacks until the block ends, and
     write when it started and stopped (the profile's span: its µs per request divide by
@@ -163,7 +155,7 @@ def recording(
     try:
         if binary is None:
             raise OSError("py-spy is not installed")
-        argv = py_spy_argv(binary, pid, layout.profile_raw, rate, native)
+        argv = py_spy_argv(binary, pid, layout.profile_raw, rate)
         process = ManagedProcess(argv, layout.profile_log, cpus=cpus)
     except OSError as exc:
         layout.profile_log.write_text(f"py-spy did not start: {exc}\n")
@@ -174,7 +166,7 @@ def recording(
     finally:
         stopped = time.time()
         process.stop(grace=10.0, sig=signal.SIGINT)
-        span = {"start": started, "end": stopped, "native": native}
+        span = {"start": started, "end": stopped}
         layout.profile_span.write_text(json.dumps(span) + "\n")
 
 

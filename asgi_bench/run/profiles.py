@@ -62,8 +62,7 @@ def _analyse(job: Job, where: RepeatLayout, repeat: Repeat, target: str) -> None
     rules = rules_for(job, target)
     profile = breakdown(stacks, rules, RATE_HZ, seconds, requests)
     cost = profile_cost(repeat.server) if target == "server" else None
-    native = bool(span.get("native", True))  # without: C time is its Python caller's
-    repeat.profile = profile.to_dict() | {"target": target, "cost": cost, "native": native}
+    repeat.profile = profile.to_dict() | {"target": target, "cost": cost}
     title = f"{repeat.server} {repeat.app} {repeat.step} r{repeat.repeat} ({target})"
     write_text(where.flamegraph, flamegraph_svg(stacks, title, rules))
     write_speedscope(stacks, where.speedscope, title)

@@ -15,13 +15,7 @@ from asgi_bench.run.lifecycle import Driver, wait_until
 from asgi_bench.run.native import NativeRun, native_client_stats
 from asgi_bench.run.plan import Job
 from asgi_bench.run.profiler import lead, recording
-from asgi_bench.run.server import (
-    AttachedServer,
-    LocalServer,
-    Server,
-    attach_server,
-    start_server,
-)
+from asgi_bench.run.server import LocalServer, Server, attach_server, start_server
 from asgi_bench.run.state import StateReader
 from asgi_bench.run.verify import verify
 from asgi_bench.system.tls import CertPair
@@ -111,16 +105,12 @@ class LocalResources:
         --profile, or where there is no Python process of ours to sample (an attached
         server, a native tool)."""
         target = self.config.profile
-        pid, native = None, True
+        process = None
         if target == "server" and isinstance(server, LocalServer):
-            pid, cpus = server.process.pid, self.settings.driver_cpus
-        elif target == "server" and isinstance(server, AttachedServer):
-            # In its container: py-spy's native unwinding cannot read it from here (every
-            # sample an error, seen under compose), its Python frames can.
-            pid, cpus, native = server.profile_pid(), self.settings.driver_cpus, False
-        elif target == "driver" and isinstance(driver, LocustRun) and driver.process:
-            pid, cpus = driver.process.pid, self.settings.server_cpus
-        if pid is None:
+            process, cpus = server.process, self.settings.driver_cpus
+        elif target == "driver" and isinstance(driver, LocustRun):
+            process, cpus = driver.process, self.settings.server_cpus
+        if process is None:
             return nullcontext()
         wait_until(start - lead(self.settings.warmup))
-        return recording(pid, layout, cpus, native=native)
+        return recording(process.pid, layout, cpus)

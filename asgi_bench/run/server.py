@@ -21,7 +21,7 @@ import psutil
 from asgi_bench import envvars
 from asgi_bench.errors import ServerStartError
 from asgi_bench.results.layout import RepeatLayout
-from asgi_bench.run.docker import DockerSampler, find_container, server_pid
+from asgi_bench.run.docker import DockerSampler, find_container
 from asgi_bench.run.samplers import ProcessSampler, Sampler
 from asgi_bench.servers import LaunchOptions, ServerSpec
 from asgi_bench.system.http import get
@@ -189,24 +189,6 @@ class AttachedServer:
 
     def shutdown_observed(self) -> bool | None:
         return None  # the server outlives the run
-
-    def profile_pid(self) -> int | None:
-        """The pid py-spy attaches to (--profile): the server's process in its container, as
-        this process sees it (compose's bench shares the host's pid namespace); None, with a
-        note, where it cannot be found or seen from here."""
-        try:
-            container = find_container(self.spec.name)
-            pid = server_pid(container) if container else None
-        except (OSError, ValueError) as exc:
-            self.notes.append(f"--profile: no Docker API to find the server's process ({exc})")
-            return None
-        if pid is None or not psutil.pid_exists(pid):
-            self.notes.append(
-                f"--profile: {self.spec.name}'s process is not visible from here (the bench "
-                "needs the host's pid namespace: compose's pid: host)"
-            )
-            return None
-        return pid
 
     def close(self) -> None:
         return None

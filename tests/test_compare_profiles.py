@@ -320,3 +320,30 @@ def test_shifts_pair_the_rows_both_runs_profiled():
 def test_a_profile_without_requests_has_no_change():
     change = ComponentChange("kernel", None, 10.0)
     assert (change.delta, change.relative) == (None, None)
+
+
+def test_the_component_chart_stacks_each_servers_parts_at_the_shared_rate(tmp_path):
+    # uvicorn: protocol 1 sample (10 µs) + loop 2 (20 µs) of a measured 50 µs: 20 not sampled,
+    # so its bar ends at 50; granian: app 3 samples (30 µs) of 30: its bar ends at 30.
+    from matplotlib.patches import Rectangle
+
+    from asgi_bench.report.charts.components import draw
+
+    uvicorn = open_row(
+        "uvicorn",
+        "hello",
+        1000.0,
+        profile=profile_of({"protocol": 1, "loop": 2}),
+        cpu_us_per_request=50.0,
+    )
+    granian = open_row(
+        "granian", "hello", 1000.0, profile=profile_of({"app": 3}), cpu_us_per_request=30.0
+    )
+    figure = draw([uvicorn, granian], RunLayout(tmp_path))
+    assert figure is not None
+    (ax,) = figure.axes
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    ends = sorted(round(p.get_x() + p.get_width(), 6) for p in bars)
+    assert ends[-1] == 50.0 and 30.0 in ends
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["uvicorn", "granian"]
+    assert draw([open_row("uvicorn", "hello", 1000.0)], RunLayout(tmp_path)) is None

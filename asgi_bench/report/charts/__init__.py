@@ -47,6 +47,9 @@ CHARTS: dict[str, str] = {
     "errors": "asgi_bench.report.charts.errors:draw",
 }
 
+# Charts of what a run measures only when asked: the flag that gives them something to draw.
+OPT_IN = {"components": "--profile"}
+
 ChartFunction = Callable[[list[Row], RunLayout], Figure | None]
 
 

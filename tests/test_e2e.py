@@ -13,7 +13,7 @@ import time
 import matplotlib.image
 import pytest
 
-from asgi_bench.report.charts import CHARTS
+from asgi_bench.report.charts import CHARTS, OPT_IN
 from asgi_bench.servers import SERVERS
 from tests.browser import render
 from tests.e2e import cli, only_run, repeat_dir, rows, short_run
@@ -28,8 +28,9 @@ def test_tiny_matrix_every_config(out):
     run_dir = only_run(out)
     for name in ("run.json", "summary.json", "summary.csv", "report.html"):
         assert (run_dir / name).stat().st_size > 0, name
-    # Every chart with something to show for a closed-loop run (the rate charts need --rates).
-    for chart in set(CHARTS) - {"latency_vs_rate", "cost_vs_rate"}:
+    # Every chart with something to show for a closed-loop run (the rate charts need --rates;
+    # the opt-in ones, their flag).
+    for chart in set(CHARTS) - set(OPT_IN) - {"latency_vs_rate", "cost_vs_rate"}:
         assert (run_dir / "charts" / f"{chart}.png").exists(), chart
         assert (run_dir / "charts" / f"{chart}.svg").exists(), chart
     found = rows(run_dir)

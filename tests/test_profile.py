@@ -18,6 +18,7 @@ import pytest
 
 from asgi_bench import cli as cli_module
 from asgi_bench.run import profiler
+from asgi_bench.system.watchdog import WATCHDOG
 from tests.e2e import only_run, repeat_dir, rows, short_run
 
 pytestmark = pytest.mark.integration
@@ -106,6 +107,9 @@ def test_uvicorn_and_granian_profiles_name_their_parts(out):
 def test_without_ptrace_the_run_is_refused_before_any_server_starts(out, monkeypatch, capsys):
     why = "--profile needs ptrace: kernel.yama.ptrace_scope is 3 (no ptrace until reboot)"
     monkeypatch.setattr(profiler, "ptrace_problem", lambda: why)
+    # main() arms the process watchdog for what it starts; in this pytest process it would
+    # outlive the test and start with whatever a later test starts.
+    monkeypatch.setattr(WATCHDOG, "enable", lambda: None)
     code = cli_module.main(
         ["run", "--servers", "uvicorn", "--apps", "hello", "--profile", "--out", str(out)]
     )

@@ -277,10 +277,14 @@ class RunConfig:
                 f"unknown --profile {self.profile!r}; choose from: {', '.join(TARGETS)}"
             )
         if self.profile == "server" and self.targets:
-            raise UsageError(
-                "--profile server needs local servers: --targets are not ours to trace"
-            )
-        problem = ptrace_problem()
+            from asgi_bench.run.container_profile import container_problem
+
+            if self.remote_targets:
+                raise UsageError("--profile server cannot trace servers on other machines")
+            # py-spy runs in each server's container (compose), not here
+            problem = container_problem(tuple(target_urls(self.targets, False)))
+        else:
+            problem = ptrace_problem()
         if problem:
             raise UsageError(problem)
 

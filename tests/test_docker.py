@@ -219,6 +219,69 @@ def test_compose_locust_ui_drives_uvicorn_and_shows_the_asgi_bench_tab(docker_en
     assert down.returncode == 0, down.stderr
 
 
+PROFILED = ("uvicorn", "granian")
+WITH_PTRACE = ("-f", "docker-compose.yml", "-f", "docker-compose.profile.yml")
+
+
+def test_compose_profile_samples_each_server_in_its_own_container(docker_engine, tmp_path):
+    """--profile under compose: refused while the servers lack SYS_PTRACE, then, with
+    docker-compose.profile.yml, py-spy in each server's container, native frames included."""
+    ports = [8001 + list(SERVERS).index(name) for name in PROFILED]
+    taken = [port for port in (*ports, DB_PORT) if _port_taken(port)]
+    assert not taken, f"ports {taken} are in use: stop what holds them (another compose run?)"
+    subprocess.run([str(REPO / "scripts" / "docker-base"), BASE], check=True, timeout=600)
+    project = project_copy(tmp_path / "project")
+    results = project / "results"
+    results.mkdir(exist_ok=True)
+    results.chmod(0o777)
+    env = _env()
+    targets = ",".join(
+        f"{name}=http://127.0.0.1:{port}" for name, port in zip(PROFILED, ports, strict=True)
+    )
+    bench = ("run", "--rm", "-T", "--no-deps", "bench", "asgi-bench", "run", "--out")
+    args = ["/app/results", "--targets", targets, "--apps", "hello", "--profile"]
+    args += ["--duration", "2", "--warmup", "1", "--users", "4"]
+    try:
+        built = compose(project, env, "build", "postgres", timeout=900)
+        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        up = compose(project, env, "up", "-d", *PROFILED, timeout=300)
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        refused = compose(project, env, *bench, *args, timeout=300)
+        assert refused.returncode == 2, refused.stdout[-3000:] + refused.stderr[-3000:]
+        assert "lacks SYS_PTRACE" in refused.stderr + refused.stdout
+        assert "docker-compose.profile.yml" in refused.stderr + refused.stdout
+        up = compose(project, env, *WITH_PTRACE, "up", "-d", *PROFILED, timeout=300)
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        ran = compose(project, env, *WITH_PTRACE, *bench, *args, timeout=600)
+        assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:] + _health()
+    finally:
+        down = compose(project, env, "down", "--remove-orphans", "--volumes", timeout=300)
+    assert down.returncode == 0, down.stderr
+    [run_dir] = [p for p in results.iterdir() if p.is_dir()]
+    rows = json.loads((run_dir / "summary.json").read_text())["rows"]
+    assert {row["server"] for row in rows} == set(PROFILED)
+    for row in rows:
+        where = f"{row['server']}/{row['step']}: {row['reason']} {row['notes']}"
+        assert row["status"] == "ok", where
+        components = (row["profile"] or {}).get("components", {})
+        assert components and components["unattributed"]["share"] < 0.1, where
+        # native frames, which py-spy could not read from another container: the kernel's
+        assert components.get("kernel", {}).get("share", 0) > 0, where
+    for name in PROFILED:
+        assert next(run_dir.glob(f"cells/{name}__hello/*/r1/flame.svg")).stat().st_size > 0
+
+
+def test_the_profile_override_gives_every_server_service_ptrace():
+    """docker-compose.profile.yml names every server service of docker-compose.yml: a new
+    server in one and not the other could not be profiled under compose."""
+    import yaml
+
+    base = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    override = yaml.safe_load((REPO / "docker-compose.profile.yml").read_text())["services"]
+    assert set(override) == set(SERVERS) <= set(base)
+    assert all(service["cap_add"] == ["SYS_PTRACE"] for service in override.values())
+
+
 def _swarm_open_model(web: str, rate: int, seconds: float) -> dict[str, Any]:
     """Start the open model at ``rate`` from the UI's form, as a person would; its stats
     after ``seconds``."""

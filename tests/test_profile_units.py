@@ -299,3 +299,59 @@ def test_analyse_keeps_the_figures_when_the_profile_is_damaged(tmp_path):
     analyse(job(), where, repeat, "server")
     assert repeat.profile is None and repeat.rps == 300.0
     assert repeat.notes and repeat.notes[0].startswith("--profile: not analysed (")
+
+
+# --- --profile under compose: the checks before any load ---------------------------------
+
+
+def _compose(monkeypatch, containers: dict[str, str | None], caps: dict[str, set[str]]) -> None:
+    from asgi_bench.run import docker
+
+    monkeypatch.setattr(docker, "find_container", containers.get)
+    monkeypatch.setattr(docker, "capabilities", lambda container: caps[container])
+
+
+def test_compose_profile_needs_every_target_container_with_ptrace(monkeypatch):
+    from asgi_bench.run.container_profile import container_problem
+
+    _compose(monkeypatch, {"uvicorn": "c1", "granian": "c2"}, {"c1": {"SYS_PTRACE"}, "c2": set()})
+    problem = container_problem(["uvicorn", "granian"])
+    assert problem is not None and "'granian' lacks SYS_PTRACE" in problem
+    assert "docker-compose.profile.yml" in problem
+    assert container_problem(["uvicorn"]) is None
+    _compose(monkeypatch, {"uvicorn": None}, {})
+    assert "no running container of service 'uvicorn'" in (container_problem(["uvicorn"]) or "")
+
+
+def test_compose_profile_without_the_docker_api_is_one_line(monkeypatch):
+    from asgi_bench.run import docker
+    from asgi_bench.run.container_profile import container_problem
+
+    def refuse(name: str) -> str:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(docker, "find_container", refuse)
+    problem = container_problem(["uvicorn"]) or ""
+    assert problem.startswith("--profile server with --targets needs the Docker API")
+    assert "\n" not in problem
+
+
+def test_a_containers_folder_comes_back_by_file_name(monkeypatch):
+    """The archive the Docker API sends for a folder: the folder itself and its files."""
+    import io
+    import tarfile
+
+    from asgi_bench.run import docker
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        folder = tarfile.TarInfo("asgi-bench-profile-1")
+        folder.type = tarfile.DIRTYPE
+        archive.addfile(folder)
+        for name, data in (("profile.txt", b"a;b 3\n"), ("log", b"Samples: 3\n")):
+            info = tarfile.TarInfo(f"asgi-bench-profile-1/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(docker, "docker_request", lambda *a, **k: buffer.getvalue())
+    files = docker.container_files("c1", "/tmp/asgi-bench-profile-1")
+    assert files == {"profile.txt": b"a;b 3\n", "log": b"Samples: 3\n"}

@@ -1,15 +1,18 @@
-"""Sample a running container's CPU and memory through the Docker Engine API.
+"""The Docker Engine API, through the mounted socket: a container's CPU and memory, and
+commands run in it (``--profile``'s py-spy, :mod:`asgi_bench.run.container_profile`).
 
 Used in targets mode (``docker-compose up bench``), where the servers run in their own
 containers and the bench container cannot see their processes. The container is found by
-its compose service label; the API is reached through the mounted Docker socket.
+its compose service label.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import socket
+import tarfile
 import urllib.parse
 from typing import Any
 
@@ -30,17 +33,64 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def docker_get(path: str, sock: str = DOCKER_SOCKET) -> Any:
-    conn = _UnixConnection(sock)
+def docker_request(
+    method: str, path: str, body: Any = None, sock: str = DOCKER_SOCKET, timeout: float = 5.0
+) -> bytes:
+    """One call to the Docker Engine API; its body, or OSError naming the call."""
+    conn = _UnixConnection(sock, timeout)
     try:
-        conn.request("GET", path)
+        payload = None if body is None else json.dumps(body)
+        headers = {} if body is None else {"Content-Type": "application/json"}
+        conn.request(method, path, payload, headers)
         response = conn.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise OSError(f"Docker API {path}: HTTP {response.status} {body[:200]!r}")
-        return json.loads(body)
+        data = response.read()
+        if response.status not in (200, 201, 204):
+            raise OSError(f"Docker API {path}: HTTP {response.status} {data[:200]!r}")
+        return data
     finally:
         conn.close()
+
+
+def docker_get(path: str, sock: str = DOCKER_SOCKET) -> Any:
+    return json.loads(docker_request("GET", path, sock=sock))
+
+
+def docker_exec(container: str, argv: list[str], sock: str = DOCKER_SOCKET) -> str:
+    """Start ``argv`` in ``container`` as its root (who holds the capabilities compose gave
+    it), detached; the exec's id, for :func:`exec_running`."""
+    made = docker_request(
+        "POST", f"/containers/{container}/exec", {"Cmd": argv, "User": "root"}, sock
+    )
+    exec_id: str = json.loads(made)["Id"]
+    docker_request("POST", f"/exec/{exec_id}/start", {"Detach": True}, sock)
+    return exec_id
+
+
+def exec_running(exec_id: str, sock: str = DOCKER_SOCKET) -> bool:
+    return bool(docker_get(f"/exec/{exec_id}/json", sock).get("Running"))
+
+
+def container_files(container: str, folder: str, sock: str = DOCKER_SOCKET) -> dict[str, bytes]:
+    """The files of ``folder`` in ``container`` (not below it), by name, through the API's
+    tar archive of it."""
+    quoted = urllib.parse.quote(folder)
+    data = docker_request("GET", f"/containers/{container}/archive?path={quoted}", sock=sock)
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                files[member.name.rsplit("/", 1)[-1]] = extracted.read()
+    return files
+
+
+def capabilities(container: str, sock: str = DOCKER_SOCKET) -> set[str]:
+    """The capabilities compose added to ``container`` (``cap_add``), as SYS_PTRACE; every
+    one where it is privileged."""
+    host = docker_get(f"/containers/{container}/json", sock).get("HostConfig", {})
+    if host.get("Privileged"):
+        return {"ALL"}
+    return {str(cap).removeprefix("CAP_") for cap in host.get("CapAdd") or ()}
 
 
 def find_container(service: str, sock: str = DOCKER_SOCKET) -> str | None:

@@ -118,12 +118,11 @@ def lead(warmup: float) -> float:
     return min(LEAD_S, warmup / 2)
 
 
-def py_spy_argv(binary: str, pid: int, output: Path, rate: int = RATE_HZ) -> list[str]:
+def py_spy_argv(binary: str, output: Path | str, rate: int = RATE_HZ) -> list[str]:
+    """py-spy's command line but the process to sample (``--pid PID``, appended)."""
     return [
         binary,
         "record",
-        "--pid",
-        str(pid),
         "--subprocesses",  # every worker of the tree, present and future
         "--gil",  # CPU on the Python side only: idle waits and GIL-free threads are not
         "--native",  # C and Rust frames under the Python ones (the kernel's write, uvloop)
@@ -134,6 +133,11 @@ def py_spy_argv(binary: str, pid: int, output: Path, rate: int = RATE_HZ) -> lis
         "--output",
         str(output),
     ]
+
+
+def write_span(layout: RepeatLayout, started: float, stopped: float) -> None:
+    span = {"start": started, "end": stopped}
+    layout.profile_span.write_text(json.dumps(span) + "\n")
 
 
 @contextmanager
@@ -155,7 +159,7 @@ def recording(
     try:
         if binary is None:
             raise OSError("py-spy is not installed")
-        argv = py_spy_argv(binary, pid, layout.profile_raw, rate)
+        argv = [*py_spy_argv(binary, layout.profile_raw, rate), "--pid", str(pid)]
         process = ManagedProcess(argv, layout.profile_log, cpus=cpus)
     except OSError as exc:
         layout.profile_log.write_text(f"py-spy did not start: {exc}\n")
@@ -166,14 +170,13 @@ def recording(
     finally:
         stopped = time.time()
         process.stop(grace=10.0, sig=signal.SIGINT)
-        span = {"start": started, "end": stopped}
-        layout.profile_span.write_text(json.dumps(span) + "\n")
+        write_span(layout, started, stopped)
 
 
 def describe(target: str, warmup: float) -> dict[str, object]:
     """For run.json: what sampled, how often, how (the flags are a sample's meaning) and
     from how long before each window."""
-    flags = [a for a in py_spy_argv("py-spy", 0, Path("-")) if a.startswith("--")]
+    flags = [a for a in py_spy_argv("py-spy", "-") if a.startswith("--")]
     return {
         "target": target,
         "tool": version(),

@@ -10,12 +10,19 @@ from asgi_bench.config import Settings
 from asgi_bench.load.native import Native
 from asgi_bench.results.layout import RepeatLayout
 from asgi_bench.run.capabilities import Observation, run_probes
+from asgi_bench.run.container_profile import recording_in
 from asgi_bench.run.driver import DriverSettings, LocustRun
 from asgi_bench.run.lifecycle import Driver, wait_until
 from asgi_bench.run.native import NativeRun, native_client_stats
 from asgi_bench.run.plan import Job
 from asgi_bench.run.profiler import lead, recording
-from asgi_bench.run.server import LocalServer, Server, attach_server, start_server
+from asgi_bench.run.server import (
+    AttachedServer,
+    LocalServer,
+    Server,
+    attach_server,
+    start_server,
+)
 from asgi_bench.run.state import StateReader
 from asgi_bench.run.verify import verify
 from asgi_bench.system.tls import CertPair
@@ -102,15 +109,22 @@ class LocalResources:
     ) -> AbstractContextManager[object]:
         """py-spy on the server's tree (from the driver's CPUs) or on Locust's (from the
         server's), from its lead before ``start`` until the block ends; nothing without
-        --profile, or where there is no Python process of ours to sample (an attached
-        server, a native tool)."""
+        --profile, or where there is no Python process to sample (a native tool). An
+        attached server is sampled in its compose container (``container_profile``)."""
         target = self.config.profile
-        process = None
+        process = container = None
         if target == "server" and isinstance(server, LocalServer):
             process, cpus = server.process, self.settings.driver_cpus
+        elif target == "server" and isinstance(server, AttachedServer):
+            container, cpus = server.container(), self.settings.driver_cpus
         elif target == "driver" and isinstance(driver, LocustRun):
             process, cpus = driver.process, self.settings.server_cpus
-        if process is None:
+        if process is None and container is None:
             return nullcontext()
-        wait_until(start - lead(self.settings.warmup))
+        ahead = lead(self.settings.warmup)
+        wait_until(start - ahead)
+        if container is not None:
+            bound = ahead + self.settings.duration + 60  # stops by itself if we do not
+            return recording_in(container, layout, bound, cpus)
+        assert process is not None
         return recording(process.pid, layout, cpus)

@@ -176,6 +176,18 @@ class AttachedServer:
     def problem(self) -> str | None:
         return None
 
+    def container(self) -> str | None:
+        """Its compose container (by service name), for --profile; None, with a note, where
+        there is none or no Docker API to find it."""
+        try:
+            container = find_container(self.spec.name)
+        except OSError as exc:
+            self.notes.append(f"not profiled: no Docker API ({exc})")
+            return None
+        if container is None:
+            self.notes.append(f"not profiled: no container for {self.spec.name}")
+        return container
+
     def sampler(self) -> Sampler | None:
         try:
             container = find_container(self.spec.name)

@@ -176,6 +176,12 @@ def _add_run(commands: Any) -> None:
         help="serve the bare apps, without the Prometheus middleware",
     )
     add(
+        "--paired",
+        action="store_true",
+        help="each repeat bare and instrumented in turn: headline figures from the bare ones, "
+        "the middleware's and its cost from the others",
+    )
+    add(
         "--db-dsn",
         help="the db app's PostgreSQL, postgresql://user@host:port/db, with its world table "
         "(default: a throwaway cluster where Debian's postgresql is installed)",

@@ -90,6 +90,9 @@ class RunConfig:
     server_cpus: str | None = None  # e.g. "0-3"; None: the default split
     driver_cpus: str | None = None
     metrics: bool = True  # serve apps wrapped in collectors.middleware.PrometheusMiddleware
+    # Each repeat twice, bare and instrumented, in alternation: the headline figures from the
+    # bare ones, the middleware's from the others, and the instrument's cost between them
+    paired: bool = False
     max_error_rate: float = MAX_ERROR_RATE
     rates: str | None = None  # "300,1200": open-model steps at these offered rates; "auto"
     load_shape: str | None = None  # --load: closed, open or both; default open with --rates
@@ -144,6 +147,7 @@ class RunConfig:
             raise UsageError(f"--master-port {self.master_port} is not a port; choose 1-65535")
         _check_master_bind(self.master_bind)
         self._check_profile()
+        self._check_paired()
         targets = target_urls(self.targets, self.remote_targets)
         if self.tls and any(url.startswith("http://") for url in targets.values()):
             raise UsageError("--tls needs https:// targets; these are plain http://")
@@ -188,6 +192,7 @@ class RunConfig:
         jobs = len(specs) * sum(len(s) for s in steps.values())
         if native_tool:  # at most one native repeat after each closed-loop one it follows
             jobs += len(specs) * sum(follows(s, w) for w in workloads for s in steps[w.name])
+        jobs *= 2 if self.paired else 1  # each twice: bare and instrumented
         repeat = self.repeat or 1
         if self.quick and self.repeat is None and jobs:
             # As many rounds as fit in the budget: never fewer than one.
@@ -287,6 +292,18 @@ class RunConfig:
             problem = ptrace_problem()
         if problem:
             raise UsageError(problem)
+
+    def _check_paired(self) -> None:
+        """--paired needs both modes of servers we start; a profile would weigh on both."""
+        if not self.paired:
+            return
+        for flag, given in (
+            ("--no-metrics", not self.metrics),
+            ("--targets", bool(self.targets)),
+            ("--profile", self.profile is not None),
+        ):
+            if given:
+                raise UsageError(f"--paired runs each repeat bare and instrumented; not {flag}")
 
     def _workloads(self) -> tuple[Workload, ...]:
         if self.locustfile and not self.app:

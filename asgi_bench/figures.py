@@ -25,6 +25,7 @@ class Figure:
     label: str  # a column's head in the report
     higher_is_better: bool | None  # None: neither way is better (a share, a rate asked for)
     tail: float | Literal["max"] | None = None  # a percentile one window may be too short for
+    middleware: bool = False  # only the middleware gives it: --paired takes it from its twins
 
 
 _TABLE = (
@@ -47,11 +48,11 @@ _TABLE = (
     Figure("peak_rss_mib", "MiB", "peak MiB", False),
     Figure("driver_busy", "share", "driver busy", None),
     Figure("interference", "share", "interference", False),
-    Figure("app_p50_ms", "ms", "in-app p50", False),
-    Figure("app_p90_ms", "ms", "in-app p90", False),
-    Figure("app_p99_ms", "ms", "in-app p99", False),
-    Figure("app_ttfb_p50_ms", "ms", "in-app TTFB p50", False),
-    Figure("app_own_p50_ms", "ms", "app's own p50", False),
-    Figure("in_server_p50_ms", "ms", "in send/receive p50", False),
+    Figure("app_p50_ms", "ms", "in-app p50", False, middleware=True),
+    Figure("app_p90_ms", "ms", "in-app p90", False, middleware=True),
+    Figure("app_p99_ms", "ms", "in-app p99", False, middleware=True),
+    Figure("app_ttfb_p50_ms", "ms", "in-app TTFB p50", False, middleware=True),
+    Figure("app_own_p50_ms", "ms", "app's own p50", False, middleware=True),
+    Figure("in_server_p50_ms", "ms", "in send/receive p50", False, middleware=True),
 )
 FIGURES: dict[str, Figure] = {f.name: f for f in _TABLE}

@@ -153,7 +153,7 @@ class FakeResources:
         self.script.point("probe")
         return list(self.script.observations)
 
-    def counters(self, server: object, layout: RepeatLayout) -> FakeCounters:
+    def counters(self, server: object, job: Job, layout: RepeatLayout) -> FakeCounters:
         return FakeCounters(self.script)
 
     def driver(self, job: Job, layout: RepeatLayout, server: object) -> FakeDriver:

@@ -8,7 +8,7 @@ from html import escape
 
 from asgi_bench.figures import FIGURES
 from asgi_bench.results.capacity import Capacity
-from asgi_bench.results.rows import Row
+from asgi_bench.results.rows import INSTRUMENT, Row
 from asgi_bench.verdict.stats import figure
 
 # The every-row table's figures, in order; labels and units from asgi_bench.figures.
@@ -173,14 +173,16 @@ def summary_table(rows: list[Row], table_id: str = "every-row-table") -> str:
     """Every row, sortable by any column; each row has an anchor, and the best figure of each
     column among the rows of one app and step (the server's own: not driver-limited) is
     marked."""
-    head = "".join(f"<th>{escape(_label(name))}</th>" for name in COLUMNS)
+    # --paired: the instrument's CPU cost beside each row's (bare) figures
+    columns = (*COLUMNS, INSTRUMENT) if any(r.paired for r in rows) else COLUMNS
+    head = "".join(f"<th>{escape(_label(name))}</th>" for name in columns)
     best = best_cells(rows)
     body = []
     for r in rows:
         why = "; ".join(filter(None, [r.reason, *r.notes, *r.unsteady]))
         noisy = {True: "noisy", False: "", None: "–"}[r.noisy]
         slo = {True: "met", False: f"missed: {r.slo_detail}", None: "–"}[r.slo_pass]
-        figures = "".join(cell(r, name, best=(id(r), name) in best) for name in COLUMNS)
+        figures = "".join(cell(r, name, best=(id(r), name) in best) for name in columns)
         body.append(
             f"<tr id='{escape(row_anchor(r))}'><td class='l'>{escape(r.server)}</td>"
             f"<td class='l'>{escape(r.app)}</td>"
@@ -230,4 +232,5 @@ def over(http: str) -> str:
 
 
 def _label(name: str) -> str:
-    return FIGURES[name].label if name in FIGURES else {"errors": "failed"}.get(name, name)
+    labels = {"errors": "failed", INSTRUMENT: "instrument CPU × bare"}
+    return FIGURES[name].label if name in FIGURES else labels.get(name, name)

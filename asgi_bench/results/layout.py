@@ -157,8 +157,12 @@ class RunLayout:
     def chart(self, name: str, suffix: str = "png") -> Path:
         return self.charts_dir / f"{name}.{suffix}"
 
-    def repeat(self, server: str, app: str, step: str, repeat: int) -> RepeatLayout:
-        return RepeatLayout(self.root / "cells" / f"{server}__{app}" / step / f"r{repeat}")
+    def repeat(
+        self, server: str, app: str, step: str, repeat: int, bare: bool = False
+    ) -> RepeatLayout:
+        """A repeat's folder: ``r1``, and ``r1-bare`` for its bare twin under --paired."""
+        name = f"r{repeat}-bare" if bare else f"r{repeat}"
+        return RepeatLayout(self.root / "cells" / f"{server}__{app}" / step / name)
 
 
 def write_text(path: Path, text: str) -> None:

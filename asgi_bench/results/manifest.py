@@ -167,7 +167,7 @@ def build_manifest(settings: Settings, run_id: str, order: list[str]) -> dict[st
         "run_id": run_id,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "settings": settings.describe(),
-        "mode": "instrumented" if config.metrics else "bare",
+        "mode": "paired" if config.paired else "instrumented" if config.metrics else "bare",
         "cpu_split": {"server": list(settings.server_cpus), "driver": list(settings.driver_cpus)},
         "python": {
             "version": sys.version.split()[0],

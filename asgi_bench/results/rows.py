@@ -10,6 +10,11 @@ between repeats (throughput for a closed loop, 5%; p50 latency at a fixed rate, 
 when any of its repeats failed (a server that fails one window in three is not published
 as fast), ``unsupported`` when all were, and its numbers from the ok repeats are kept
 beside the reason.
+
+A ``--paired`` row holds each repeat twice, bare and instrumented: its headline figures
+(latency, throughput, CPU, memory) and its repeat count come from the bare ones, the figures
+only the middleware gives and the count check from the instrumented ones, and
+``instrument_cpu_ratio`` is the median over rounds of instrumented / bare CPU per request.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from asgi_bench.workloads import base_name
 # Every figure gets a median (and, with repeats, an interval and a CV) per row; the tail
 # figures a short window cannot give need as many samples as their percentile says.
 METRICS = tuple(FIGURES)
+INSTRUMENT = "instrument_cpu_ratio"  # --paired: a row's figure, not a repeat's
 NOISE = {"closed": ("rps", 0.05), "open": ("p50_ms", 0.10)}  # headline figure, CV limit
 COUNTS = (
     "requests",
@@ -84,6 +90,7 @@ class Row:
     framework: str = "raw"
     # --profile: the ok repeats' profiles merged (asgi_bench.verdict.profile.merge)
     profile: dict[str, Any] | None = None
+    paired: bool = False  # --paired: headline figures from bare repeats (see the module)
 
     @property
     def cell(self) -> str:
@@ -197,6 +204,11 @@ class Row:
             log_tail=self.log_tail,
             profile=self.profile,
         )
+        out.update(
+            paired=self.paired,
+            instrument_cpu_ratio=self.values.get(INSTRUMENT),
+            instrument_cpu_ratio_ci95=self.ci95.get(INSTRUMENT),
+        )
         return out
 
 
@@ -221,6 +233,10 @@ def aggregate(repeats: Iterable[Repeat]) -> list[Row]:
 def _row(group: list[Repeat]) -> Row:
     first = group[0]
     ok = [r for r in group if r.status == "ok"]
+    # --paired: the bare twins give the headline, the instrumented ones what only they can
+    paired = any(r.bare for r in group) and not all(r.bare for r in group)
+    headline = [r for r in ok if r.bare] if paired else ok
+    instrumented = [r for r in ok if not r.bare]
     failed = [r for r in group if r.status == "failed"]
     status: Status
     if failed:
@@ -242,37 +258,50 @@ def _row(group: list[Repeat]) -> Row:
         offered_rps=first.offered_rps,
         status=status,
         reason=reason,
-        repeats=len(ok),
-        planned=len(group),
+        repeats=len(headline),
+        planned=sum(r.bare for r in group) if paired else len(group),
         workers=first.workers,
         tls=first.tls,
         log_tail=next((r.log_tail for r in failed if r.log_tail), ""),
-        ok_requests=sum(r.requests or 0 for r in ok),
+        ok_requests=sum(r.requests or 0 for r in headline),
         tool=next((r.tool for r in group if r.tool), None),
         http=first.http,
         streams=first.streams,
         framework=first.framework,
+        paired=paired,
     )
-    spreads = {name: stats.spread([getattr(r, name) for r in ok]) for name in METRICS}
+    spreads = {
+        name: stats.spread(
+            [getattr(r, name) for r in (instrumented if FIGURES[name].middleware else headline)]
+        )
+        for name in METRICS
+    }
     for name, spread in spreads.items():
         row.values[name] = spread.median
         row.ci95[name] = list(spread.ci95) if spread.ci95 else None
         row.cv[name] = spread.cv
     row.ci_method = spreads["rps"].method
-    headline, limit = NOISE.get(row.load, NOISE["closed"])
-    row.noisy = stats.noisy(spreads[headline], limit)
-    row.unsteady = [f"repeat {r.repeat}: {r.unsteady}" for r in ok if r.unsteady]
+    figure, limit = NOISE.get(row.load, NOISE["closed"])
+    row.noisy = stats.noisy(spreads[figure], limit)
+    row.unsteady = [f"repeat {r.repeat}: {r.unsteady}" for r in headline if r.unsteady]
+    counted = [r for r in group if r.bare] if paired else group  # the headline's mode
     for name in COUNTS:
         # Over every repeat that counted it: a failed row keeps its failures in their fields.
-        found = [getattr(r, name) for r in group if getattr(r, name) is not None]
+        found = [getattr(r, name) for r in counted if getattr(r, name) is not None]
         row.counts[name] = sum(found) if found else None
-    row.notes = list(dict.fromkeys(note for r in basis for note in r.notes))
-    row.bound = _worst_bound([r.bound for r in basis])
-    row.count_check = _count_check([r.count_check for r in ok]) if ok else "not made"
+    row.notes = list(dict.fromkeys(note for r in basis for note in _notes(r, paired)))
+    row.bound = _worst_bound([r.bound for r in (headline or basis)])
+    checked = instrumented if paired else ok
+    row.count_check = _count_check([r.count_check for r in checked]) if checked else "not made"
     row.count_detail = "; ".join(
-        dict.fromkeys(r.count_detail for r in ok if r.count_detail and r.count_check != "ok")
-    ) or (ok[0].count_detail if ok else "")
-    row.memory_kind = next((r.memory_kind for r in ok if r.memory_kind), None)
+        dict.fromkeys(r.count_detail for r in checked if r.count_detail and r.count_check != "ok")
+    ) or (checked[0].count_detail if checked else "")
+    row.memory_kind = next((r.memory_kind for r in headline if r.memory_kind), None)
+    if paired:
+        ratio = stats.spread(instrument_ratios(ok))
+        row.values[INSTRUMENT] = ratio.median
+        row.ci95[INSTRUMENT] = list(ratio.ci95) if ratio.ci95 else None
+        row.cv[INSTRUMENT] = ratio.cv
     profiled = [r.profile for r in ok if r.profile]
     if profiled:
         said = profiled[0]
@@ -290,6 +319,31 @@ def _row(group: list[Repeat]) -> Row:
             if not seen or capability not in row.capability_details:
                 row.capability_details[capability] = r.capability_details.get(capability, "")
     return row
+
+
+def _notes(repeat: Repeat, paired: bool) -> list[str]:
+    """A repeat's notes for its row: a bare twin's "count check not made" is not the row's,
+    whose count check its instrumented twins make."""
+    if paired and repeat.bare:
+        return [note for note in repeat.notes if not note.startswith("count check")]
+    return repeat.notes
+
+
+def instrument_ratios(repeats: Iterable[Repeat]) -> list[float]:
+    """Instrumented / bare CPU per request of each round in which both twins were measured.
+
+    >>> twins = [Repeat("u", "hello", "s", k, bare=b, cpu_us_per_request=c)
+    ...          for k, b, c in ((1, True, 50.0), (1, False, 55.0), (2, False, 63.0),
+    ...                          (2, True, 60.0), (3, True, 40.0))]
+    >>> [round(r, 3) for r in instrument_ratios(twins)]
+    [1.1, 1.05]
+    """
+    bare: dict[int, float] = {}
+    measured: dict[int, float] = {}
+    for r in repeats:
+        if r.cpu_us_per_request:
+            (bare if r.bare else measured)[r.repeat] = r.cpu_us_per_request
+    return [measured[k] / bare[k] for k in sorted(bare) if k in measured]
 
 
 def _worst_bound(bounds: list[Bound | None]) -> Bound | None:

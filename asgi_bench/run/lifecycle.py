@@ -68,7 +68,7 @@ class Resources(Protocol):
 
     def probe(self, server: Server, job: Job) -> list[Observation]: ...
 
-    def counters(self, server: Server, layout: RepeatLayout) -> Counters | None: ...
+    def counters(self, server: Server, job: Job, layout: RepeatLayout) -> Counters | None: ...
 
     def driver(
         self, job: Job, layout: RepeatLayout, server: Server
@@ -114,7 +114,7 @@ def measure(job: Job, layout: RepeatLayout, resources: Resources) -> Measurement
             sampler = server.sampler()
             if sampler is not None:
                 stack.enter_context(_sampling(sampler, measurement))
-            counters = measurement.counters = resources.counters(server, layout)
+            counters = measurement.counters = resources.counters(server, job, layout)
             # Drained, not read: a probe's or the verify step's request may still be running
             # in the app after its client has gone (a HEAD of an SSE stream), and would be
             # counted as the load's.

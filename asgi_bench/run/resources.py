@@ -67,7 +67,7 @@ class LocalResources:
             workers=self.config.workers,
             certs=self.certs,
             cpus=self.settings.server_cpus,
-            metrics=self.config.metrics,
+            metrics=self.config.metrics and not job.bare,
             ready_timeout=self.config.ready_timeout,
             host=self.settings.host,
             log_path=layout.server_log,
@@ -88,8 +88,8 @@ class LocalResources:
             seen.extend(verify(job.workload, server.base_url))
         return seen
 
-    def counters(self, server: Server, layout: RepeatLayout) -> StateReader | None:
-        if not self.config.metrics:
+    def counters(self, server: Server, job: Job, layout: RepeatLayout) -> StateReader | None:
+        if not self.config.metrics or job.bare:
             return None
         return StateReader(server.metrics_url + "/state", server.route_prefix)
 

@@ -101,7 +101,7 @@ def policy_for(settings: Settings, job: Job) -> Policy:
         server_capacity=max(1, min(config.workers, cpus)),
         workers=config.workers,
         tls=config.tls,
-        metrics=config.metrics,
+        metrics=config.metrics and not job.bare,
         concurrency=job.step.concurrency(config.expect_workers or settings.driver_processes),
     )
 
@@ -123,7 +123,12 @@ class Session:
         # With --rates auto the planned steps are the closed-loop ones (--load both, or the
         # quick run's peak); the search's open steps follow them.
         self.jobs = plan(
-            settings.specs, settings.workloads, settings.steps, settings.repeat, settings.seed
+            settings.specs,
+            settings.workloads,
+            settings.steps,
+            settings.repeat,
+            settings.seed,
+            settings.config.paired,
         )
         self.manifest = build_manifest(settings, self.layout.run_id, [j.key for j in self.jobs])
         if settings.config.profile:
@@ -225,7 +230,7 @@ class Session:
         if tool is None or repeat.status != "ok" or not follows(job.step, job.workload):
             return None
         assert isinstance(job.step, Closed)  # follows() says so
-        return Job(job.spec, job.workload, Native(job.step.users, tool), job.repeat, job.order)
+        return replace(job, step=Native(job.step.users, tool))
 
     def measure_one(self, job: Job, out: Console | None = None) -> Repeat:
         """Run one repeat, keep it, rewrite the summary, and print its line."""
@@ -366,17 +371,18 @@ def run_job(
     database: Database | None = None,
 ) -> Repeat:
     """Measure one repeat (or record why it cannot run), and write it."""
-    where = layout.repeat(job.spec.name, job.workload.name, job.step.id, job.repeat)
+    where = layout.repeat(job.spec.name, job.workload.name, job.step.id, job.repeat, job.bare)
     policy = policy_for(settings, job)
     why_not = _why_not(settings, job, database)
     if why_not:
         repeat = Repeat(job.spec.name, job.workload.name, job.step.id, job.repeat, order=job.order)
-        repeat.framework = job.workload.framework
+        repeat.framework, repeat.bare = job.workload.framework, job.bare
         repeat.status, repeat.reason, repeat.load = "unsupported", why_not, job.step.kind
         write_json(where.repeat_json, repeat.to_dict(), schema=True)
         return repeat
     measurement = measure(job, where, resources)
     repeat = judge(measurement.facts, policy)
+    repeat.bare = job.bare
     write_repeat(where, measurement, repeat, resources)  # the figures first, whatever follows
     if settings.config.profile:
         analyse(job, where, repeat, settings.config.profile)

@@ -29,9 +29,11 @@ SAME_CONFIG = (
     ("config", "tls"),
     ("config", "metrics"),
     ("config", "profile"),  # py-spy's own cost would read as a regression
+    ("config", "paired"),  # bare headline figures against instrumented ones
     ("settings", "driver_processes"),
     ("config", "arrival"),
 )
+UNSET = {"paired": False}  # what a run from before the field was recorded ran with
 SAME_MACHINE = (("host", "cpu_model"), ("host", "cpu_count"))
 
 
@@ -82,8 +84,8 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
         if run.damaged and str(run.layout.run_json) in {path for path, _ in run.damaged}:
             return f"{run.layout.root}: {dict(run.damaged)[str(run.layout.run_json)]}"
     for section, name in (*SAME_CONFIG, *SAME_MACHINE):
-        left = (a.manifest.get(section) or {}).get(name)
-        right = (b.manifest.get(section) or {}).get(name)
+        left = (a.manifest.get(section) or {}).get(name, UNSET.get(name))
+        right = (b.manifest.get(section) or {}).get(name, UNSET.get(name))
         if left != right:
             what = "machines" if section == "host" else "configurations"
             return f"the runs have different {what}: {section}.{name} is {left!r} vs {right!r}"

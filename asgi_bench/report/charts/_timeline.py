@@ -21,7 +21,8 @@ def first_repeats(rows: list[Row], layout: RunLayout) -> dict[str, dict[str, Any
         if row.status != "ok":
             continue
         for repeat in range(1, row.planned + 1):
-            path = layout.repeat(row.server, row.app, row.step, repeat).client_json
+            # --paired: the bare twin's, whose figures are the row's
+            path = layout.repeat(row.server, row.app, row.step, repeat, row.paired).client_json
             try:
                 found[row.cell] = read_json(path)
                 break

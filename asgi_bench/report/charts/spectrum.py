@@ -97,7 +97,8 @@ def _histograms(row: Row, layout: RunLayout) -> tuple[list[str], list[str]]:
     corrected, uncorrected = [], []
     for repeat in range(1, row.planned + 1):
         try:
-            data = read_json(layout.repeat(row.server, row.app, row.step, repeat).client_json)
+            where = layout.repeat(row.server, row.app, row.step, repeat, row.paired)
+            data = read_json(where.client_json)  # --paired: the bare twins', as the row's
         except ResultsError:
             continue
         if data.get("histogram_hdr_base64"):

@@ -70,6 +70,18 @@ def test_runs_of_different_configs_are_refused_naming_the_field(run_a, tmp_path)
     assert cli("compare", str(run_a), str(other), "--force").returncode == 0
 
 
+def test_a_paired_run_is_refused_against_an_unpaired_one(run_a, tmp_path):
+    # bare headline figures against instrumented ones; a run from before the field was
+    # recorded counts as unpaired
+    other = _other_run(run_a, tmp_path, "config", "paired", True)
+    proc = cli("compare", str(run_a), str(other))
+    assert proc.returncode == 2 and "config.paired is False vs True" in proc.stderr
+    manifest = json.loads((other / "run.json").read_text())
+    del manifest["config"]["paired"]
+    (other / "run.json").write_text(json.dumps(manifest))
+    assert cli("compare", str(run_a), str(other)).returncode == exitcodes.OK
+
+
 def test_runs_of_different_machines_are_refused(run_a, tmp_path):
     other = _other_run(run_a, tmp_path, "host", "cpu_count", 64)
     proc = cli("compare", str(run_a), str(other))

@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 
 from asgi_bench.results.layout import RepeatLayout
 from asgi_bench.run import docker
-from asgi_bench.run.profiler import RATE_HZ, py_spy_argv, write_span
+from asgi_bench.run.profiler import RATE_HZ, Stop, py_spy_argv, spanned
 
 STOP_GRACE_S = 10.0  # py-spy's time to write its file after SIGINT (as a local run's)
 COMPOSE_PROFILE = "docker-compose -f docker-compose.yml -f docker-compose.profile.yml"
@@ -62,40 +62,34 @@ def container_problem(names: Sequence[str]) -> str | None:
     return None
 
 
-@contextmanager
 def recording_in(
     container: str,
     layout: RepeatLayout,
     bound: float,
     cpus: Sequence[int] = (),
     rate: int = RATE_HZ,
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """Sample the server in ``container`` into the repeat's files until the block ends, as
     :func:`asgi_bench.run.profiler.recording` does locally; py-spy stops by itself after
-    ``bound`` seconds. A py-spy that cannot start or whose output cannot be fetched is said in
-    the repeat's py-spy log, never raised."""
+    ``bound`` seconds. Output that cannot be fetched is said in the repeat's py-spy log."""
     folder = f"/tmp/asgi-bench-profile-{uuid.uuid4().hex[:12]}"
     argv = py_spy_argv("py-spy", f"{folder}/profile.txt", rate)
     argv[2:2] = ["--duration", str(math.ceil(bound))]
     if cpus:
         argv = ["taskset", "-c", ",".join(map(str, cpus)), *argv]
-    layout.profile_raw.unlink(missing_ok=True)
-    started = time.time()
-    try:
+
+    def start() -> Stop:
         sampling = docker.docker_exec(container, ["sh", "-c", START, folder, *argv])
-    except (OSError, ValueError) as exc:
-        layout.profile_log.write_text(f"py-spy did not start in {container[:12]}: {exc}\n")
-        yield
-        return
-    try:
-        yield
-    finally:
-        stopped = time.time()
-        try:
-            _stop(container, sampling, folder, layout)
-        except (OSError, ValueError) as exc:
-            layout.profile_log.write_text(f"py-spy's profile did not come back: {exc}\n")
-        write_span(layout, started, stopped)
+
+        def stop() -> None:
+            try:
+                _stop(container, sampling, folder, layout)
+            except (OSError, ValueError) as exc:
+                layout.profile_log.write_text(f"py-spy's profile did not come back: {exc}\n")
+
+        return stop
+
+    return spanned(layout, start)
 
 
 def _stop(container: str, sampling: str, folder: str, layout: RepeatLayout) -> None:

@@ -33,8 +33,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 from asgi_bench.results.layout import RepeatLayout
@@ -135,33 +135,21 @@ def py_spy_argv(binary: str, output: Path | str, rate: int = RATE_HZ) -> list[st
     ]
 
 
-def write_span(layout: RepeatLayout, started: float, stopped: float) -> None:
-    span = {"start": started, "end": stopped}
-    layout.profile_span.write_text(json.dumps(span) + "\n")
+Stop = Callable[[], None]
 
 
 @contextmanager
-def recording(
-    pid: int, layout: RepeatLayout, cpus: Sequence[int] = (), rate: int = RATE_HZ
-) -> Iterator[None]:
-    """Sample ``pid``'s tree into the repeat's collapsed stacks until the block ends, and
-    write when it started and stopped (the profile's span: its µs per request divide by
-    the requests of that span, which a native step's window, starting when its warm-up
-    ends, does not leave room to lead).
-
-    py-spy runs on ``cpus``. On the way out it gets SIGINT, on which it writes its file,
-    and up to 10 s to do so. A py-spy that cannot start is said in its log, not raised:
-    a profile is never worth a repeat's figures.
-    """
-    binary = py_spy()
+def spanned(layout: RepeatLayout, start: Callable[[], Stop]) -> Iterator[None]:
+    """``start()`` a py-spy, run the block, call the stop it gave, and write when it started
+    and stopped (the profile's span: its µs per request divide by the requests of that span,
+    which a native step's window, starting when its warm-up ends, does not leave room to
+    lead). A py-spy that cannot start is said in the repeat's py-spy log, not raised: a
+    profile is never worth a repeat's figures."""
     layout.profile_raw.unlink(missing_ok=True)
     started = time.time()
     try:
-        if binary is None:
-            raise OSError("py-spy is not installed")
-        argv = [*py_spy_argv(binary, layout.profile_raw, rate), "--pid", str(pid)]
-        process = ManagedProcess(argv, layout.profile_log, cpus=cpus)
-    except OSError as exc:
+        stop = start()
+    except (OSError, ValueError) as exc:
         layout.profile_log.write_text(f"py-spy did not start: {exc}\n")
         yield
         return
@@ -169,8 +157,32 @@ def recording(
         yield
     finally:
         stopped = time.time()
-        process.stop(grace=10.0, sig=signal.SIGINT)
-        write_span(layout, started, stopped)
+        stop()
+        span = {"start": started, "end": stopped}
+        with suppress(OSError):  # a full disk: the analysis says the profile is missing
+            layout.profile_span.write_text(json.dumps(span) + "\n")
+
+
+def recording(
+    pid: int, layout: RepeatLayout, cpus: Sequence[int] = (), rate: int = RATE_HZ
+) -> AbstractContextManager[None]:
+    """Sample ``pid``'s tree into the repeat's collapsed stacks until the block ends
+    (:func:`spanned`). py-spy runs on ``cpus``. On the way out it gets SIGINT, on which it
+    writes its file, and up to 10 s to do so."""
+
+    def start() -> Stop:
+        binary = py_spy()
+        if binary is None:
+            raise OSError("py-spy is not installed")
+        argv = [*py_spy_argv(binary, layout.profile_raw, rate), "--pid", str(pid)]
+        process = ManagedProcess(argv, layout.profile_log, cpus=cpus)
+
+        def stop() -> None:
+            process.stop(grace=10.0, sig=signal.SIGINT)
+
+        return stop
+
+    return spanned(layout, start)
 
 
 def describe(target: str, warmup: float) -> dict[str, object]:

@@ -176,28 +176,21 @@ class AttachedServer:
     def problem(self) -> str | None:
         return None
 
-    def container(self) -> str | None:
-        """Its compose container (by service name), for --profile; None, with a note, where
-        there is none or no Docker API to find it."""
+    def container(self, purpose: str = "not profiled") -> str | None:
+        """Its compose container (by service name); None, with a note saying ``purpose``,
+        where there is none or no Docker API to find it."""
         try:
             container = find_container(self.spec.name)
         except OSError as exc:
-            self.notes.append(f"not profiled: no Docker API ({exc})")
+            self.notes.append(f"{purpose}: no Docker API ({exc})")
             return None
         if container is None:
-            self.notes.append(f"not profiled: no container for {self.spec.name}")
+            self.notes.append(f"{purpose}: no container for {self.spec.name}")
         return container
 
     def sampler(self) -> Sampler | None:
-        try:
-            container = find_container(self.spec.name)
-        except OSError as exc:
-            self.notes.append(f"CPU/RSS not measured: no Docker API ({exc})")
-            return None
-        if container is None:
-            self.notes.append(f"CPU/RSS not measured: no container for {self.spec.name}")
-            return None
-        return DockerSampler(container)
+        container = self.container("CPU/RSS not measured")
+        return DockerSampler(container) if container else None
 
     def shutdown_observed(self) -> bool | None:
         return None  # the server outlives the run

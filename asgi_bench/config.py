@@ -301,6 +301,7 @@ class RunConfig:
             ("--no-metrics", not self.metrics),
             ("--targets", bool(self.targets)),
             ("--profile", self.profile is not None),
+            ("--rates auto", self.rates == "auto"),  # the search's steps are measured once
         ):
             if given:
                 raise UsageError(f"--paired runs each repeat bare and instrumented; not {flag}")

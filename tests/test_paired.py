@@ -30,6 +30,7 @@ def test_a_paired_plan_measures_each_step_twice_in_turn():
         ({"metrics": False}, "--no-metrics"),
         ({"targets": ("uvicorn=http://127.0.0.1:8001",)}, "--targets"),
         ({"profile": "driver"}, "--profile"),
+        ({"rates": "auto"}, "--rates auto"),
     ],
 )
 def test_paired_is_refused_where_there_is_no_pair(flags, named):
@@ -64,7 +65,7 @@ def test_a_paired_row_takes_each_figure_from_the_twin_that_gives_it_honestly():
         _twin(3, True, 40.0, 0.8),
         _twin(3, False, 46.0, 2.0, app_p50_ms=0.012),
     ]
-    [row] = aggregate(twins)
+    [row] = aggregate(twins, paired=True)
     assert row.paired and row.repeats == 3 and row.planned == 3
     assert row.get("cpu_us_per_request") == 50.0
     assert row.get("p50_ms") == 1.0
@@ -74,6 +75,33 @@ def test_a_paired_row_takes_each_figure_from_the_twin_that_gives_it_honestly():
     assert row.notes == []  # nor is a bare twin's "count check not made" the row's
     assert row.counts["requests"] == 3000  # the headline's windows, not both modes'
     assert row.to_dict()["instrument_cpu_ratio"] == pytest.approx(1.10)
+
+
+def test_a_paired_rows_notes_and_failures_are_its_own():
+    twins = [
+        _twin(1, True, 50.0, 1.0, notes=["unsteady window: drift"]),
+        _twin(1, False, 55.0, 2.0, notes=["driver 95% busy", "count check within 2"]),
+        _twin(2, True, 60.0, 1.2),
+        _twin(2, False, 63.0, 2.0, status="failed", reason="1200 errors", errors=1200),
+    ]
+    [row] = aggregate(twins, paired=True)
+    assert row.status == "failed" and row.reason == "repeat 2: 1200 errors"
+    assert row.counts["errors"] == 1200  # a failed twin's failures stay in the row
+    assert row.counts["requests"] == 2000 + 1000  # the bare twins' and the failed one's
+    # the instrumented twin says only what it alone can (its counters), not its driver's
+    assert row.notes == ["unsteady window: drift", "count check within 2"]
+    twins[0].status, twins[0].reason = "failed", "timeout"
+    [row] = aggregate(twins, paired=True)
+    assert row.reason == "repeat 1 (bare): timeout; repeat 2: 1200 errors"
+
+
+def test_compare_reads_a_paired_rows_figures_from_the_twins_that_give_them():
+    from asgi_bench.verdict.comparison import _values
+
+    twins = [_twin(1, True, 50.0, 1.0), _twin(1, False, 55.0, 2.0, app_p50_ms=0.02)]
+    assert _values(twins, "p50_ms") == [1.0] and _values(twins, "app_p50_ms") == [0.02]
+    alone = [_twin(1, False, 55.0, 2.0), _twin(2, False, 57.0, 3.0)]
+    assert _values(alone, "p50_ms") == [2.0, 3.0]
 
 
 def test_an_unpaired_row_is_as_before():

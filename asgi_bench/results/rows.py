@@ -222,26 +222,26 @@ NESTED = (
 )
 
 
-def aggregate(repeats: Iterable[Repeat]) -> list[Row]:
-    """Rows in the order their cells and steps first appear in ``repeats``."""
+def aggregate(repeats: Iterable[Repeat], paired: bool = False) -> list[Row]:
+    """Rows in the order their cells and steps first appear in ``repeats``; ``paired``: the
+    run's --paired (see the module)."""
     groups: dict[tuple[str, str, str], list[Repeat]] = {}
     for repeat in repeats:
         groups.setdefault((repeat.server, repeat.app, repeat.step), []).append(repeat)
-    return [_row(sorted(group, key=lambda r: r.repeat)) for group in groups.values()]
+    return [_row(sorted(group, key=lambda r: r.repeat), paired) for group in groups.values()]
 
 
-def _row(group: list[Repeat]) -> Row:
+def _row(group: list[Repeat], paired: bool) -> Row:
     first = group[0]
     ok = [r for r in group if r.status == "ok"]
     # --paired: the bare twins give the headline, the instrumented ones what only they can
-    paired = any(r.bare for r in group) and not all(r.bare for r in group)
     headline = [r for r in ok if r.bare] if paired else ok
     instrumented = [r for r in ok if not r.bare]
     failed = [r for r in group if r.status == "failed"]
     status: Status
     if failed:
         status = "failed"
-        reason = "; ".join(f"repeat {r.repeat}: {r.reason}" for r in failed)
+        reason = "; ".join(f"repeat {_name(r, paired)}: {r.reason}" for r in failed)
         if len(group) == 1:
             reason = failed[0].reason
     elif not ok:
@@ -284,12 +284,13 @@ def _row(group: list[Repeat]) -> Row:
     figure, limit = NOISE.get(row.load, NOISE["closed"])
     row.noisy = stats.noisy(spreads[figure], limit)
     row.unsteady = [f"repeat {r.repeat}: {r.unsteady}" for r in headline if r.unsteady]
-    counted = [r for r in group if r.bare] if paired else group  # the headline's mode
+    # The headline's mode, and every failure: a failed row keeps its failures' counts.
+    counted = [r for r in group if r.bare or r.status == "failed"] if paired else group
     for name in COUNTS:
         # Over every repeat that counted it: a failed row keeps its failures in their fields.
         found = [getattr(r, name) for r in counted if getattr(r, name) is not None]
         row.counts[name] = sum(found) if found else None
-    row.notes = list(dict.fromkeys(note for r in basis for note in _notes(r, paired)))
+    row.notes = list(dict.fromkeys(note for r in group for note in _notes(r, basis, paired)))
     row.bound = _worst_bound([r.bound for r in (headline or basis)])
     checked = instrumented if paired else ok
     row.count_check = _count_check([r.count_check for r in checked]) if checked else "not made"
@@ -321,16 +322,30 @@ def _row(group: list[Repeat]) -> Row:
     return row
 
 
-def _notes(repeat: Repeat, paired: bool) -> list[str]:
-    """A repeat's notes for its row: a bare twin's "count check not made" is not the row's,
-    whose count check its instrumented twins make."""
-    if paired and repeat.bare:
-        return [note for note in repeat.notes if not note.startswith("count check")]
-    return repeat.notes
+def _notes(repeat: Repeat, basis: list[Repeat], paired: bool) -> list[str]:
+    """A repeat's notes that are its row's: those of the repeats its figures come from; under
+    --paired, a bare twin's but its "count check not made" (the instrumented twins make the
+    row's), and of an instrumented twin only what it says of its counters."""
+    if repeat not in basis:
+        return []
+    if not paired:
+        return repeat.notes
+    return [note for note in repeat.notes if _of_counters(note) != repeat.bare]
+
+
+def _of_counters(note: str) -> bool:
+    return note.startswith("count check") or "the server's counters" in note
+
+
+def _name(repeat: Repeat, paired: bool) -> str:
+    """``3``, or ``3 (bare)`` for a --paired run's bare twin."""
+    return f"{repeat.repeat} (bare)" if paired and repeat.bare else str(repeat.repeat)
 
 
 def instrument_ratios(repeats: Iterable[Repeat]) -> list[float]:
     """Instrumented / bare CPU per request of each round in which both twins were measured.
+    (Each divides by the requests its window served: the server's count where the middleware
+    gave one, the driver's for the bare twin; the count check keeps the two within a few.)
 
     >>> twins = [Repeat("u", "hello", "s", k, bare=b, cpu_us_per_request=c)
     ...          for k, b, c in ((1, True, 50.0), (1, False, 55.0), (2, False, 63.0),

@@ -69,7 +69,8 @@ def judge_row(row: Row, slo: Slo) -> None:
 
 def rows_of(repeats: Iterable[Repeat], manifest: dict[str, Any]) -> list[Row]:
     """The summary rows of a run: aggregated, in the run's order, judged by their SLOs."""
-    rows = sort_rows(aggregate(repeats), manifest)
+    paired = bool((manifest.get("config") or {}).get("paired"))
+    rows = sort_rows(aggregate(repeats, paired), manifest)
     objectives = (manifest.get("settings") or {}).get("slo") or {}
     if isinstance(objectives, dict):
         apply_slo(rows, objectives)

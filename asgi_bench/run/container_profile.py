@@ -37,6 +37,7 @@ START = (
     'exec "$@" --pid "${pid:-1}" > "$0/log" 2>&1'
 )
 STOP = 'kill -INT "$(cat "$0/pid")"'
+KILL = 'kill -KILL "$(cat "$0/pid")" 2>/dev/null; rm -rf "$0"'
 
 
 def container_problem(names: Sequence[str]) -> str | None:
@@ -79,13 +80,16 @@ def recording_in(
         argv = ["taskset", "-c", ",".join(map(str, cpus)), *argv]
 
     def start() -> Stop:
-        sampling = docker.docker_exec(container, ["sh", "-c", START, folder, *argv])
+        try:
+            sampling = docker.docker_exec(container, ["sh", "-c", START, folder, *argv])
+        except (KeyError, TypeError) as exc:  # an exec reply without its id
+            raise OSError(f"Docker API: {exc!r}") from exc
 
         def stop() -> None:
             try:
                 _stop(container, sampling, folder, layout)
-            except (OSError, ValueError) as exc:
-                layout.profile_log.write_text(f"py-spy's profile did not come back: {exc}\n")
+            except Exception as exc:  # a truncated archive, a dropped API call: no profile
+                layout.profile_log.write_text(f"py-spy's profile did not come back: {exc!r}\n")
 
         return stop
 
@@ -93,12 +97,17 @@ def recording_in(
 
 
 def _stop(container: str, sampling: str, folder: str, layout: RepeatLayout) -> None:
-    docker.docker_exec(container, ["sh", "-c", STOP, folder])
-    deadline = time.monotonic() + STOP_GRACE_S
-    while docker.exec_running(sampling) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    files: Mapping[str, bytes] = docker.container_files(container, folder)
-    layout.profile_log.write_bytes(files.get("log", b""))
-    if "profile.txt" in files:
-        layout.profile_raw.write_bytes(files["profile.txt"])
-    docker.docker_exec(container, ["rm", "-rf", folder])
+    """SIGINT, up to STOP_GRACE_S for py-spy to write, its files back, and then, whatever
+    happened, SIGKILL for a py-spy still there and its folder gone: none samples on into the
+    next repeat's window."""
+    try:
+        docker.docker_exec(container, ["sh", "-c", STOP, folder])
+        deadline = time.monotonic() + STOP_GRACE_S
+        while docker.exec_running(sampling) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        files: Mapping[str, bytes] = docker.container_files(container, folder)
+        layout.profile_log.write_bytes(files.get("log", b""))
+        if "profile.txt" in files:
+            layout.profile_raw.write_bytes(files["profile.txt"])
+    finally:
+        docker.docker_exec(container, ["sh", "-c", KILL, folder])

@@ -149,7 +149,7 @@ def spanned(layout: RepeatLayout, start: Callable[[], Stop]) -> Iterator[None]:
     started = time.time()
     try:
         stop = start()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # no py-spy, no Docker API, a refused exec
         layout.profile_log.write_text(f"py-spy did not start: {exc}\n")
         yield
         return

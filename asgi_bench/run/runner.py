@@ -474,7 +474,8 @@ def _progress(console: Console) -> Progress:
 
 def _line(r: Repeat, seconds: float) -> str:
     color = {"ok": "green", "failed": "red", "unsupported": "yellow"}[r.status]
-    head = f"[{color}]{r.status:<11}[/] {r.server:<17} {r.app:<10} {r.step:<13} r{r.repeat}"
+    twin = "-bare" if r.bare else ""  # --paired's twin without the middleware
+    head = f"[{color}]{r.status:<11}[/] {r.server:<17} {r.app:<10} {r.step:<13} r{r.repeat}{twin}"
     if r.status != "ok" or r.rps is None:
         return f"{head} {r.reason}  ({seconds:.0f}s)"
     bound = "≥" if r.bound == "driver" else " "

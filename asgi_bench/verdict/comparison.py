@@ -55,8 +55,8 @@ def compare(a: LoadedRun, b: LoadedRun, threshold: float) -> list[Line]:
     for key in [k for k in groups_a if k in groups_b]:
         load = groups_a[key][0].load
         for name in COMPARED.get(load, COMPARED["closed"]):
-            va = [getattr(r, name) for r in groups_a[key] if getattr(r, name) is not None]
-            vb = [getattr(r, name) for r in groups_b[key] if getattr(r, name) is not None]
+            va = _values(groups_a[key], name)
+            vb = _values(groups_b[key], name)
             if not va or not vb:
                 continue
             found = change(va, vb)
@@ -98,6 +98,14 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
             if left[key] != right[key]:
                 return f"the runs differ in {what} {key}: {left[key]} vs {right[key]}"
     return None
+
+
+def _values(group: list[Repeat], name: str) -> list[float]:
+    """A figure's values over a row's repeats; of a --paired row's, the twins it comes from
+    (the bare ones, the instrumented for what only the middleware gives), as in its row."""
+    paired = any(r.bare for r in group) and not all(r.bare for r in group)
+    wanted = [r for r in group if not paired or r.bare != FIGURES[name].middleware]
+    return [value for r in wanted if (value := getattr(r, name)) is not None]
 
 
 def _groups(repeats: list[Repeat]) -> dict[tuple[str, str, str], list[Repeat]]:

@@ -134,6 +134,10 @@ class RunConfig:
     # "driver" (the Locust processes); None: none (asgi_bench/run/profiler.py)
     profile: str | None = None
 
+    def instrumented(self, bare: bool) -> bool:
+        """Whether a repeat (``bare``: --paired's twin without it) is served in the middleware."""
+        return self.metrics and not bare
+
     def load(self, sources: Mapping[str, str] | None = None) -> Settings:
         """Resolve and check everything; raises :class:`UsageError` with one line.
         ``sources``: where each value not at its default came from, for run.json."""

@@ -24,6 +24,7 @@ MODULES = [
     "asgi_bench.loadtests.panel_figures",
     "asgi_bench.report.protocols",
     "asgi_bench.results.junit",
+    "asgi_bench.results.rows",
     "asgi_bench.run.database",
     "asgi_bench.run.profiler",
     "asgi_bench.run.search",

@@ -165,6 +165,32 @@ def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
     assert len(figure.axes[0].patches) == bars
 
 
+def test_the_cost_charts_note_on_hatched_bars_is_clear_of_its_legend_and_axes(
+    tmp_path: Path,
+) -> None:
+    # The note was a caption of its own at the legend's height: drawn over by it.
+    from asgi_bench.report.charts import cost
+
+    rows = []
+    for server in ("uvicorn", "granian"):
+        row = Row(server, "hello", "open-400rps", "open", None, 400, "ok", "", 1, 1)
+        row.values.update(cpu_us_per_request=50.0, peak_rss_mib=40.0)
+        row.bound = "driver" if server == "uvicorn" else "neither"  # one hatched bar
+        rows.append(row)
+    figure = cost.draw(rows, RunLayout(tmp_path))
+    assert figure is not None
+    figure.canvas.draw()
+    [legend] = figure.legends
+    said = [legend.get_title(), *figure.texts]
+    assert any(text.get_text().startswith("hatched") for text in said)
+    box = legend.get_window_extent()
+    others = [
+        *(found for ax in figure.axes if (found := ax.get_tightbbox()) is not None),
+        *(text.get_window_extent() for text in figure.texts),  # the note, if apart
+    ]
+    assert not any(box.overlaps(other) for other in others)
+
+
 def test_the_timeline_shades_both_sides_of_the_window(run_dir: Path) -> None:
     # The fixture's repeats have seconds before the window (warm-up) and after it (the
     # driver stopping): each panel shades both, so neither reads as the server's latency.

@@ -99,9 +99,33 @@ def test_compare_reads_a_paired_rows_figures_from_the_twins_that_give_them():
     from asgi_bench.verdict.comparison import _values
 
     twins = [_twin(1, True, 50.0, 1.0), _twin(1, False, 55.0, 2.0, app_p50_ms=0.02)]
-    assert _values(twins, "p50_ms") == [1.0] and _values(twins, "app_p50_ms") == [0.02]
+    assert _values(twins, "p50_ms", True) == [1.0]
+    assert _values(twins, "app_p50_ms", True) == [0.02]
     alone = [_twin(1, False, 55.0, 2.0), _twin(2, False, 57.0, 3.0)]
-    assert _values(alone, "p50_ms") == [2.0, 3.0]
+    assert _values(alone, "p50_ms", False) == [2.0, 3.0]
+
+
+def test_a_paired_row_whose_bare_twins_all_failed_has_no_headline_figure(tmp_path):
+    # Only the instrumented twins are left ok: their p50 and CPU are not the row's (they
+    # carry the middleware), neither in the row nor in compare, which once took the run
+    # for unpaired on seeing no bare twin.
+    from asgi_bench.results.layout import RunLayout
+    from asgi_bench.results.read import LoadedRun
+    from asgi_bench.verdict.comparison import compare
+
+    twins = [
+        _twin(1, True, 50.0, 1.0, status="failed", reason="timeout"),
+        _twin(1, False, 55.0, 2.0),
+        _twin(2, False, 63.0, 3.0),
+        _twin(2, True, 60.0, 1.2, status="failed", reason="timeout"),
+    ]
+    [row] = aggregate(twins, paired=True)
+    assert row.status == "failed" and row.repeats == 0
+    assert row.get("p50_ms") is None and row.get("cpu_us_per_request") is None
+    assert row.get("app_p50_ms") == 0.010  # what only the middleware gives is still read
+    run = LoadedRun(RunLayout(tmp_path), {"config": {"paired": True}}, twins)
+    lines = compare(run, run, 0.05)
+    assert [line.figure for line in lines] == ["app_p50_ms"]
 
 
 def test_an_unpaired_row_is_as_before():

@@ -234,9 +234,9 @@ def aggregate(repeats: Iterable[Repeat], paired: bool = False) -> list[Row]:
 def _row(group: list[Repeat], paired: bool) -> Row:
     first = group[0]
     ok = [r for r in group if r.status == "ok"]
-    # --paired: the bare twins give the headline, the instrumented ones what only they can
+    # --paired: the bare twins give the headline (twins_of says which twins each figure is
+    # read from), the instrumented ones the count check
     headline = [r for r in ok if r.bare] if paired else ok
-    instrumented = [r for r in ok if not r.bare]
     failed = [r for r in group if r.status == "failed"]
     status: Status
     if failed:
@@ -271,9 +271,7 @@ def _row(group: list[Repeat], paired: bool) -> Row:
         paired=paired,
     )
     spreads = {
-        name: stats.spread(
-            [getattr(r, name) for r in (instrumented if FIGURES[name].middleware else headline)]
-        )
+        name: stats.spread([getattr(r, name) for r in twins_of(ok, name, paired)])
         for name in METRICS
     }
     for name, spread in spreads.items():
@@ -292,7 +290,7 @@ def _row(group: list[Repeat], paired: bool) -> Row:
         row.counts[name] = sum(found) if found else None
     row.notes = list(dict.fromkeys(note for r in group for note in _notes(r, basis, paired)))
     row.bound = _worst_bound([r.bound for r in (headline or basis)])
-    checked = instrumented if paired else ok
+    checked = [r for r in ok if not r.bare] if paired else ok
     row.count_check = _count_check([r.count_check for r in checked]) if checked else "not made"
     row.count_detail = "; ".join(
         dict.fromkeys(r.count_detail for r in checked if r.count_detail and r.count_check != "ok")
@@ -320,6 +318,24 @@ def _row(group: list[Repeat], paired: bool) -> Row:
             if not seen or capability not in row.capability_details:
                 row.capability_details[capability] = r.capability_details.get(capability, "")
     return row
+
+
+def twins_of(repeats: Iterable[Repeat], name: str, paired: bool) -> list[Repeat]:
+    """The ok repeats figure ``name`` is read from: all of them; under --paired (the run's
+    ``config.paired``), the instrumented twins for a figure only the middleware gives
+    (:attr:`Figure.middleware <asgi_bench.figures.Figure.middleware>`), the bare ones for
+    every other. A row and ``asgi-bench compare`` both read its figures through this.
+
+    >>> twins = [Repeat("u", "hello", "s", 1, bare=b, status="ok") for b in (True, False)]
+    >>> [r.bare for r in twins_of(twins, "p50_ms", True)], len(twins_of(twins, "p50_ms", False))
+    ([True], 2)
+    >>> [r.bare for r in twins_of(twins, "app_p50_ms", True)]
+    [False]
+    """
+    ok = [r for r in repeats if r.status == "ok"]
+    if not paired:
+        return ok
+    return [r for r in ok if r.bare != FIGURES[name].middleware]
 
 
 def _notes(repeat: Repeat, basis: list[Repeat], paired: bool) -> list[str]:

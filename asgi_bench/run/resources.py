@@ -67,7 +67,7 @@ class LocalResources:
             workers=self.config.workers,
             certs=self.certs,
             cpus=self.settings.server_cpus,
-            metrics=self.config.metrics and not job.bare,
+            metrics=self.config.instrumented(job.bare),
             ready_timeout=self.config.ready_timeout,
             host=self.settings.host,
             log_path=layout.server_log,
@@ -89,7 +89,7 @@ class LocalResources:
         return seen
 
     def counters(self, server: Server, job: Job, layout: RepeatLayout) -> StateReader | None:
-        if not self.config.metrics or job.bare:
+        if not self.config.instrumented(job.bare):
             return None
         return StateReader(server.metrics_url + "/state", server.route_prefix)
 

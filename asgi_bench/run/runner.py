@@ -101,7 +101,7 @@ def policy_for(settings: Settings, job: Job) -> Policy:
         server_capacity=max(1, min(config.workers, cpus)),
         workers=config.workers,
         tls=config.tls,
-        metrics=config.metrics and not job.bare,
+        metrics=config.instrumented(job.bare),
         concurrency=job.step.concurrency(config.expect_workers or settings.driver_processes),
     )
 

@@ -16,6 +16,7 @@ from statistics import median
 from asgi_bench.figures import FIGURES
 from asgi_bench.results.read import LoadedRun
 from asgi_bench.results.repeat import Repeat
+from asgi_bench.results.rows import twins_of
 from asgi_bench.verdict.stats import Change, change
 
 COMPARED = {
@@ -51,12 +52,13 @@ class Line:
 
 def compare(a: LoadedRun, b: LoadedRun, threshold: float) -> list[Line]:
     groups_a, groups_b = _groups(a.repeats), _groups(b.repeats)
+    paired_a, paired_b = _paired(a), _paired(b)
     lines = []
     for key in [k for k in groups_a if k in groups_b]:
         load = groups_a[key][0].load
         for name in COMPARED.get(load, COMPARED["closed"]):
-            va = _values(groups_a[key], name)
-            vb = _values(groups_b[key], name)
+            va = _values(groups_a[key], name, paired_a)
+            vb = _values(groups_b[key], name, paired_b)
             if not va or not vb:
                 continue
             found = change(va, vb)
@@ -100,12 +102,15 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
     return None
 
 
-def _values(group: list[Repeat], name: str) -> list[float]:
-    """A figure's values over a row's repeats; of a --paired row's, the twins it comes from
-    (the bare ones, the instrumented for what only the middleware gives), as in its row."""
-    paired = any(r.bare for r in group) and not all(r.bare for r in group)
-    wanted = [r for r in group if not paired or r.bare != FIGURES[name].middleware]
-    return [value for r in wanted if (value := getattr(r, name)) is not None]
+def _paired(run: LoadedRun) -> bool:
+    """The run's own --paired, as its rows were aggregated with (not guessed from its
+    repeats: a row whose bare twins all failed holds only instrumented ones)."""
+    return bool((run.manifest.get("config") or {}).get("paired", UNSET["paired"]))
+
+
+def _values(group: list[Repeat], name: str, paired: bool) -> list[float]:
+    """A figure's values over a row's repeats: those of the twins its row reads it from."""
+    return [value for r in twins_of(group, name, paired) if (value := getattr(r, name)) is not None]
 
 
 def _groups(repeats: list[Repeat]) -> dict[tuple[str, str, str], list[Repeat]]:

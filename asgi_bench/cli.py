@@ -182,6 +182,11 @@ def _add_run(commands: Any) -> None:
         "the middleware's and its cost from the others",
     )
     add(
+        "--pure-middleware",
+        action="store_true",
+        help="serve the pure-Python middleware even where the mypyc-compiled one is built",
+    )
+    add(
         "--db-dsn",
         help="the db app's PostgreSQL, postgresql://user@host:port/db, with its world table "
         "(default: a throwaway cluster where Debian's postgresql is installed)",

@@ -93,6 +93,8 @@ class RunConfig:
     # Each repeat twice, bare and instrumented, in alternation: the headline figures from the
     # bare ones, the middleware's from the others, and the instrument's cost between them
     paired: bool = False
+    # The Python middleware even where the compiled one is built (collectors/compiled.py)
+    pure_middleware: bool = False
     max_error_rate: float = MAX_ERROR_RATE
     rates: str | None = None  # "300,1200": open-model steps at these offered rates; "auto"
     load_shape: str | None = None  # --load: closed, open or both; default open with --rates

@@ -25,6 +25,8 @@ RAW_PATHS = "ASGI_BENCH_RAW_PATHS"  # 0: raw paths stay out of the labels
 LIFESPAN_MARKER = "ASGI_BENCH_LIFESPAN_MARKER"  # the file lifespan shutdown writes
 DB_DSN = "ASGI_BENCH_DB_DSN"  # the db workload's PostgreSQL (apps/db.py)
 TIME_CALLS = "ASGI_BENCH_TIME_CALLS"  # 1: collectors/calls.py times send and receive (--profile)
+PURE_MIDDLEWARE = "ASGI_BENCH_PURE_MIDDLEWARE"  # 1: the Python middleware, not the compiled one
+CACHE = "ASGI_BENCH_CACHE"  # where the compiled middleware is built (collectors/compiled.py)
 
 # To the harness in a container (the Dockerfile's build argument).
 GIT_SHA = "ASGI_BENCH_GIT_SHA"  # the sha of a checkout that is not there to ask

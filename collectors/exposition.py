@@ -15,6 +15,7 @@ import psutil
 from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.exposition import choose_encoder
 
+from asgi_bench.collectors import compiled
 from asgi_bench.collectors.store import LocalStore, SharedStore
 
 _LIVE_GAUGE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db\Z")
@@ -82,6 +83,7 @@ def render_state(store: LocalStore | SharedStore, metrics: Any, labels: tuple[st
         "server": labels[0],
         "app": labels[1],
         "workers": pids,
+        "middleware": compiled.running,  # mypyc or python
         "cpu_s": cpu,
         "in_progress": store.in_progress(),
         "started": started,

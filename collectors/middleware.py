@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Iterable
 from time import perf_counter, perf_counter_ns
 from typing import Any
 
+from mypy_extensions import mypyc_attr
 from prometheus_client import CollectorRegistry, start_http_server
 
 from asgi_bench.collectors.exposition import (
@@ -57,7 +58,8 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
-class PrometheusMiddleware:
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled (collectors/compiled.py), calls.py
+class PrometheusMiddleware:  # still subclasses it
     def __init__(
         self,
         app: ASGIApp,

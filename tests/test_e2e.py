@@ -13,6 +13,7 @@ import time
 import matplotlib.image
 import pytest
 
+from asgi_bench.collectors import compiled
 from asgi_bench.report.charts import CHARTS, OPT_IN
 from asgi_bench.servers import SERVERS
 from tests.browser import render
@@ -66,6 +67,12 @@ def test_tiny_matrix_every_config(out):
     assert manifest["host"]["cpu_count"] and manifest["plan"]["seed"] is not None
     assert manifest["servers"]["granian"]["version"] and manifest["packages"]["locust"]
     assert manifest["cpu_split"]["server"] and not manifest["interrupted"]
+    # Every server imported the middleware the run built (mypyc, where a compiler is).
+    build = "python" if compiled.problem() else "mypyc"
+    assert manifest["middleware"] == {"build": build, "reason": compiled.problem()}
+    for row in found:
+        folder = repeat_dir(run_dir, row["server"], row["app"], row["step"])
+        assert json.loads((folder / "repeat.json").read_text())["middleware"] == build, row
     page = (run_dir / "report.html").read_text()
     assert "<div class='chart'><svg" in page and "Capabilities observed" in page
     # In a real browser: the page loads from disk and every chart is drawn in it.
@@ -151,10 +158,15 @@ def test_two_driver_processes_and_the_users_own_app(out, tmp_path):
     """)
     )
     proc = short_run(
-        out, "--servers", "uvicorn", "--app", "myapp:app", "--driver-processes", "2", cwd=project
+        out,
+        *("--servers", "uvicorn", "--app", "myapp:app", "--driver-processes", "2"),
+        "--pure-middleware",
+        cwd=project,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = rows(only_run(out))
+    folder = repeat_dir(only_run(out), "uvicorn", "myapp", row["step"])
+    assert json.loads((folder / "repeat.json").read_text())["middleware"] == "python"
     assert (row["app"], row["status"]) == ("myapp", "ok"), row["reason"]
     assert row["count_check"] == "ok" and row["requests"] > 0
     record = json.loads(

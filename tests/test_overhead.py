@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from asgi_bench.collectors import compiled
 from asgi_bench.commands import overhead
 from asgi_bench.commands.overhead import _disturbed, summary_line
 from asgi_bench.results.repeat import Repeat
@@ -116,6 +117,10 @@ def test_overhead_prints_its_line_for_scripts() -> None:
     last = proc.stdout.strip().splitlines()[-1]
     assert LINE.match(last), last
     assert "uvicorn round 1: CPU/request bare" in proc.stdout
+    # Both builds in process where the compiled one is built, the Python one alone elsewhere.
+    compiles = compiled.problem() is None
+    assert ("Middleware: mypyc" if compiles else "Middleware: python") in proc.stdout
+    assert ("single-process, pure Python +" in proc.stdout) == compiles
 
 
 def test_saturation_counts_only_rounds_in_which_the_server_was_the_limit_both_ways(

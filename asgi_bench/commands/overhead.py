@@ -4,6 +4,7 @@
    synthetic ASGI loop (no server, no sockets), in single-process and multiprocess mode.
    Each mode runs in a fresh interpreter, since ``PROMETHEUS_MULTIPROC_DIR`` must be set
    before prometheus-client is imported. Each round alternates bare and wrapped in chunks.
+   Where the mypyc-compiled middleware is built, the pure-Python one is measured too.
 2. Under every installed server config (or ``--servers``): server CPU per request and p99
    latency, bare and instrumented, at the same fixed offered rate (the open model), and
    the throughput of ``--users`` connections at saturation (wrk where it is installed, else
@@ -33,6 +34,8 @@ from typing import Any
 
 from rich.console import Console
 
+from asgi_bench import envvars
+from asgi_bench.collectors.compiled import COMPILED
 from asgi_bench.config import RunConfig, Settings
 from asgi_bench.errors import BenchError
 from asgi_bench.load import Step
@@ -40,6 +43,7 @@ from asgi_bench.load.closed import Closed
 from asgi_bench.load.native import Native, find_tool
 from asgi_bench.results.layout import RunLayout
 from asgi_bench.results.repeat import Repeat
+from asgi_bench.run import build
 from asgi_bench.run.plan import Job
 from asgi_bench.run.resources import LocalResources
 from asgi_bench.run.runner import run_job
@@ -99,9 +103,11 @@ def _child(requests: int) -> None:
     print(json.dumps(added))
 
 
-def inprocess(requests: int, multiprocess: bool) -> list[float]:
+def inprocess(requests: int, multiprocess: bool, pure: bool = False) -> list[float]:
+    """``pure``: the Python middleware even where the compiled one is built."""
     env = dict(os.environ)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env[envvars.PURE_MIDDLEWARE] = "1" if pure else "0"
     with scratch_dir("asgi-bench-mp-") as scratch:
         if multiprocess:
             env["PROMETHEUS_MULTIPROC_DIR"] = scratch
@@ -233,6 +239,10 @@ def _spread(values: list[float], fmt: str) -> str:
 
 
 def run_overhead(args: argparse.Namespace, console: Console) -> str:
+    # Built before anything is measured; the servers below import the same build.
+    middleware = build.prepare(RunConfig())
+    reason = f" ({middleware['reason']})" if middleware["reason"] else ""
+    console.print(f"[bold]Middleware[/]: {middleware['build']}{reason}")
     console.print(
         f"[bold]In-process[/], hello app, {args.requests:,} calls per mode and round, "
         f"{ROUNDS} rounds of {CHUNKS} alternating chunks (µs added per request):"
@@ -241,6 +251,9 @@ def run_overhead(args: argparse.Namespace, console: Console) -> str:
     multi = inprocess(args.requests, multiprocess=True)
     console.print(f"  single-process +{_spread(single, '{:.2f}')} µs")
     console.print(f"  multiprocess   +{_spread(multi, '{:.2f}')} µs")
+    if middleware["build"] == COMPILED:
+        pure = inprocess(args.requests, multiprocess=False, pure=True)
+        console.print(f"  single-process, pure Python +{_spread(pure, '{:.2f}')} µs")
     by_server: dict[str, dict[str, list[float]]] = {}
     servers = args.servers.split(",") if args.servers else installed()
     with scratch_dir("asgi-bench-overhead-") as scratch:

@@ -31,6 +31,7 @@ class Repeat:
     offered_rps: float | None = None  # open model: the rate the driver was asked to send
     order: int = 0  # position in the run's shuffled order
     bare: bool = False  # --paired: measured without the middleware (its twin with it)
+    middleware: str | None = None  # the server's build of it, mypyc or python; None: none
     status: Status = "failed"
     reason: str = ""
     notes: list[str] = field(default_factory=list)

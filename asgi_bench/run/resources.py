@@ -74,6 +74,7 @@ class LocalResources:
             raw_paths=self.config.raw_paths,
             http=job.step.http.version,
             time_calls=self.config.profile is not None,  # the in-app split, beside the profile
+            pure_middleware=self.config.pure_middleware,
         )
 
     def probe(self, server: Server, job: Job) -> list[Observation]:

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from asgi_bench import exitcodes
+from asgi_bench.collectors.compiled import PYTHON
 from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
 from asgi_bench.frameworks import framework_missing
@@ -41,6 +42,7 @@ from asgi_bench.results.manifest import build_manifest
 from asgi_bench.results.repeat import Repeat
 from asgi_bench.results.rows import Row
 from asgi_bench.results.summary import rows_of, write_summary
+from asgi_bench.run import build
 from asgi_bench.run.database import Database, database_for, unavailable
 from asgi_bench.run.driver_figure import driver_figure
 from asgi_bench.run.lifecycle import Measurement, Resources, measure
@@ -133,6 +135,9 @@ class Session:
         self.manifest = build_manifest(settings, self.layout.run_id, [j.key for j in self.jobs])
         if settings.config.profile:
             self.manifest["profile"] = describe(settings.config.profile, settings.warmup)
+        self.manifest["middleware"] = middleware = build.prepare(settings.config)
+        if middleware["build"] == PYTHON and middleware["reason"] != "--pure-middleware":
+            console.print(f"[yellow]the middleware runs as pure Python: {middleware['reason']}[/]")
         self.repeats: list[Repeat] = []
         self.resources: Resources | None = None
         self.database: Database | None = None

@@ -229,6 +229,7 @@ def start_server(
     raw_paths: bool = True,
     http: str = "1.1",
     time_calls: bool = False,
+    pure_middleware: bool = False,
 ) -> LocalServer:
     """Start ``spec`` serving ``workload`` and wait until it is ready; on failure nothing is
     left running and :class:`ServerStartError` quotes the log line that explains it."""
@@ -252,6 +253,7 @@ def start_server(
             envvars.APP: workload.name,
             envvars.RAW_PATHS: "1" if raw_paths else "0",
             envvars.TIME_CALLS: "1" if time_calls else "0",
+            envvars.PURE_MIDDLEWARE: "1" if pure_middleware else "0",
         }
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -31,6 +31,7 @@ class ServerState:
     lifespan_failed: float = 0.0  # lifespan phases that failed or raised
     cpu_s: float | None = None  # CPU seconds of the server's worker processes
     host: str = ""
+    middleware: str | None = None  # its build: mypyc or python (None: an older server)
     duration: dict[int, int] = field(default_factory=dict)  # ok requests, fine buckets
     ttfb: dict[int, int] = field(default_factory=dict)
     ws_echo: dict[int, int] = field(default_factory=dict)  # message in -> next message out
@@ -51,6 +52,7 @@ def parse_state(data: dict[str, Any], t: float, route_prefix: str = "") -> Serve
         lifespan_failed=float(data.get("lifespan_failed", 0)),
         cpu_s=data.get("cpu_s"),
         host=str(data.get("host", "")),
+        middleware=data.get("middleware"),
     )
     for series in data.get("series", []):
         if not str(series["route"]).startswith(route_prefix):

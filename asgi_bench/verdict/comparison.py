@@ -31,10 +31,12 @@ SAME_CONFIG = (
     ("config", "metrics"),
     ("config", "profile"),  # py-spy's own cost would read as a regression
     ("config", "paired"),  # bare headline figures against instrumented ones
+    ("middleware", "build"),  # the compiled middleware costs a server less than the Python one
     ("settings", "driver_processes"),
     ("config", "arrival"),
 )
-UNSET = {"paired": False}  # what a run from before the field was recorded ran with
+# What a run from before a field was recorded ran with (a middleware build: not known)
+UNSET: dict[str, object] = {"paired": False, "build": None}
 SAME_MACHINE = (("host", "cpu_model"), ("host", "cpu_count"))
 
 

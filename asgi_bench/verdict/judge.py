@@ -243,6 +243,7 @@ def _server_side(r: Repeat, facts: Facts) -> None:
     first, last = facts.edges or (None, None)
     if first is None or last is None:
         return
+    r.middleware = last.middleware
     websocket = facts.job.workload.count_unit == "ws_messages"
     start, end = (first.ws_echo, last.ws_echo) if websocket else (first.duration, last.duration)
     for name, q in (("app_p50_ms", 0.5), ("app_p90_ms", 0.9), ("app_p99_ms", 0.99)):

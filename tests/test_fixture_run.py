@@ -165,19 +165,24 @@ def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
     assert len(figure.axes[0].patches) == bars
 
 
-def test_the_cost_charts_note_on_hatched_bars_is_clear_of_its_legend_and_axes(
-    tmp_path: Path,
+@pytest.mark.parametrize("chart", ["cost", "latency", "streaming"])
+def test_the_note_on_hatched_bars_is_clear_of_the_legend_and_axes(
+    chart: str, tmp_path: Path
 ) -> None:
     # The note was a caption of its own at the legend's height: drawn over by it.
-    from asgi_bench.report.charts import cost
+    import importlib
 
+    draw = importlib.import_module(f"asgi_bench.report.charts.{chart}").draw
     rows = []
     for server in ("uvicorn", "granian"):
-        row = Row(server, "hello", "open-400rps", "open", None, 400, "ok", "", 1, 1)
+        row = Row(server, "sse", "open-400rps", "open", None, 400, "ok", "", 1, 1)
         row.values.update(cpu_us_per_request=50.0, peak_rss_mib=40.0)
+        for name in ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "ttfb_p50_ms", "ttfb_p99_ms"):
+            row.values[name] = 2.0
+        row.values.update(first_p50_ms=1.0, first_p99_ms=3.0)
         row.bound = "driver" if server == "uvicorn" else "neither"  # one hatched bar
         rows.append(row)
-    figure = cost.draw(rows, RunLayout(tmp_path))
+    figure = draw(rows, RunLayout(tmp_path))
     assert figure is not None
     figure.canvas.draw()
     [legend] = figure.legends

@@ -90,10 +90,20 @@ def bound_note(figure: Figure, rows: list[Row]) -> None:
 
 
 def legend_below(
-    figure: Figure, handles: Sequence[Artist], ncol: int, drop: float = 0.05, **extra: Any
+    figure: Figure,
+    handles: Sequence[Artist],
+    ncol: int,
+    drop: float = 0.05,
+    rows: Sequence[Row] = (),
+    **extra: Any,
 ) -> None:
     """One legend for the whole figure, centred ``drop`` below its panels; each handle's own
-    label names it (an axis's: ``ax.get_legend_handles_labels()[0]``)."""
+    label names it (an axis's: ``ax.get_legend_handles_labels()[0]``). Where any of ``rows``
+    is driver-bound, the hatched bars' note is the legend's title: a caption of its own
+    would sit at the legend's height, under it."""
+    if any(r.driver_bound for r in rows):
+        extra.update(title=BOUND_NOTE, title_fontproperties={"size": 9, "style": "italic"})
+        drop += 0.06  # the title's line, clear of the axis labels
     figure.legend(
         handles=handles,
         loc="lower center",

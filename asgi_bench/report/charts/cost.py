@@ -5,14 +5,11 @@ server's would."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from asgi_bench.report.charts._style import (
-    BOUND_NOTE,
     apps_of,
     bar_error,
     color,
@@ -38,19 +35,9 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         mem_ax, rows, "peak_rss_mib", f"Peak memory of the server tree, MiB ({', '.join(kinds)})"
     )
     handles = cpu_ax.get_legend_handles_labels()[0]
-    legend_below(figure, handles, ncol=len(handles), **_bound_title(rows))
+    legend_below(figure, handles, ncol=len(handles), rows=rows)
     figure.tight_layout()
     return figure
-
-
-def _bound_title(rows: list[Row]) -> dict[str, Any]:
-    """The hatched bars' note as the legend's title, where there are any: as a caption of its
-    own it sat at the legend's height, under it. The title's line drops the legend by as much,
-    clear of the axis labels."""
-    if not any(r.driver_bound for r in rows):
-        return {}
-    italic = {"size": 9, "style": "italic"}
-    return {"title": BOUND_NOTE, "title_fontproperties": italic, "drop": 0.11}
 
 
 def _grouped(ax: Axes, rows: list[Row], name: str, title: str) -> None:

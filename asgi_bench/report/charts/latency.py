@@ -10,7 +10,6 @@ from matplotlib.figure import Figure
 from asgi_bench.report.charts._style import (
     apps_of,
     bar_error,
-    bound_note,
     finite,
     hatch,
     headline,
@@ -75,13 +74,12 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         ax.set_xticks(range(len(servers)), servers, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("ms")
         ax.grid(axis="y", alpha=0.3, which="both")
-    _legend(figure)
-    bound_note(figure, rows)
+    _legend(figure, rows)
     figure.tight_layout()
     return figure
 
 
-def _legend(figure: Figure) -> None:
+def _legend(figure: Figure, rows: list[Row]) -> None:
     from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -93,4 +91,4 @@ def _legend(figure: Figure) -> None:
         Line2D([], [], marker="o", color="black", linestyle="", label="in-app p50"),
         Line2D([], [], marker="D", color="black", linestyle="", label="in-app p99"),
     ]
-    legend_below(figure, handles, ncol=6, drop=0.06)
+    legend_below(figure, handles, ncol=6, drop=0.06, rows=rows)

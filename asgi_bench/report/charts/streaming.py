@@ -8,7 +8,6 @@ from matplotlib.figure import Figure
 
 from asgi_bench.report.charts._style import (
     apps_of,
-    bound_note,
     finite,
     hatch,
     headline,
@@ -69,7 +68,7 @@ def draw(rows: list[Row], layout: RunLayout) -> Figure | None:
         ax.grid(axis="y", alpha=0.3, which="both")
     from matplotlib.patches import Patch
 
-    legend_below(figure, [Patch(color=tint, label=label) for _, _, label, tint in PARTS], ncol=3)
-    bound_note(figure, rows)
+    parts = [Patch(color=tint, label=label) for _, _, label, tint in PARTS]
+    legend_below(figure, parts, ncol=3, rows=rows)
     figure.tight_layout()
     return figure

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -318,6 +318,13 @@ def _row(group: list[Repeat], paired: bool) -> Row:
             if not seen or capability not in row.capability_details:
                 row.capability_details[capability] = r.capability_details.get(capability, "")
     return row
+
+
+def paired_run(manifest: Mapping[str, Any]) -> bool:
+    """A run's --paired, from its run.json (a run from before the flag: False): what its rows
+    are aggregated with, never guessed from its repeats (a row whose bare twins all failed
+    holds instrumented ones only)."""
+    return bool((manifest.get("config") or {}).get("paired", False))
 
 
 def twins_of(repeats: Iterable[Repeat], name: str, paired: bool) -> list[Repeat]:

@@ -10,7 +10,7 @@ from typing import Any
 from asgi_bench.results.capacity import Capacity, capacities
 from asgi_bench.results.layout import RunLayout, write_json, write_text
 from asgi_bench.results.repeat import Repeat
-from asgi_bench.results.rows import Row, aggregate, csv_text, sort_rows
+from asgi_bench.results.rows import Row, aggregate, csv_text, paired_run, sort_rows
 from asgi_bench.verdict.limits import BOUND_AT
 from asgi_bench.verdict.slo import DRIVER_FIELDS, Slo, driver_decided, missed_from_send, parse_slo
 
@@ -69,8 +69,7 @@ def judge_row(row: Row, slo: Slo) -> None:
 
 def rows_of(repeats: Iterable[Repeat], manifest: dict[str, Any]) -> list[Row]:
     """The summary rows of a run: aggregated, in the run's order, judged by their SLOs."""
-    paired = bool((manifest.get("config") or {}).get("paired"))
-    rows = sort_rows(aggregate(repeats, paired), manifest)
+    rows = sort_rows(aggregate(repeats, paired_run(manifest)), manifest)
     objectives = (manifest.get("settings") or {}).get("slo") or {}
     if isinstance(objectives, dict):
         apply_slo(rows, objectives)

@@ -16,7 +16,7 @@ from statistics import median
 from asgi_bench.figures import FIGURES
 from asgi_bench.results.read import LoadedRun
 from asgi_bench.results.repeat import Repeat
-from asgi_bench.results.rows import twins_of
+from asgi_bench.results.rows import paired_run, twins_of
 from asgi_bench.verdict.stats import Change, change
 
 COMPARED = {
@@ -54,7 +54,7 @@ class Line:
 
 def compare(a: LoadedRun, b: LoadedRun, threshold: float) -> list[Line]:
     groups_a, groups_b = _groups(a.repeats), _groups(b.repeats)
-    paired_a, paired_b = _paired(a), _paired(b)
+    paired_a, paired_b = paired_run(a.manifest), paired_run(b.manifest)
     lines = []
     for key in [k for k in groups_a if k in groups_b]:
         load = groups_a[key][0].load
@@ -102,12 +102,6 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
             if left[key] != right[key]:
                 return f"the runs differ in {what} {key}: {left[key]} vs {right[key]}"
     return None
-
-
-def _paired(run: LoadedRun) -> bool:
-    """The run's own --paired, as its rows were aggregated with (not guessed from its
-    repeats: a row whose bare twins all failed holds only instrumented ones)."""
-    return bool((run.manifest.get("config") or {}).get("paired", UNSET["paired"]))
 
 
 def _values(group: list[Repeat], name: str, paired: bool) -> list[float]:

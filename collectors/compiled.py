@@ -7,7 +7,7 @@ version of the sources it depends on, into a cache folder named by their hash
 ``scripts/install`` and ``asgi-bench run`` call it. The package puts that folder first on
 its ``__path__`` (:func:`activate`), so ``asgi_bench.collectors.middleware`` is the compiled
 module wherever a build of these very sources exists, and the Python source otherwise: no
-C compiler, no mypyc, a changed source, or ``ASGI_BENCH_PURE_MIDDLEWARE=1``. ``running``
+C compiler, no mypyc, a changed source, or ``ASGI_BENCH_PURE_MIDDLEWARE=1``. :func:`which`
 says which one a process runs; the middleware's state reply carries it.
 
 Example::
@@ -34,8 +34,9 @@ PACKAGE = Path(sys.modules["asgi_bench"].__file__ or "").resolve().parent
 MODULE = "middleware"
 SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 COMPILED, PYTHON = "mypyc", "python"
-running = PYTHON  # which middleware this process imports: activate() decides it
 BUILD_TIMEOUT_S = 600
+# The shim Python imports, and the library mypyc puts the compiled code in: a build is both.
+LIBRARIES = (f"{MODULE}{SUFFIX}", f"{MODULE}__mypyc{SUFFIX}")
 
 
 class BuildError(Exception):
@@ -47,10 +48,11 @@ def sources() -> list[Path]:
     return [*sorted(HERE.glob("*.py")), PACKAGE / "types.py"]
 
 
-def folder() -> Path:
-    """Where the build of today's sources for this interpreter lives (it may not exist)."""
+def folder(files: list[Path] | None = None) -> Path:
+    """Where the build of ``files`` (today's :func:`sources`) for this interpreter lives; it
+    may not exist."""
     digest = hashlib.sha256()
-    for path in sources():
+    for path in files if files is not None else sources():
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     root = os.environ.get(envvars.CACHE) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "asgi-bench"
@@ -59,7 +61,7 @@ def folder() -> Path:
 
 
 def built(where: Path) -> bool:
-    return (where / f"{MODULE}{SUFFIX}").is_file()
+    return all((where / name).is_file() for name in LIBRARIES)
 
 
 def activate(path: list[str]) -> None:
@@ -71,9 +73,15 @@ def activate(path: list[str]) -> None:
     except OSError:  # an unreadable source: the Python modules will say so when imported
         return
     if built(where):
-        global running
         path.insert(0, str(where))
-        running = COMPILED
+
+
+def which() -> str | None:
+    """``mypyc`` or ``python``: the middleware this process imported; None before it has."""
+    module = sys.modules.get(f"{__package__}.{MODULE}")
+    if module is None:
+        return None
+    return COMPILED if (module.__file__ or "").endswith(SUFFIX) else PYTHON
 
 
 def problem() -> str | None:
@@ -91,43 +99,63 @@ def problem() -> str | None:
 def build() -> Path:
     """The folder of the compiled middleware, built now unless it is there already.
 
-    Raises :class:`BuildError` with the reason when it cannot be built here."""
-    where = folder()
-    if built(where):
-        return where
-    reason = problem()
-    if reason:
-        raise BuildError(reason)
-    where.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=where.parent) as scratch:
-        # mypyc names a module from its path: lay the sources out as their import names.
-        tree = Path(scratch, "asgi_bench")
-        (tree / "collectors").mkdir(parents=True)
-        (tree / "__init__.py").touch()
-        shutil.copy(PACKAGE / "types.py", tree / "types.py")
-        for path in HERE.glob("*.py"):
-            shutil.copy(path, tree / "collectors" / path.name)
-        command = [sys.executable, "-m", "mypyc", "--ignore-missing-imports"]
-        try:
-            done = subprocess.run(
-                [*command, f"asgi_bench/collectors/{MODULE}.py"],
-                cwd=scratch,
-                capture_output=True,
-                text=True,
-                timeout=BUILD_TIMEOUT_S,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise BuildError(f"mypyc took over {BUILD_TIMEOUT_S} s") from exc
-        if done.returncode != 0:
-            lines = (done.stdout + done.stderr).strip().splitlines() or ["no output"]
-            raise BuildError(f"mypyc failed: {lines[-1]}")
-        staged = Path(scratch, "staged")
-        staged.mkdir()
-        for library in (tree / "collectors").glob(f"*{SUFFIX}"):
-            shutil.move(library, staged / library.name)
-        try:
-            staged.rename(where)  # whole or not at all, should two builds race
-        except OSError:
-            if not built(where):
-                raise
+    Raises :class:`BuildError` with the reason when it cannot be built here; a folder it
+    returns holds a build that imports."""
+    try:
+        where = folder()
+        if built(where):
+            return where
+        reason = problem()
+        if reason:
+            raise BuildError(reason)
+        where.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=where.parent) as scratch:
+            return _build(Path(scratch))
+    except OSError as exc:  # a cache folder that cannot be written, a full disk
+        raise BuildError(f"{exc.strerror or exc}: {exc.filename or 'the build folder'}") from exc
+
+
+def _build(scratch: Path) -> Path:
+    # mypyc names a module from its path: lay the sources out as their import names.
+    tree = scratch / "asgi_bench"
+    (tree / "collectors").mkdir(parents=True)
+    (tree / "__init__.py").touch()
+    shutil.copy(PACKAGE / "types.py", tree / "types.py")
+    for path in HERE.glob("*.py"):
+        shutil.copy(path, tree / "collectors" / path.name)
+    # Named by the copies it compiles: a source edited meanwhile is not stored as built.
+    where = folder([*sorted((tree / "collectors").glob("*.py")), tree / "types.py"])
+    mypyc = [sys.executable, "-m", "mypyc", "--ignore-missing-imports"]
+    _run([*mypyc, f"asgi_bench/collectors/{MODULE}.py"], scratch, "mypyc")
+    staged = scratch / "staged"
+    staged.mkdir()
+    for name in LIBRARIES:
+        if not (tree / "collectors" / name).is_file():
+            raise BuildError(f"mypyc made no {name}")
+        shutil.move(tree / "collectors" / name, staged / name)
+    # The build imports under its own name, as the servers will import it, or it is not kept.
+    probe = (
+        f"import asgi_bench.collectors as package; package.__path__.insert(0, {str(staged)!r}); "
+        f"from asgi_bench.collectors import {MODULE}; "
+        f"assert {MODULE}.__file__.startswith({str(staged)!r}), {MODULE}.__file__"
+    )
+    pure = {**os.environ, envvars.PURE_MIDDLEWARE: "1"}  # today's build, if any, stays out
+    _run([sys.executable, "-c", probe], staged, "the compiled module does not import", pure)
+    try:
+        staged.rename(where)  # whole or not at all, should two builds race
+    except OSError:
+        if not built(where):
+            raise
     return where
+
+
+def _run(command: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
+    try:
+        done = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BuildError(f"{what}: over {BUILD_TIMEOUT_S} s") from exc
+    if done.returncode != 0:
+        lines = (done.stdout + done.stderr).strip().splitlines() or ["no output"]
+        raise BuildError(f"{what}: {lines[-1]}")

@@ -83,7 +83,7 @@ def render_state(store: LocalStore | SharedStore, metrics: Any, labels: tuple[st
         "server": labels[0],
         "app": labels[1],
         "workers": pids,
-        "middleware": compiled.running,  # mypyc or python
+        "middleware": compiled.which(),  # mypyc or python
         "cpu_s": cpu,
         "in_progress": store.in_progress(),
         "started": started,

@@ -58,8 +58,9 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # compiled (collectors/compiled.py), calls.py
-class PrometheusMiddleware:  # still subclasses it
+# Compiled (collectors/compiled.py), it stays open to Python subclasses: collectors/calls.py.
+@mypyc_attr(allow_interpreted_subclasses=True)
+class PrometheusMiddleware:
     def __init__(
         self,
         app: ASGIApp,

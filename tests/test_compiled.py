@@ -75,20 +75,36 @@ def test_the_compiled_middleware_counts_exactly_what_the_python_one_does():
 def test_a_build_of_todays_sources_goes_first_on_the_package_path(tmp_path, monkeypatch):
     monkeypatch.setenv(envvars.CACHE, str(tmp_path))
     monkeypatch.delenv(envvars.PURE_MIDDLEWARE, raising=False)
-    monkeypatch.setattr(compiled, "running", compiled.PYTHON)
     where = compiled.folder()
     assert where.parent == tmp_path / "mypyc"
     path = ["/src/collectors"]
     compiled.activate(path)
-    assert path == ["/src/collectors"] and compiled.running == "python"  # nothing built yet
+    assert path == ["/src/collectors"]  # nothing built yet
     where.mkdir(parents=True)
     (where / f"middleware{compiled.SUFFIX}").touch()
+    compiled.activate(path)
+    assert path == ["/src/collectors"]  # the shim without its library is no build
+    (where / f"middleware__mypyc{compiled.SUFFIX}").touch()
     monkeypatch.setenv(envvars.PURE_MIDDLEWARE, "1")
     compiled.activate(path)
-    assert path == ["/src/collectors"] and compiled.running == "python"  # asked for Python
+    assert path == ["/src/collectors"]  # asked for Python
     monkeypatch.delenv(envvars.PURE_MIDDLEWARE)
     compiled.activate(path)
-    assert path == [str(where), "/src/collectors"] and compiled.running == "mypyc"
+    assert path == [str(where), "/src/collectors"]
+
+
+def test_a_cache_that_cannot_be_written_is_a_reason_not_a_crash(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setenv(envvars.CACHE, str(blocked / "cache"))  # under a file: ENOTDIR
+    monkeypatch.setattr(compiled, "problem", lambda: None)  # a compiler or not, the cache fails
+    with pytest.raises(compiled.BuildError, match="Not a directory"):
+        compiled.build()
+    import asgi_bench.run.build as build
+
+    monkeypatch.setattr(build, "build", compiled.build)
+    found = prepare(RunConfig())
+    assert found["build"] == "python" and "Not a directory" in found["reason"]
 
 
 def test_a_changed_source_is_another_build(tmp_path, monkeypatch):
@@ -129,3 +145,23 @@ def test_run_json_says_why_the_servers_run_python(tmp_path, monkeypatch):
 
     monkeypatch.setattr(build, "build", compiled.build)
     assert prepare(RunConfig()) == {"build": "python", "reason": "no C compiler (cc) on PATH"}
+
+
+def test_compare_refuses_runs_whose_servers_ran_different_builds():
+    from types import SimpleNamespace
+
+    from asgi_bench.results.repeat import Repeat
+    from asgi_bench.verdict.comparison import _builds, refusal
+
+    def run(*builds: str | None, metrics: bool = True) -> SimpleNamespace:
+        repeats = [Repeat("uvicorn", "hello", "s", status="ok", middleware=b) for b in builds]
+        return SimpleNamespace(
+            damaged=[], manifest={"config": {"metrics": metrics}}, repeats=repeats
+        )
+
+    said = refusal(run("mypyc"), run("python"))  # type: ignore[arg-type]
+    assert said == "the runs' servers ran different middleware builds: ['mypyc'] vs ['python']"
+    assert refusal(run("mypyc"), run("mypyc", "mypyc")) is None  # type: ignore[arg-type]
+    # Before servers said it they ran Python; a run without the middleware ran none.
+    assert refusal(run(None), run("python")) is None  # type: ignore[arg-type]
+    assert _builds(run(None, metrics=False)) == []  # type: ignore[arg-type]

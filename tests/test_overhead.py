@@ -120,7 +120,8 @@ def test_overhead_prints_its_line_for_scripts() -> None:
     # Both builds in process where the compiled one is built, the Python one alone elsewhere.
     compiles = compiled.problem() is None
     assert ("Middleware: mypyc" if compiles else "Middleware: python") in proc.stdout
-    assert ("single-process, pure Python +" in proc.stdout) == compiles
+    assert ("single-process (mypyc) +" in proc.stdout) == compiles
+    assert "single-process (python) +" in proc.stdout
 
 
 def test_saturation_counts_only_rounds_in_which_the_server_was_the_limit_both_ways(

@@ -35,6 +35,7 @@ from typing import Any
 from rich.console import Console
 
 from asgi_bench import envvars
+from asgi_bench.collectors import compiled
 from asgi_bench.collectors.compiled import COMPILED
 from asgi_bench.config import RunConfig, Settings
 from asgi_bench.errors import BenchError
@@ -76,7 +77,8 @@ def _loop_us(app: Any, requests: int) -> float:
 
 
 def _child(requests: int) -> None:
-    """Runs in a fresh interpreter; prints the added µs of every round as JSON."""
+    """Runs in a fresh interpreter; prints the build it ran and the added µs of every round
+    as JSON."""
     from prometheus_client import CollectorRegistry
 
     from asgi_bench.apps import hello
@@ -100,11 +102,12 @@ def _child(requests: int) -> None:
             bare += _loop_us(hello.app, chunk)
             wrapped_us += _loop_us(wrapped, chunk)
         added.append((wrapped_us - bare) / CHUNKS)
-    print(json.dumps(added))
+    print(json.dumps({"build": compiled.which(), "added": added}))
 
 
-def inprocess(requests: int, multiprocess: bool, pure: bool = False) -> list[float]:
-    """``pure``: the Python middleware even where the compiled one is built."""
+def inprocess(requests: int, multiprocess: bool, pure: bool = False) -> tuple[str, list[float]]:
+    """The build that ran and the µs it added per request, each round; ``pure``: the Python
+    middleware even where the compiled one is built."""
     env = dict(os.environ)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env[envvars.PURE_MIDDLEWARE] = "1" if pure else "0"
@@ -118,8 +121,8 @@ def inprocess(requests: int, multiprocess: bool, pure: bool = False) -> list[flo
             text=True,
             check=True,
         )
-    added: list[float] = json.loads(out.stdout)
-    return added
+    found = json.loads(out.stdout)
+    return str(found["build"]), [float(value) for value in found["added"]]
 
 
 def under_server(
@@ -247,13 +250,13 @@ def run_overhead(args: argparse.Namespace, console: Console) -> str:
         f"[bold]In-process[/], hello app, {args.requests:,} calls per mode and round, "
         f"{ROUNDS} rounds of {CHUNKS} alternating chunks (µs added per request):"
     )
-    single = inprocess(args.requests, multiprocess=False)
-    multi = inprocess(args.requests, multiprocess=True)
-    console.print(f"  single-process +{_spread(single, '{:.2f}')} µs")
-    console.print(f"  multiprocess   +{_spread(multi, '{:.2f}')} µs")
-    if middleware["build"] == COMPILED:
-        pure = inprocess(args.requests, multiprocess=False, pure=True)
-        console.print(f"  single-process, pure Python +{_spread(pure, '{:.2f}')} µs")
+    build_ran, single = inprocess(args.requests, multiprocess=False)
+    _, multi = inprocess(args.requests, multiprocess=True)
+    console.print(f"  single-process ({build_ran}) +{_spread(single, '{:.2f}')} µs")
+    console.print(f"  multiprocess ({build_ran})   +{_spread(multi, '{:.2f}')} µs")
+    if build_ran == COMPILED:
+        _, pure = inprocess(args.requests, multiprocess=False, pure=True)
+        console.print(f"  single-process (python) +{_spread(pure, '{:.2f}')} µs")
     by_server: dict[str, dict[str, list[float]]] = {}
     servers = args.servers.split(",") if args.servers else installed()
     with scratch_dir("asgi-bench-overhead-") as scratch:

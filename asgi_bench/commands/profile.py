@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -29,6 +30,7 @@ from asgi_bench.report.page import render_report
 from asgi_bench.results.layout import RunLayout, write_json
 from asgi_bench.results.manifest import build_manifest
 from asgi_bench.results.repeat import Repeat
+from asgi_bench.run import build
 from asgi_bench.run.plan import Job
 from asgi_bench.run.profile_cost import save_profile_cost
 from asgi_bench.run.profiler import RATE_HZ, describe, version
@@ -52,6 +54,7 @@ def run_profile(args: argparse.Namespace, console: Console) -> int:
     }
     root = prepare_run_dir(args.out).root
     layouts = {mode: RunLayout(root / mode) for mode in modes}
+    middleware = build.prepare(modes["profiled"].config)  # built before the first server
     console.print(
         f"profile: {args.server} {args.app} at {args.rate:g} req/s, {args.rounds} alternating "
         f"rounds of {args.seconds:g} s windows, {version() or 'py-spy'} at {RATE_HZ} Hz"
@@ -73,7 +76,7 @@ def run_profile(args: argparse.Namespace, console: Console) -> int:
             f"; p99 {bare.p99_ms or 0:.2f} / {spied.p99_ms or 0:.2f} ms"
         )
     for mode, settings in modes.items():
-        _write_run(layouts[mode], settings, seen[mode])
+        _write_run(layouts[mode], settings, seen[mode], middleware)
     pairs = list(zip(seen["profiled"], seen["unprofiled"], strict=True))
     cpu = statistics.median(_ratio(s, b, "cpu_us_per_request") for s, b in pairs)
     p99 = statistics.median(_ratio(s, b, "p99_ms") for s, b in pairs)
@@ -117,9 +120,12 @@ def _ratio(a: Repeat, b: Repeat, name: str) -> float:
     return float(getattr(a, name) or 0.0) / float(getattr(b, name) or 1.0)
 
 
-def _write_run(layout: RunLayout, settings: Settings, repeats: list[Repeat]) -> Path:
+def _write_run(
+    layout: RunLayout, settings: Settings, repeats: list[Repeat], middleware: dict[str, Any]
+) -> Path:
     """Each mode's folder as a run of its own: run.json, then the summary and report."""
     manifest = build_manifest(settings, layout.run_id, [])
+    manifest["middleware"] = middleware
     if settings.config.profile:
         manifest["profile"] = describe(settings.config.profile, settings.warmup)
     manifest["completed"] = True

@@ -135,7 +135,8 @@ class Session:
         self.manifest = build_manifest(settings, self.layout.run_id, [j.key for j in self.jobs])
         if settings.config.profile:
             self.manifest["profile"] = describe(settings.config.profile, settings.warmup)
-        self.manifest["middleware"] = middleware = build.prepare(settings.config)
+        with console.status("compiling the middleware (mypyc, once per version)"):
+            self.manifest["middleware"] = middleware = build.prepare(settings.config)
         if middleware["build"] == PYTHON and middleware["reason"] != "--pure-middleware":
             console.print(f"[yellow]the middleware runs as pure Python: {middleware['reason']}[/]")
         self.repeats: list[Repeat] = []

@@ -253,9 +253,10 @@ def start_server(
             envvars.APP: workload.name,
             envvars.RAW_PATHS: "1" if raw_paths else "0",
             envvars.TIME_CALLS: "1" if time_calls else "0",
-            envvars.PURE_MIDDLEWARE: "1" if pure_middleware else "0",
         }
     )
+    if pure_middleware:  # else the caller's own ASGI_BENCH_PURE_MIDDLEWARE holds
+        env[envvars.PURE_MIDDLEWARE] = "1"
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     multiproc_dir = None
     if metrics and workers > 1:

@@ -31,12 +31,10 @@ SAME_CONFIG = (
     ("config", "metrics"),
     ("config", "profile"),  # py-spy's own cost would read as a regression
     ("config", "paired"),  # bare headline figures against instrumented ones
-    ("middleware", "build"),  # the compiled middleware costs a server less than the Python one
     ("settings", "driver_processes"),
     ("config", "arrival"),
 )
-# What a run from before a field was recorded ran with (a middleware build: not known)
-UNSET: dict[str, object] = {"paired": False, "build": None}
+UNSET = {"paired": False}  # what a run from before the field was recorded ran with
 SAME_MACHINE = (("host", "cpu_model"), ("host", "cpu_count"))
 
 
@@ -93,6 +91,10 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
         if left != right:
             what = "machines" if section == "host" else "configurations"
             return f"the runs have different {what}: {section}.{name} is {left!r} vs {right!r}"
+    left, right = _builds(a), _builds(b)
+    if left and right and left != right:
+        # The compiled middleware costs a server less than the Python one.
+        return f"the runs' servers ran different middleware builds: {left} vs {right}"
     # Per server and per app, of those both runs hold: a run of two servers compares with
     # a quick run that holds them among eight.
     for name, what in (("server_options", "the command of server"), ("steps", "the steps of")):
@@ -102,6 +104,15 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
             if left[key] != right[key]:
                 return f"the runs differ in {what} {key}: {left[key]} vs {right[key]}"
     return None
+
+
+def _builds(run: LoadedRun) -> list[str]:
+    """The middleware builds the run's servers reported (python, before they reported it)."""
+    if not (run.manifest.get("config") or {}).get("metrics", True):
+        return []
+    return sorted(
+        {r.middleware or "python" for r in run.repeats if not r.bare and r.status == "ok"}
+    )
 
 
 def _values(group: list[Repeat], name: str, paired: bool) -> list[float]:

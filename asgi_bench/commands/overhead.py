@@ -4,7 +4,7 @@
    synthetic ASGI loop (no server, no sockets), in single-process and multiprocess mode.
    Each mode runs in a fresh interpreter, since ``PROMETHEUS_MULTIPROC_DIR`` must be set
    before prometheus-client is imported. Each round alternates bare and wrapped in chunks.
-   Where the mypyc-compiled middleware is built, the pure-Python one is measured too.
+   Where the mypyc-compiled middleware is built, its Python source runs in the same chunks.
 2. Under every installed server config (or ``--servers``): server CPU per request and p99
    latency, bare and instrumented, at the same fixed offered rate (the open model), and
    the throughput of ``--users`` connections at saturation (wrk where it is installed, else
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import statistics
@@ -34,9 +35,8 @@ from typing import Any
 
 from rich.console import Console
 
-from asgi_bench import envvars
 from asgi_bench.collectors import compiled
-from asgi_bench.collectors.compiled import COMPILED
+from asgi_bench.collectors.compiled import COMPILED, PYTHON
 from asgi_bench.config import RunConfig, Settings
 from asgi_bench.errors import BenchError
 from asgi_bench.load import Step
@@ -77,40 +77,60 @@ def _loop_us(app: Any, requests: int) -> float:
 
 
 def _child(requests: int) -> None:
-    """Runs in a fresh interpreter; prints the build it ran and the added µs of every round
-    as JSON."""
+    """Runs in a fresh interpreter; prints, as JSON, the µs each build of the middleware
+    adds per request in every round: the build the package imports first, and beside a
+    compiled one the Python source, loaded as a module of its own."""
     from prometheus_client import CollectorRegistry
 
     from asgi_bench.apps import hello
     from asgi_bench.collectors.middleware import PrometheusMiddleware
 
-    wrapped = PrometheusMiddleware(
-        hello.app,
-        server="bench",
-        app_name="hello",
-        routes=hello.ROUTES,
-        registry=CollectorRegistry(),
-    )
+    builds = {str(compiled.which()): PrometheusMiddleware}
+    if compiled.which() == COMPILED:
+        builds[PYTHON] = _python_source()
+    wrapped = {
+        build: kind(
+            hello.app,
+            server="bench",
+            app_name="hello",
+            routes=hello.ROUTES,
+            registry=CollectorRegistry(),
+        )
+        for build, kind in builds.items()
+    }
     chunk = max(1, requests // CHUNKS)
-    _loop_us(wrapped, chunk)  # warm up: series created, caches filled
-    added = []
+    for app in wrapped.values():
+        _loop_us(app, chunk)  # warm up: series created, caches filled
+    added: dict[str, list[float]] = {name: [] for name in wrapped}
     for _ in range(ROUNDS):
-        # Bare and wrapped alternate in small chunks within a round, so a neighbour's burst
-        # on a shared machine lands on both sides instead of on one round's difference.
-        bare = wrapped_us = 0.0
+        # Bare and each build alternate in small chunks within a round, so a neighbour's
+        # burst on a shared machine lands on every side instead of on one round's difference.
+        bare, took = 0.0, dict.fromkeys(wrapped, 0.0)
         for _ in range(CHUNKS):
             bare += _loop_us(hello.app, chunk)
-            wrapped_us += _loop_us(wrapped, chunk)
-        added.append((wrapped_us - bare) / CHUNKS)
-    print(json.dumps({"build": compiled.which(), "added": added}))
+            for name, app in wrapped.items():
+                took[name] += _loop_us(app, chunk)
+        for name in wrapped:
+            added[name].append((took[name] - bare) / CHUNKS)
+    print(json.dumps(added))
 
 
-def inprocess(requests: int, multiprocess: bool, pure: bool = False) -> tuple[str, list[float]]:
-    """The build that ran and the µs it added per request, each round; ``pure``: the Python
-    middleware even where the compiled one is built."""
+def _python_source() -> Any:
+    """The middleware's class from its Python source, beside the compiled module."""
+    spec = importlib.util.spec_from_file_location(
+        "asgi_bench.collectors._middleware_source", compiled.HERE / "middleware.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PrometheusMiddleware
+
+
+def inprocess(requests: int, multiprocess: bool) -> dict[str, list[float]]:
+    """Per build of the middleware (the one imported first, then Python beside a compiled
+    one), the µs it added per request in each round."""
     env = dict(os.environ)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env[envvars.PURE_MIDDLEWARE] = "1" if pure else "0"
     with scratch_dir("asgi-bench-mp-") as scratch:
         if multiprocess:
             env["PROMETHEUS_MULTIPROC_DIR"] = scratch
@@ -121,8 +141,8 @@ def inprocess(requests: int, multiprocess: bool, pure: bool = False) -> tuple[st
             text=True,
             check=True,
         )
-    found = json.loads(out.stdout)
-    return str(found["build"]), [float(value) for value in found["added"]]
+    found: dict[str, list[float]] = json.loads(out.stdout)
+    return found
 
 
 def under_server(
@@ -250,13 +270,14 @@ def run_overhead(args: argparse.Namespace, console: Console) -> str:
         f"[bold]In-process[/], hello app, {args.requests:,} calls per mode and round, "
         f"{ROUNDS} rounds of {CHUNKS} alternating chunks (µs added per request):"
     )
-    build_ran, single = inprocess(args.requests, multiprocess=False)
-    _, multi = inprocess(args.requests, multiprocess=True)
-    console.print(f"  single-process ({build_ran}) +{_spread(single, '{:.2f}')} µs")
-    console.print(f"  multiprocess ({build_ran})   +{_spread(multi, '{:.2f}')} µs")
-    if build_ran == COMPILED:
-        _, pure = inprocess(args.requests, multiprocess=False, pure=True)
-        console.print(f"  single-process (python) +{_spread(pure, '{:.2f}')} µs")
+    singles = inprocess(args.requests, multiprocess=False)
+    for mode, added in (
+        ("single-process", singles),
+        ("multiprocess", inprocess(args.requests, True)),
+    ):
+        for name, rounds in added.items():
+            console.print(f"  {mode} ({name}) +{_spread(rounds, '{:.2f}')} µs")
+    single = next(iter(singles.values()))  # the build the servers import
     by_server: dict[str, dict[str, list[float]]] = {}
     servers = args.servers.split(",") if args.servers else installed()
     with scratch_dir("asgi-bench-overhead-") as scratch:

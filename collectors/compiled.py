@@ -1,6 +1,6 @@
 """The middleware compiled with mypyc where it can be, the pure-Python module where not.
 
-The per-request path costs about a third less compiled (``asgi-bench overhead``'s
+The per-request path costs about a quarter less compiled (``asgi-bench overhead``'s
 in-process figure; see the README). :func:`build` compiles ``middleware.py`` once per
 version of the sources it depends on, into a cache folder named by their hash
 (``~/.cache/asgi-bench/mypyc/<hash>-<python>``, or under ``$ASGI_BENCH_CACHE``);

@@ -224,6 +224,16 @@ def test_the_window_count_tolerance_is_in_flight_plus_the_reads_own_time():
     assert "in the window the server counted 15, the driver 9 (tolerance 5)" in repeat.reason
 
 
+def test_an_edge_read_off_the_windows_edge_widens_the_tolerance_by_its_offset():
+    # The last read lands 1 s after the window's end [1000, 1003): the server's window is
+    # 1 s longer. 4 users + ceil(3 req/s x (0.05 + 0.05 + 1.0) s) = 4 + ceil(3.3) = 8.
+    late = facts_for(last=ServerState(1004.0, span=0.05, requests=37, ok_requests=36))
+    assert judge(late, LENIENT).count_check == "ok"  # |17 - 9| = 8 <= 8
+    beyond = facts_for(last=ServerState(1004.0, span=0.05, requests=38, ok_requests=37))
+    repeat = judge(beyond, LENIENT)  # |18 - 9| = 9 > 8
+    assert "in the window the server counted 18, the driver 9 (tolerance 8)" in repeat.reason
+
+
 def test_a_count_check_that_could_not_be_made_says_why():
     facts = facts_for()
     facts.baseline = facts.final = None  # a server whose counters never answered

@@ -312,11 +312,13 @@ def _count_check(r: Repeat, facts: Facts, policy: Policy) -> None:
         return
     server_window = _count(last, unit) - _count(first, unit)
     r.server_requests_window = server_window
-    # Requests in flight at either edge are counted by one side and not yet by the other,
-    # and each edge read takes time: its counters are from some moment inside it.
+    # Requests in flight at either edge are counted by one side and not yet by the other;
+    # each edge read takes time (its counters are from some moment inside it), and it lands
+    # a little off the window's edge (the server's window is that much longer or shorter).
     rate = client.completed_window / client.window.seconds if client.window.seconds else 0.0
+    off = abs(first.t - client.window.start) + abs(last.t - client.window.end)
     tolerance = (
-        policy.concurrency + (r.exceptions or 0) + math.ceil(rate * (first.span + last.span))
+        policy.concurrency + (r.exceptions or 0) + math.ceil(rate * (first.span + last.span + off))
     )
     if abs(server_window - client.completed_window) > tolerance:
         r.count_check = "mismatch"

@@ -44,7 +44,7 @@ from asgi_bench.run.driver_figure import save_driver_figure
 from asgi_bench.run.plan import Job
 from asgi_bench.run.resources import LocalResources
 from asgi_bench.run.runner import run_job
-from asgi_bench.run.search import Trial, search
+from asgi_bench.run.search import SearchResult, Trial, search
 from asgi_bench.system.watchdog import scratch_dir
 from asgi_bench.verdict.limits import BOUND_AT, LATE_AT
 
@@ -138,12 +138,15 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         raise BenchError("driver-check: the driver kept no schedule, not even the first rate")
     best = seen[found.capacity]
     lag = best.lag_p99_ms
-    note = " (the server saturated first: a lower bound)" if found.stopped_by == "driver" else ""
+    note = " (the server saturated first: a lower bound)" if server_capped(found) else ""
+    cost = driver_us_per_request(best)
     path = save_driver_figure(found.capacity, lag, {"server": args.server, "goal": GOAL_RPS})
     verdict = "meets" if found.capacity >= GOAL_RPS and (lag or 0) < 1.0 else "misses"
     console.print(
         f"driver-check: one driver process offers {found.capacity:,.0f} req/s open-loop with "
-        f"late arrivals under 1%, lag p99 {lag or 0:.2f} ms{note}; {verdict} the goal of "
+        f"late arrivals under 1%, lag p99 {lag or 0:.2f} ms"
+        + (f", {cost:.1f} µs of driver CPU a request" if cost is not None else "")
+        + f"{note}; {verdict} the goal of "
         f"{GOAL_RPS:,} req/s with lag p99 under 1 ms. Saved in {path}"
     )
     line = _ratios(found.capacity, peaks, args.users, tool.version() if tool else None)
@@ -151,6 +154,23 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         line += _http2(peaks, costs, args.streams)
     console.print(line + ("; open is a lower bound: the server saturated first" if note else ""))
     return 0
+
+
+def server_capped(found: SearchResult) -> bool:
+    """Whether a rate above the one found saturated the server: the driver's figure is then
+    a lower bound, however the search ended (out of trials, too).
+
+    >>> server_capped(SearchResult(17000.0, "trials", [(16000.0, Trial(ok=True)),
+    ...     (18000.0, Trial(ok=True, driver_limited=True)), (17000.0, Trial(ok=True))]))
+    True
+    >>> server_capped(SearchResult(16000.0, "bisection", [(16000.0, Trial(ok=True)),
+    ...     (17000.0, Trial(ok=False))]))
+    False
+    """
+    capacity = found.capacity
+    return capacity is not None and any(
+        trial.driver_limited for rate, trial in found.trials if rate > capacity
+    )
 
 
 def driver_us_per_request(repeat: Repeat) -> float | None:

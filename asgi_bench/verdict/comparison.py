@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
+from asgi_bench.collectors.compiled import PYTHON
 from asgi_bench.figures import FIGURES
 from asgi_bench.results.read import LoadedRun
 from asgi_bench.results.repeat import Repeat
@@ -107,12 +108,10 @@ def refusal(a: LoadedRun, b: LoadedRun) -> str | None:
 
 
 def _builds(run: LoadedRun) -> list[str]:
-    """The middleware builds the run's servers reported (python, before they reported it)."""
+    """The middleware builds the run's servers reported (Python, before they reported it)."""
     if not (run.manifest.get("config") or {}).get("metrics", True):
         return []
-    return sorted(
-        {r.middleware or "python" for r in run.repeats if not r.bare and r.status == "ok"}
-    )
+    return sorted({r.middleware or PYTHON for r in run.repeats if not r.bare and r.status == "ok"})
 
 
 def _values(group: list[Repeat], name: str, paired: bool) -> list[float]:

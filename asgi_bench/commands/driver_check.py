@@ -46,7 +46,7 @@ from asgi_bench.run.resources import LocalResources
 from asgi_bench.run.runner import run_job
 from asgi_bench.run.search import SearchResult, Trial, search
 from asgi_bench.system.watchdog import scratch_dir
-from asgi_bench.verdict.limits import BOUND_AT, LATE_AT
+from asgi_bench.verdict.limits import ACHIEVED_AT, BOUND_AT, LATE_AT
 
 GOAL_RPS = 5000  # what one driver process should offer on one core of a small machine
 OPEN_GOAL, CLOSED_GOAL = 0.6, 0.5  # of wrk's rate from the same core, against the same server
@@ -112,8 +112,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         def step(rate: float, attempt: int) -> Trial:
             started = time.monotonic()
             repeat = seen[rate] = measure(Open(rate), attempt)
-            scheduled = max(1, repeat.scheduled or 0)  # the arrivals its schedule held
-            kept = repeat.bound != "driver" and (repeat.late or 0) / scheduled < LATE_AT
+            kept = schedule_kept(repeat, rate)
             console.print(
                 f"  {rate:>8,.0f} req/s offered: sent {repeat.achieved_rps or 0:,.0f}/s, "
                 f"late {repeat.late or 0:,} of {repeat.scheduled or 0:,}, lag p99 "
@@ -156,6 +155,27 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         line += _http2(peaks, costs, args.streams)
     console.print(line + ("; open is a lower bound: the server saturated first" if note else ""))
     return 0
+
+
+def schedule_kept(repeat: Repeat, rate: float) -> bool:
+    """Whether one driver process kept an open step's schedule: not driver-limited, under
+    1% of its arrivals late, and at least 99% of the rate *sent*, not only dispatched (a
+    saturated server holds the connections, and an arrival dispatched on time into a full
+    backlog was never offered).
+
+    >>> def step(**seen): return Repeat("granian", "hello", "open-1000rps", **seen)
+    >>> schedule_kept(step(scheduled=3000, late=29, achieved_rps=990.0), 1000)
+    True
+    >>> schedule_kept(step(scheduled=3000, late=30, achieved_rps=1000.0), 1000)  # 1% late
+    False
+    >>> schedule_kept(step(scheduled=3000, late=0, achieved_rps=989.0), 1000)  # not sent
+    False
+    >>> schedule_kept(step(scheduled=3000, late=0, achieved_rps=1000.0, bound="driver"), 1000)
+    False
+    """
+    late = (repeat.late or 0) / max(1, repeat.scheduled or 0)
+    sent = (repeat.achieved_rps or 0) >= ACHIEVED_AT * rate
+    return repeat.bound != "driver" and late < LATE_AT and sent
 
 
 def server_capped(found: SearchResult) -> bool:

@@ -121,11 +121,12 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
                 f"{'kept' if kept else 'missed'}{' (again)' if attempt else ''} "
                 f"({time.monotonic() - started:.0f}s)"
             )
-            # A saturated server makes the driver look late: a miss there is the server's,
-            # the search stops and the figure is a lower bound. A schedule kept all the same
-            # is the driver's, whoever was busier.
+            # A saturated server makes the driver look late: a miss there is the server's
+            # (unless the driver was at its own limit too), the search stays below it and
+            # the figure is a lower bound. A schedule kept all the same is the driver's.
             server_bound = (repeat.server_busy or 0) >= BOUND_AT
-            return Trial(ok=kept, driver_limited=server_bound and not kept)
+            servers = server_bound and not kept and repeat.bound != "driver"
+            return Trial(ok=kept, driver_limited=servers)
 
         console.print(
             f"driver-check: one Locust process on CPUs {list(settings.driver_cpus)} against "
@@ -179,20 +180,20 @@ def schedule_kept(repeat: Repeat, rate: float) -> bool:
 
 
 def server_capped(found: SearchResult) -> bool:
-    """Whether a rate above the one found saturated the server: the driver's figure is then
-    a lower bound, however the search ended (out of trials, too).
+    """Whether the lowest rate missed above the one found was the server's (saturated): the
+    driver's figure is then a lower bound, however the search ended (out of trials, too).
 
+    >>> server = Trial(ok=False, driver_limited=True)
     >>> server_capped(SearchResult(17000.0, "trials", [(16000.0, Trial(ok=True)),
-    ...     (18000.0, Trial(ok=True, driver_limited=True)), (17000.0, Trial(ok=True))]))
+    ...     (32000.0, Trial(ok=False)), (18000.0, server), (17000.0, Trial(ok=True))]))
     True
-    >>> server_capped(SearchResult(16000.0, "bisection", [(16000.0, Trial(ok=True)),
-    ...     (17000.0, Trial(ok=False))]))
+    >>> server_capped(SearchResult(21000.0, "bisection", [(16000.0, Trial(ok=True)),
+    ...     (32000.0, server), (22000.0, Trial(ok=False)), (21000.0, Trial(ok=True))]))
     False
     """
     capacity = found.capacity
-    return capacity is not None and any(
-        trial.driver_limited for rate, trial in found.trials if rate > capacity
-    )
+    missed = [(rate, t) for rate, t in found.trials if capacity is not None and rate > capacity]
+    return bool(missed) and min(missed, key=lambda seen: seen[0])[1].driver_limited
 
 
 def driver_us_per_request(repeat: Repeat) -> float | None:

@@ -137,8 +137,8 @@ class OpenUser(Requests, User):
         while due <= now:
             RECORDER.scheduled(due + offset)
             if self.idle:
-                # Straight to the worker's greenlet, from the hub's next turn: an event
-                # object's notifier machinery would cost as much as the request's parsing.
+                # Straight to the waiting worker on the hub's next turn: no event object
+                # and notifier per arrival (see work()).
                 self.hub.loop.run_callback(self.idle.pop().switch, (due, now, offset))
             elif len(self.backlog) >= self.max_pending:
                 RECORDER.dropped(due + offset)
@@ -150,6 +150,8 @@ class OpenUser(Requests, User):
     def work(self) -> None:
         """One connection slot: send the next dispatched arrival, time it, repeat."""
         client = None
+        # One Waiter for the worker's life: it is in ``idle`` only while this greenlet waits
+        # in its get(), so each dispatch switches straight to it and none is ever stored.
         handoff = Waiter(self.hub)
         while True:
             if self.backlog:

@@ -131,7 +131,7 @@ class Connection:
         if not self.tls:
             # The answer is never there the moment its request has gone: wait until it is,
             # as gevent's recv does after a recv that failed (EWOULDBLOCK), without the
-            # failed call and the exception it raises (a tenth of a hello request's CPU).
+            # failed call and the exception it raises, once a request.
             self.sock._wait(self.sock._read_event)
         first = True
         while not answer.done:

@@ -1,0 +1,105 @@
+"""The lean client reads answer after answer on one connection with one parser: keep-alive,
+chunked, a closing answer and the headers workload's own parser, against a scripted server on
+loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+
+from asgi_bench.loadtests.rawhttp import Connection
+
+LENGTH = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst"
+CHUNKED = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nsec\r\n3\r\nond\r\n0\r\n\r\n"
+CLOSING = b"HTTP/1.1 201 Created\r\nconnection: close\r\ncontent-length: 5\r\n\r\nthird"
+HEADED = b"HTTP/1.1 200 OK\r\nx-seen: yes\r\ncontent-length: 6\r\n\r\nheaded"
+
+
+class Scripted:
+    """Answers the requests it reads, in order, with ``answers``; counts connections."""
+
+    def __init__(self, answers: list[bytes]) -> None:
+        self.answers = list(answers)
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while self.answers:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                buffered = b""
+                while self.answers:
+                    while b"\r\n\r\n" not in buffered:
+                        data = conn.recv(4096)
+                        if not data:
+                            break
+                        buffered += data
+                    if b"\r\n\r\n" not in buffered:
+                        break  # the client closed this connection
+                    buffered = buffered.split(b"\r\n\r\n", 1)[1]
+                    answer = self.answers.pop(0)
+                    conn.sendall(answer)
+                    if b"connection: close" in answer:
+                        break
+
+
+@contextlib.contextmanager
+def scripted(answers: list[bytes]) -> Iterator[Scripted]:
+    server = Scripted(answers)
+    try:
+        yield server
+    finally:
+        server.listener.close()
+        server.thread.join(timeout=5)
+
+
+def test_answers_of_each_framing_are_read_one_after_another_on_one_connection():
+    with scripted([LENGTH, CHUNKED, LENGTH]) as server:
+        connection = Connection("127.0.0.1", server.port)
+        read = [connection.request(b"GET", b"/") for _ in range(3)]
+        assert read == [(200, b"first"), (200, b"second"), (200, b"first")]
+        assert server.connections == 1
+        connection.close()
+
+
+def test_a_closing_answer_is_read_and_the_next_request_goes_on_a_new_connection():
+    with scripted([CHUNKED, CLOSING, LENGTH]) as server:
+        connection = Connection("127.0.0.1", server.port)
+        read = [connection.request(b"GET", b"/") for _ in range(3)]
+        assert read == [(200, b"second"), (201, b"third"), (200, b"first")]
+        assert server.connections == 2
+        connection.close()
+
+
+def test_a_request_that_reads_headers_leaves_the_connections_own_parser_in_step():
+    with scripted([LENGTH, HEADED, CHUNKED]) as server:
+        connection = Connection("127.0.0.1", server.port)
+        seen: list[tuple[bytes, bytes]] = []
+        first = connection.request(b"GET", b"/")
+        headed = connection.request(b"GET", b"/h", seen=seen)
+        last = connection.request(b"GET", b"/")
+        assert (first, headed, last) == ((200, b"first"), (200, b"headed"), (200, b"second"))
+        assert (b"x-seen", b"yes") in seen
+        assert server.connections == 1
+        connection.close()
+
+
+def test_each_kind_of_request_has_its_own_head():
+    connection = Connection("127.0.0.1", 8000)
+    assert (
+        connection._head(b"GET", b"/", b"", b"")
+        == b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n"
+    )
+    assert connection._head(b"POST", b"/u", b"X-A: 1\r\n", b"abc") == (
+        b"POST /u HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nX-A: 1\r\nContent-Length: 3\r\n\r\n"
+    )
+    assert len(connection.heads) == 2

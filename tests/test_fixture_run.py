@@ -165,6 +165,35 @@ def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
     assert len(figure.axes[0].patches) == bars
 
 
+@pytest.mark.parametrize(
+    ("p50", "p99", "labelled"),
+    [
+        (45.0, 80.0, ["50", "60", "70", "80"]),  # no power of ten in view: every tick
+        (0.3, 4.0, ["0.5", "1", "2"]),  # one: and the ticks at 2 and 5 times one
+        (0.5, 40.0, ["1", "10"]),  # two: only they
+    ],
+)
+def test_a_log_axis_without_a_power_of_ten_in_view_labels_its_minor_ticks(
+    tmp_path: Path, p50: float, p99: float, labelled: list[str]
+) -> None:
+    # SSE's panel (45-80 ms) had no label on its y axis: only powers of ten were labelled.
+    from asgi_bench.report.charts import latency
+
+    row = Row("uvicorn", "sse", "open-400rps", "open", None, 400, "ok", "", 1, 1)
+    row.values.update(p50_ms=p50, p90_ms=p50, p99_ms=p99)
+    figure = latency.draw([row], RunLayout(tmp_path))
+    assert figure is not None
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    low, high = ax.get_ylim()
+    ticks = ax.get_yticklabels() + ax.get_yticklabels(minor=True)
+    shown = sorted(
+        (t for t in ticks if t.get_text() and low <= t.get_position()[1] <= high),
+        key=lambda t: t.get_position()[1],
+    )
+    assert [t.get_text() for t in shown] == labelled
+
+
 @pytest.mark.parametrize("chart", ["cost", "latency", "streaming"])
 def test_the_note_on_hatched_bars_is_clear_of_the_legend_and_axes(
     chart: str, tmp_path: Path

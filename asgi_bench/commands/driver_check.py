@@ -125,8 +125,8 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
             # (unless the driver was at its own limit too), the search stays below it and
             # the figure is a lower bound. A schedule kept all the same is the driver's.
             server_bound = (repeat.server_busy or 0) >= BOUND_AT
-            servers = server_bound and not kept and repeat.bound != "driver"
-            return Trial(ok=kept, driver_limited=servers)
+            server_limited = server_bound and not kept and repeat.bound != "driver"
+            return Trial(ok=kept, driver_limited=server_limited)
 
         console.print(
             f"driver-check: one Locust process on CPUs {list(settings.driver_cpus)} against "
@@ -192,7 +192,9 @@ def server_capped(found: SearchResult) -> bool:
     False
     """
     capacity = found.capacity
-    missed = [(rate, t) for rate, t in found.trials if capacity is not None and rate > capacity]
+    if capacity is None:
+        return False
+    missed = [(rate, trial) for rate, trial in found.trials if rate > capacity]
     return bool(missed) and min(missed, key=lambda seen: seen[0])[1].driver_limited
 
 

@@ -18,7 +18,9 @@ the driver's CPU per request over both versions.
 These machines are shared: a pause of a few tens of milliseconds makes more than 1% of a
 window's arrivals late although the driver had time to spare. A step missed while the
 driver was under 85% busy is therefore run again, up to twice, before it counts: the check
-is after the driver's sustained capacity, not after the machine's worst moment.
+is after the driver's sustained capacity, not after the machine's worst moment. Where the
+step above the figure missed all three times all the same, the figure says the machine cut
+it short and is not saved (run the check again): it is not the driver's limit.
 """
 
 from __future__ import annotations
@@ -52,6 +54,16 @@ GOAL_RPS = 5000  # what one driver process should offer on one core of a small m
 OPEN_GOAL, CLOSED_GOAL = 0.6, 0.5  # of wrk's rate from the same core, against the same server
 HEADROOM = 0.85  # a miss below this driver busy share is suspected noise: try again
 RETRIES = 2
+# What the figure's lines add, by what stopped the search above it (set_by).
+NOTES = {
+    "server": " (the server saturated first: a lower bound)",
+    "noise": f" (a step above it missed {RETRIES + 1} times with the driver under "
+    f"{HEADROOM:.0%} busy: this machine's moment, not the driver's limit)",
+}
+LAST_NOTES = {
+    "server": "; open is a lower bound: the server saturated first",
+    "noise": "; open was cut short by the machine's noise: run it again",
+}
 
 
 def driver_check(args: argparse.Namespace, console: Console) -> int:
@@ -140,21 +152,26 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         raise BenchError("driver-check: the driver kept no schedule, not even the first rate")
     best = seen[found.capacity]
     lag = best.lag_p99_ms
-    note = " (the server saturated first: a lower bound)" if server_capped(found) else ""
+    stopped = set_by(found, {rate: repeat.driver_busy for rate, repeat in seen.items()})
+    note = NOTES.get(stopped or "", "")
     cost = driver_us_per_request(best)
-    path = save_driver_figure(found.capacity, lag, {"server": args.server, "goal": GOAL_RPS})
+    # A figure the machine cut short is not what the driver offers: run would warn by it.
+    saved = "Not saved: run it again."
+    if stopped != "noise":
+        context = {"server": args.server, "goal": GOAL_RPS}
+        saved = f"Saved in {save_driver_figure(found.capacity, lag, context)}"
     verdict = "meets" if found.capacity >= GOAL_RPS and (lag or 0) < 1.0 else "misses"
     console.print(
         f"driver-check: one driver process offers {found.capacity:,.0f} req/s open-loop with "
         f"late arrivals under 1%, lag p99 {lag or 0:.2f} ms"
         + (f", {cost:.1f} µs of driver CPU a request" if cost is not None else "")
         + f"{note}; {verdict} the goal of "
-        f"{GOAL_RPS:,} req/s with lag p99 under 1 ms. Saved in {path}"
+        f"{GOAL_RPS:,} req/s with lag p99 under 1 ms. {saved}"
     )
     line = _ratios(found.capacity, peaks, args.users, tool.version() if tool else None)
     if peaks["h2"]:
         line += _http2(peaks, costs, args.streams)
-    console.print(line + ("; open is a lower bound: the server saturated first" if note else ""))
+    console.print(line + LAST_NOTES.get(stopped or "", ""))
     return 0
 
 
@@ -179,23 +196,36 @@ def schedule_kept(repeat: Repeat, rate: float) -> bool:
     return repeat.bound != "driver" and late < LATE_AT and sent
 
 
-def server_capped(found: SearchResult) -> bool:
-    """Whether the lowest rate missed above the one found was the server's (saturated): the
-    driver's figure is then a lower bound, however the search ended (out of trials, too).
+def set_by(found: SearchResult, busy: dict[float, float | None]) -> str | None:
+    """What the lowest rate missed above the figure says of it, however the search ended (out
+    of trials, too): ``"server"`` (saturated: the figure is a lower bound), ``"noise"``
+    (missed, retries included, with the driver under HEADROOM busy: the machine's moment,
+    not the driver's limit), ``"driver"``, or None where nothing above it was missed.
+    ``busy``: the driver's busy share at each rate's last try.
 
     >>> server = Trial(ok=False, driver_limited=True)
-    >>> server_capped(SearchResult(17000.0, "trials", [(16000.0, Trial(ok=True)),
-    ...     (32000.0, Trial(ok=False)), (18000.0, server), (17000.0, Trial(ok=True))]))
-    True
-    >>> server_capped(SearchResult(21000.0, "bisection", [(16000.0, Trial(ok=True)),
-    ...     (32000.0, server), (22000.0, Trial(ok=False)), (21000.0, Trial(ok=True))]))
-    False
+    >>> busy = {16000.0: 0.7, 17000.0: 0.75, 18000.0: 0.8, 32000.0: 0.99}
+    >>> set_by(SearchResult(17000.0, "trials", [(16000.0, Trial(ok=True)),
+    ...     (32000.0, Trial(ok=False)), (18000.0, server), (17000.0, Trial(ok=True))]), busy)
+    'server'
+    >>> set_by(SearchResult(16000.0, "bisection", [(16000.0, Trial(ok=True)),
+    ...     (32000.0, server), (18000.0, Trial(ok=False))]), busy)
+    'noise'
+    >>> set_by(SearchResult(17000.0, "bisection", [(16000.0, Trial(ok=True)),
+    ...     (32000.0, Trial(ok=False)), (17000.0, Trial(ok=True))]), busy)
+    'driver'
     """
     capacity = found.capacity
     if capacity is None:
-        return False
+        return None
     missed = [(rate, trial) for rate, trial in found.trials if rate > capacity]
-    return bool(missed) and min(missed, key=lambda seen: seen[0])[1].driver_limited
+    if not missed:
+        return None
+    rate, trial = min(missed, key=lambda seen: seen[0])
+    if trial.driver_limited:
+        return "server"
+    share = busy.get(rate)
+    return "noise" if share is not None and share < HEADROOM else "driver"
 
 
 def driver_us_per_request(repeat: Repeat) -> float | None:

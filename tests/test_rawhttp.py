@@ -9,6 +9,9 @@ import socket
 import threading
 from collections.abc import Iterator
 
+import httptools
+import pytest
+
 from asgi_bench.loadtests.rawhttp import Connection
 
 LENGTH = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst"
@@ -18,9 +21,10 @@ HEADED = b"HTTP/1.1 200 OK\r\nx-seen: yes\r\ncontent-length: 6\r\n\r\nheaded"
 
 
 class Scripted:
-    """Answers the requests it reads, in order, with ``answers``; counts connections."""
+    """Answers the requests it reads, in order, with ``answers``; counts connections. An
+    answer of None closes the connection instead, as a server does to an idle keep-alive one."""
 
-    def __init__(self, answers: list[bytes]) -> None:
+    def __init__(self, answers: list[bytes | None]) -> None:
         self.answers = list(answers)
         self.connections = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -47,13 +51,15 @@ class Scripted:
                         break  # the client closed this connection
                     buffered = buffered.split(b"\r\n\r\n", 1)[1]
                     answer = self.answers.pop(0)
+                    if answer is None:
+                        break
                     conn.sendall(answer)
                     if b"connection: close" in answer:
                         break
 
 
 @contextlib.contextmanager
-def scripted(answers: list[bytes]) -> Iterator[Scripted]:
+def scripted(answers: list[bytes | None]) -> Iterator[Scripted]:
     server = Scripted(answers)
     try:
         yield server
@@ -90,6 +96,25 @@ def test_a_request_that_reads_headers_leaves_the_connections_own_parser_in_step(
         assert (first, headed, last) == ((200, b"first"), (200, b"headed"), (200, b"second"))
         assert (b"x-seen", b"yes") in seen
         assert server.connections == 1
+        connection.close()
+
+
+def test_a_keep_alive_connection_closed_by_the_server_is_retried_on_a_new_one():
+    with scripted([LENGTH, None, CHUNKED]) as server:
+        connection = Connection("127.0.0.1", server.port)
+        read = [connection.request(b"GET", b"/") for _ in range(2)]
+        assert read == [(200, b"first"), (200, b"second")]
+        assert server.connections == 2
+        connection.close()
+
+
+def test_after_an_answer_the_parser_refused_the_next_request_reads_on_a_new_connection():
+    with scripted([b"garbage\r\n\r\n", LENGTH]) as server:
+        connection = Connection("127.0.0.1", server.port)
+        with pytest.raises(httptools.HttpParserError):
+            connection.request(b"GET", b"/")
+        assert connection.request(b"GET", b"/") == (200, b"first")
+        assert server.connections == 2
         connection.close()
 
 

@@ -169,6 +169,8 @@ def test_the_latency_chart_draws_p999_only_from_windows_that_can_give_it(
     ("p50", "p99", "labelled"),
     [
         (45.0, 80.0, ["50", "60", "70", "80"]),  # no power of ten in view: every tick
+        (12.0, 80.0, ["20", "50"]),  # none, but wider than fivefold: 2 and 5 times one
+        (8.0, 70.0, ["10", "20", "50"]),
         (0.3, 4.0, ["0.5", "1", "2"]),  # one: and the ticks at 2 and 5 times one
         (0.5, 40.0, ["1", "10"]),  # two: only they
     ],

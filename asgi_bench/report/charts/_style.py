@@ -117,7 +117,8 @@ def legend_below(
 def plain_log_axis(ax: Axes) -> None:
     """Log scale with tick labels such as 0.5, 2, 40 instead of 5x10^-1. Only powers of ten
     are labelled, unless fewer than two are in view (SSE's 45-80 ms holds none): then the
-    ticks at 2 and 5 times one are too, or every tick where the axis spans under a tenfold."""
+    ticks at 2 and 5 times one are too, or every tick where the axis spans under fivefold
+    (more would overlap on a panel's height)."""
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: _minor_label(ax, value)))
@@ -130,7 +131,7 @@ def _minor_label(ax: Axes, value: float) -> str:
         return ""
     powers_in_view = math.floor(math.log10(high)) - math.ceil(math.log10(low)) + 1
     leading = round(value / 10 ** math.floor(math.log10(value)))
-    if powers_in_view >= 2 or (high >= 10 * low and leading not in (2, 5)):
+    if powers_in_view >= 2 or (high >= 5 * low and leading not in (2, 5)):
         return ""
     return f"{value:g}"
 

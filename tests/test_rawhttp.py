@@ -68,22 +68,30 @@ def scripted(answers: list[bytes | None]) -> Iterator[Scripted]:
         server.thread.join(timeout=5)
 
 
-def test_answers_of_each_framing_are_read_one_after_another_on_one_connection():
-    with scripted([LENGTH, CHUNKED, LENGTH]) as server:
+def read_through(answers: list[bytes | None], count: int) -> tuple[list[tuple[int, bytes]], int]:
+    """``count`` GETs on one client to a server scripted with ``answers``: what they read,
+    and how many connections the server accepted."""
+    with scripted(answers) as server:
         connection = Connection("127.0.0.1", server.port)
-        read = [connection.request(b"GET", b"/") for _ in range(3)]
-        assert read == [(200, b"first"), (200, b"second"), (200, b"first")]
-        assert server.connections == 1
-        connection.close()
+        try:
+            read = [connection.request(b"GET", b"/") for _ in range(count)]
+        finally:
+            connection.close()
+        return read, server.connections
+
+
+def test_answers_of_each_framing_are_read_one_after_another_on_one_connection():
+    read = [(200, b"first"), (200, b"second"), (200, b"first")]
+    assert read_through([LENGTH, CHUNKED, LENGTH], 3) == (read, 1)
 
 
 def test_a_closing_answer_is_read_and_the_next_request_goes_on_a_new_connection():
-    with scripted([CHUNKED, CLOSING, LENGTH]) as server:
-        connection = Connection("127.0.0.1", server.port)
-        read = [connection.request(b"GET", b"/") for _ in range(3)]
-        assert read == [(200, b"second"), (201, b"third"), (200, b"first")]
-        assert server.connections == 2
-        connection.close()
+    read = [(200, b"second"), (201, b"third"), (200, b"first")]
+    assert read_through([CHUNKED, CLOSING, LENGTH], 3) == (read, 2)
+
+
+def test_a_keep_alive_connection_closed_by_the_server_is_retried_on_a_new_one():
+    assert read_through([LENGTH, None, CHUNKED], 2) == ([(200, b"first"), (200, b"second")], 2)
 
 
 def test_a_request_that_reads_headers_leaves_the_connections_own_parser_in_step():
@@ -96,15 +104,6 @@ def test_a_request_that_reads_headers_leaves_the_connections_own_parser_in_step(
         assert (first, headed, last) == ((200, b"first"), (200, b"headed"), (200, b"second"))
         assert (b"x-seen", b"yes") in seen
         assert server.connections == 1
-        connection.close()
-
-
-def test_a_keep_alive_connection_closed_by_the_server_is_retried_on_a_new_one():
-    with scripted([LENGTH, None, CHUNKED]) as server:
-        connection = Connection("127.0.0.1", server.port)
-        read = [connection.request(b"GET", b"/") for _ in range(2)]
-        assert read == [(200, b"first"), (200, b"second")]
-        assert server.connections == 2
         connection.close()
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 
 from asgi_bench.report.charts import CHARTS, OPT_IN
@@ -24,6 +26,13 @@ from asgi_bench.types import Status
 from asgi_bench.verdict.client import load_client_stats
 
 FIXTURE = Path(__file__).parent / "data" / "run"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    """pyplot keeps every figure a test draws until it is closed (and warns past 20)."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture

@@ -200,11 +200,12 @@ def test_a_run_without_wrk_says_so_and_passes(out, tmp_path):
 
 
 def wrk_child(proc: subprocess.Popen[str]) -> psutil.Process | None:
-    """The harness's wrk process, by its executable's name (the test's own folder, in
-    every child's command line, is named for the test)."""
+    """The harness's wrk process driving load, by its executable's name (the test's own
+    folder, in every child's command line, is named for the test) and a URL among its
+    arguments: the ``wrk -v`` that reads its version at start-up is not it."""
     for child in psutil.Process(proc.pid).children(recursive=True):
         try:
-            if child.name() == "wrk":
+            if child.name() == "wrk" and any(a.startswith("http") for a in child.cmdline()):
                 return child
         except psutil.Error:
             continue

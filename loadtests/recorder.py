@@ -381,6 +381,12 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     # A worker always reports: on another host it has no record folder, the master does.
     if RECORDER.role == "worker" and not RECORDER.sent:
         RECORDER.sent = True
+        # Locust's own last report of this worker's requests goes ahead of the record: the
+        # master quits once every record is in, and Locust sends a worker's final report
+        # only on quit, which the master waits half a second for (on a busy machine, not
+        # enough: Locust's count fell short of ours). Reports are deltas: none is counted
+        # twice.
+        environment.runner._send_stats()
         environment.runner.send_message(RECORD_MESSAGE, RECORDER.data())
 
 

@@ -6,7 +6,9 @@ under uvicorn at 300 req/s costs 100-400 µs of CPU on these machines. Worked ou
 share of the samples is about 1000 / (1000 + 100..400) = 0.71..0.91, and its µs per request
 about 1,000: samples / 100 Hz / the requests of the profiled span. A sample stands for
 GIL-held wall time, which a preempted or paused server stretches a little: the margins
-allow for that and for sampling noise (about ±9% at ~130 samples), not for a factor.
+allow for that and for sampling noise (about ±9% at ~130 samples), not for a factor in
+burn's own time. The rest of a request can cost more on a busy shared machine (0.56 was seen
+once in CI, the rest at 770 µs): a share of 0.5 still means burn's 1 ms is half of it.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def test_a_function_that_burns_a_known_time_is_on_top(out, tmp_path):
     profile = row["profile"]
     top = profile["top"][0]
     assert top["function"].startswith("burn (") and top["component"] == "app", profile["top"]
-    assert 0.60 <= top["share"] <= 0.99, top
+    assert 0.50 <= top["share"] <= 0.99, top
     # ~1,000 µs of it per request: the samples, the sampling rate and the request count agree.
     burnt = top["samples"] / profile["rate_hz"] / profile["requests"] * 1e6
     assert 700 <= burnt <= 1500, (burnt, profile)

@@ -116,15 +116,21 @@ class Connection:
             if self.sock is None:
                 self.sock = self._connect()
             try:
-                # One send() takes a request of a few hundred bytes whole; gevent's sendall
-                # spends as long again in its own bookkeeping around that one call.
-                sent = self.sock.send(payload)
-                if sent < len(payload):
-                    self.sock.sendall(payload[sent:])
-                if rest:
-                    self.sock.sendall(rest)
+                try:
+                    # One send() takes a request of a few hundred bytes whole; gevent's
+                    # sendall spends as long again in its own bookkeeping around that call.
+                    sent = self.sock.send(payload)
+                    if sent < len(payload):
+                        self.sock.sendall(payload[sent:])
+                    if rest:
+                        self.sock.sendall(rest)
+                except ConnectionError as error:
+                    raise _Closed() from error  # a stale keep-alive connection
                 return self._read(seen)
-            except (ConnectionError, _Closed):
+            except _Closed:
+                # Nothing of an answer came: the request is sent again, once. An answer cut
+                # short is not (a plain ConnectionError): the server has it, and sending it
+                # twice would count one request where the server served two.
                 self.close()
                 if attempt == 2:
                     raise
@@ -157,7 +163,12 @@ class Connection:
             self.sock._wait(self.sock._read_event)
         first = True
         while not answer.done:
-            data = self.sock.recv(65536)
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionError:
+                if first:
+                    raise _Closed() from None  # reset before an answer began: stale
+                raise
             if not data:
                 # Closed before an answer started: a stale keep-alive connection, retried.
                 if first:
@@ -216,5 +227,8 @@ class Requests:
         return answer
 
 
-class _Closed(Exception):
-    """The connection was closed before the answer began."""
+class _Closed(ConnectionError):
+    """The connection was closed before the answer began: the request is sent again once."""
+
+    def __init__(self) -> None:
+        super().__init__("the server closed the connection before answering")

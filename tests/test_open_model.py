@@ -119,8 +119,11 @@ def test_the_known_delay_at_a_fixed_rate(out):
     proc = short_run(out, "--servers", "uvicorn", "--apps", "sleep", "--rates", "200", seconds=3)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = rows(only_run(out))
-    assert row["p50_ms"] == pytest.approx(20.0, rel=0.05), row
-    assert 20.0 <= row["app_p50_ms"] < 21.0, row  # a loop on a shared core wakes late
+    # The app's own sleep, never less; a loop on a shared core wakes late.
+    assert 20.0 <= row["app_p50_ms"] < 21.0, row
+    # From the intended send the loopback and the driver's lag add to it: 0.55 ms on a quiet
+    # machine, 1.6 ms in one CI run on a busy one. A figure off by a unit falls far outside.
+    assert 20.0 <= row["p50_ms"] < 25.0, row
 
 
 def test_a_search_runs_its_planned_closed_step_then_probes_down_to_nothing(out):

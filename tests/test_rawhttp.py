@@ -127,3 +127,18 @@ def test_each_kind_of_request_has_its_own_head():
         b"POST /u HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nX-A: 1\r\nContent-Length: 3\r\n\r\n"
     )
     assert len(connection.heads) == 2
+
+
+def test_an_answer_cut_short_fails_its_request_and_is_not_sent_again():
+    # The server has the request and began to answer it: sending it again would serve two
+    # requests where the driver counts one.
+    cut = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nfi"
+    with scripted([cut, LENGTH]) as server:
+        connection = Connection("127.0.0.1", server.port)
+        try:
+            with pytest.raises(ConnectionError, match="mid-answer"):
+                connection.request(b"GET", b"/")
+            assert connection.request(b"GET", b"/") == (200, b"first")
+        finally:
+            connection.close()
+    assert server.connections == 2

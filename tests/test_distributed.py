@@ -100,7 +100,9 @@ def test_two_workers_on_other_addresses_give_what_a_local_run_gives(out, tmp_pat
     # Each worker offered half the rate and says how busy it was; latency merged from both.
     assert all(p["counted_window"] > 0 and p["cpu_edges"][1] is not None for p in workers)
     assert row["requests"] == sum(p["counted_window"] for p in workers) - row["errors"]
-    assert row["achieved_rps"] == pytest.approx(600, rel=0.02)
+    # Both workers' halves, give or take their lag at the window's edges on two busy cores:
+    # one worker's alone would be 300, each offering the whole rate 1,200.
+    assert row["achieved_rps"] == pytest.approx(600, rel=0.05)
     assert row["p50_ms"] and row["driver_busy"] is not None
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["config"]["expect_workers"] == 2

@@ -138,11 +138,13 @@ def test_known_latency_is_measured_accurately(out):
     (row,) = rows(only_run(out))
     # The app sleeps 20 ms. Inside the app the middleware must see 20 ms and a little more
     # (its fine histogram, not a 15-25 ms Prometheus bucket): a loop on a shared core wakes
-    # up to ~0.6 ms late (20.58 ms seen in CI while the other core was busy), so within 5%.
-    assert 20.0 <= row["app_p50_ms"] < 21.0, row
-    assert 20.0 <= row["app_p90_ms"] < 22.0, row
-    # The client sees the same delay plus the server and the network: more, but not much.
-    assert row["app_p50_ms"] < row["p50_ms"] < row["app_p50_ms"] + 3.0, row
+    # late (20.58 ms seen in CI while the other core was busy), so within 10%; a bucket's
+    # interpolation would put p90 at 24 ms.
+    assert 20.0 <= row["app_p50_ms"] < 22.0, row
+    assert 20.0 <= row["app_p90_ms"] < 23.5, row
+    # The client sees the same delay plus the server and the network: more, but not much
+    # (1.6 ms more seen in CI on a busy machine).
+    assert row["app_p50_ms"] < row["p50_ms"] < row["app_p50_ms"] + 5.0, row
 
 
 def test_two_driver_processes_and_the_users_own_app(out, tmp_path):

@@ -4,6 +4,7 @@ the partial results are valid, and (through ``no_orphans``) that no process is l
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -72,14 +73,17 @@ def any_child_named(proc: subprocess.Popen[str], word: str) -> bool:
     return True
 
 
-def child_named(proc: subprocess.Popen[str], word: str) -> psutil.Process:
+def child_named(proc: subprocess.Popen[str], module: str) -> psutil.Process:
+    """The harness's child running ``python -m module``: a server or Locust (Locust's
+    arguments name the server too, in its cell's path)."""
     for child in psutil.Process(proc.pid).children(recursive=True):
         try:
-            if any(word in part for part in child.cmdline()):
-                return child
+            argv = child.cmdline()
         except psutil.Error:
             continue
-    raise AssertionError(f"no child process running {word}")
+        if ("-m", module) in itertools.pairwise(argv):
+            return child
+    raise AssertionError(f"no child process running {module}")
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])

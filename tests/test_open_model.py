@@ -120,7 +120,7 @@ def test_the_known_delay_at_a_fixed_rate(out):
     assert proc.returncode == 0, proc.stderr[-2000:]
     (row,) = rows(only_run(out))
     # The app's own sleep, never less; a loop on a shared core wakes late.
-    assert 20.0 <= row["app_p50_ms"] < 21.0, row
+    assert 20.0 <= row["app_p50_ms"] < 22.0, row
     # From the intended send the loopback and the driver's lag add to it: 0.55 ms on a quiet
     # machine, 1.6 ms in one CI run on a busy one. A figure off by a unit falls far outside.
     assert 20.0 <= row["p50_ms"] < 25.0, row

@@ -160,6 +160,11 @@ class RunConfig:
         if targets:
             if self.servers is not None and set(self.servers) != set(targets):
                 raise UsageError("with --targets, the servers are the targets' names")
+            if self.pure_middleware:  # run.json would name a middleware no target serves
+                raise UsageError(
+                    "--pure-middleware picks the middleware of servers we start; "
+                    "--targets servers run their own"
+                )
             names: tuple[str, ...] = tuple(targets)
         else:
             names = _names("--servers", self.servers, tuple(SERVERS))

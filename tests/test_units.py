@@ -225,6 +225,8 @@ def test_targets_must_be_on_loopback():
     assert target_urls(("uvicorn=http://127.0.0.7:8001",))  # all of 127.0.0.0/8
     config = RunConfig(targets=("uvicorn=http://127.0.0.1:8001", "granian=http://localhost:8005"))
     assert [s.name for s in config.load().specs] == ["uvicorn", "granian"]
+    with pytest.raises(UsageError, match="--targets servers run their own"):
+        RunConfig(targets=config.targets, pure_middleware=True).load()
     with pytest.raises(UsageError, match="not on loopback"):
         target_urls(("uvicorn=http://10.0.0.5:8001",))
     with pytest.raises(UsageError, match="bad --targets entry"):

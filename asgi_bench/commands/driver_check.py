@@ -171,9 +171,8 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
         + (f", {cost:.1f} µs of driver CPU a request" if cost is not None else "")
         + f"{NOTES.get(stopped or '', '')}; {ending}"
     )
-    line = _ratios(
-        found.capacity, peaks, args.users, tool.version() if tool else None, stopped != "noise"
-    )
+    version = tool.version() if tool else None
+    line = _ratios(found.capacity, peaks, args.users, version, judged=stopped != "noise")
     if peaks["h2"]:
         line += _http2(peaks, costs, args.streams)
     lower_bound = "; open is a lower bound: the server saturated first"
@@ -267,7 +266,7 @@ def _http2(peaks: dict[str, list[float]], costs: dict[str, list[float]], streams
 
 
 def _ratios(
-    open_rps: float, peaks: dict[str, list[float]], users: int, tool: str | None, judged: bool
+    open_rps: float, peaks: dict[str, list[float]], users: int, tool: str | None, *, judged: bool
 ) -> str:
     """The last line, one a script can read: the figures and their ratios to wrk's, e.g.
     ``driver-check: open 24,000 req/s, closed 21,000 req/s (32 users), wrk 4.1 39,000 req/s;

@@ -26,7 +26,7 @@ def test_bisects_up_to_what_the_driver_can_offer():
     # pass; 8000 the driver cannot offer; (4000 + 8000) / 2 = 6000: cannot either;
     # (4000 + 6000) / 2 = 5000 passes; 5500 cannot; 5000 and 5500 are within 10%: stop,
     # capacity at least 5000.
-    result = search(lambda r: Trial(ok=True, driver_limited=r > 5000), start=1000, limit=50000)
+    result = search(lambda r: Trial(ok=True, capped=r > 5000), start=1000, limit=50000)
     assert rates(result) == [1000, 2000, 4000, 8000, 6000, 5000, 5500]
     assert (result.capacity, result.stopped_by, result.lower_bound) == (5000, "driver", True)
 
@@ -35,9 +35,7 @@ def test_a_failure_below_the_driver_ceiling_is_the_edge():
     # Passes up to 3000, the driver cannot offer 4000 or more: 1000, 2000 pass, 4000 the
     # driver cannot, 3000 passes, 3500 fails (now the lowest bound: the server's edge),
     # 3250 fails: 3000 and 3250 within 10%: capacity 3000, found by bisection.
-    result = search(
-        lambda r: Trial(ok=r <= 3000, driver_limited=r >= 4000), start=1000, limit=50000
-    )
+    result = search(lambda r: Trial(ok=r <= 3000, capped=r >= 4000), start=1000, limit=50000)
     assert rates(result) == [1000, 2000, 4000, 3000, 3500, 3250]
     assert (result.capacity, result.stopped_by, result.lower_bound) == (3000, "bisection", False)
 

@@ -117,7 +117,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
             for attempt in range(RETRIES + 1):
                 found = step(rate, attempt)
                 busy = seen[rate].driver_busy
-                if found.ok or found.driver_limited or busy is None or busy >= HEADROOM:
+                if found.ok or found.capped or busy is None or busy >= HEADROOM:
                     return found
             return found
 
@@ -138,7 +138,7 @@ def driver_check(args: argparse.Namespace, console: Console) -> int:
             # the figure is a lower bound. A schedule kept all the same is the driver's.
             server_bound = (repeat.server_busy or 0) >= BOUND_AT
             server_limited = server_bound and not kept and repeat.bound != "driver"
-            return Trial(ok=kept, driver_limited=server_limited)
+            return Trial(ok=kept, capped=server_limited)
 
         console.print(
             f"driver-check: one Locust process on CPUs {list(settings.driver_cpus)} against "
@@ -212,7 +212,7 @@ def set_by(found: SearchResult, seen: dict[float, Repeat]) -> str | None:
     ...     return Repeat("granian", "hello", "open", driver_busy=driver, server_busy=server)
     >>> seen = {4000.0: step(0.5, 0.5), 8000.0: step(0.55, 0.6), 8500.0: step(0.55, 0.95),
     ...     16000.0: step(0.8, 0.9), 17000.0: step(0.84, 0.93), 32000.0: step(0.99, 0.97)}
-    >>> server = Trial(ok=False, driver_limited=True)  # the search's flag: stop climbing
+    >>> server = Trial(ok=False, capped=True)  # the search's flag: stop climbing
     >>> set_by(SearchResult(16000.0, "trials", [(16000.0, Trial(ok=True)),
     ...     (32000.0, Trial(ok=False)), (17000.0, server)]), seen)
     'server'
@@ -233,7 +233,7 @@ def set_by(found: SearchResult, seen: dict[float, Repeat]) -> str | None:
     if not missed:
         return None
     rate, trial = min(missed, key=lambda seen: seen[0])
-    if trial.driver_limited:
+    if trial.capped:
         return "server"
     last = seen.get(rate)
     driver = last.driver_busy if last is not None else None

@@ -30,7 +30,8 @@ class Trial:
     """What one step at one rate showed."""
 
     ok: bool  # met the target
-    driver_limited: bool = False  # the driver could not offer the rate: stop here
+    capped: bool = False  # the rate cannot be measured (the driver could not offer it;
+    # driver-check: the server saturated): climb no higher
     why: str = ""
 
 
@@ -67,7 +68,7 @@ def search(
     while len(result.trials) < max_trials:
         seen = trial(rate)
         result.trials.append((rate, seen))
-        if seen.driver_limited:
+        if seen.capped:
             ceiling = rate if ceiling is None else min(ceiling, rate)
         elif seen.ok:
             passed = rate

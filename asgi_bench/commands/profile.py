@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import statistics
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -121,7 +120,7 @@ def _ratio(a: Repeat, b: Repeat, name: str) -> float:
 
 
 def _write_run(
-    layout: RunLayout, settings: Settings, repeats: list[Repeat], middleware: dict[str, Any]
+    layout: RunLayout, settings: Settings, repeats: list[Repeat], middleware: build.MiddlewareBuild
 ) -> Path:
     """Each mode's folder as a run of its own: run.json, then the summary and report."""
     manifest = build_manifest(settings, layout.run_id, [])

@@ -9,14 +9,22 @@ each repeat's ``middleware`` field.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from asgi_bench.collectors.compiled import COMPILED, PYTHON, BuildError, build
 from asgi_bench.config import RunConfig
 
 
-def prepare(config: RunConfig) -> dict[str, Any]:
-    """run.json's ``middleware``: the build this run's servers import, and why not mypyc."""
+class MiddlewareBuild(TypedDict):
+    """run.json's ``middleware``: ``build`` is mypyc, python or None (no middleware of ours
+    served); ``reason`` says why it is not mypyc."""
+
+    build: str | None
+    reason: str | None
+
+
+def prepare(config: RunConfig) -> MiddlewareBuild:
+    """The build this run's servers import, and why not mypyc."""
     if not config.metrics and not config.paired:
         return {"build": None, "reason": "no middleware (--no-metrics)"}
     if config.targets:

@@ -112,8 +112,9 @@ class Connection:
             head = self._head(method, path, headers, body)
         # A large body goes after its head as it is: not copied into one buffer with it.
         payload, rest = (head + body, b"") if len(body) <= BIG_BODY else (head, body)
-        for attempt in (1, 2):
-            if self.sock is None:
+        while True:
+            reused = self.sock is not None
+            if not reused:
                 self.sock = self._connect()
             try:
                 try:
@@ -128,16 +129,16 @@ class Connection:
                     raise _Closed() from error  # a stale keep-alive connection
                 return self._read(seen)
             except _Closed:
-                # Nothing of an answer came: the request is sent again, once. An answer cut
-                # short is not (a plain ConnectionError): the server has it, and sending it
-                # twice would count one request where the server served two.
+                # A kept-alive connection the server closed while idle: the request goes
+                # again, once, on a new one. Not on a new connection that closed before an
+                # answer, nor after an answer began (a plain ConnectionError): the server
+                # had the request, and sending it twice counts one where it served two.
                 self.close()
-                if attempt == 2:
+                if not reused:
                     raise
             except BaseException:
                 self.close()  # a parser that failed stays failed: never reuse it
                 raise
-        raise AssertionError("unreachable")
 
     def _head(self, method: bytes, path: bytes, headers: bytes, body: bytes) -> bytes:
         """The request line and headers, built once per kind of request: a workload sends a
@@ -165,9 +166,9 @@ class Connection:
         while not answer.done:
             try:
                 data = self.sock.recv(65536)
-            except ConnectionError:
+            except ConnectionError as error:
                 if first:
-                    raise _Closed() from None  # reset before an answer began: stale
+                    raise _Closed() from error  # reset before an answer began
                 raise
             if not data:
                 # Closed before an answer started: a stale keep-alive connection, retried.
@@ -228,7 +229,8 @@ class Requests:
 
 
 class _Closed(ConnectionError):
-    """The connection was closed before the answer began: the request is sent again once."""
+    """The connection was closed or reset before the answer began: sent again once where the
+    connection was kept alive from an earlier request."""
 
     def __init__(self) -> None:
-        super().__init__("the server closed the connection before answering")
+        super().__init__("the server closed or reset the connection before answering")

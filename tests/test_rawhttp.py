@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 
@@ -18,11 +19,13 @@ LENGTH = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst"
 CHUNKED = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nsec\r\n3\r\nond\r\n0\r\n\r\n"
 CLOSING = b"HTTP/1.1 201 Created\r\nconnection: close\r\ncontent-length: 5\r\n\r\nthird"
 HEADED = b"HTTP/1.1 200 OK\r\nx-seen: yes\r\ncontent-length: 6\r\n\r\nheaded"
+RESET = b""  # no answer: the connection is reset (SO_LINGER 0), not closed
 
 
 class Scripted:
     """Answers the requests it reads, in order, with ``answers``; counts connections. An
-    answer of None closes the connection instead, as a server does to an idle keep-alive one."""
+    answer of None closes the connection instead, as a server does to an idle keep-alive one;
+    :data:`RESET` resets it."""
 
     def __init__(self, answers: list[bytes | None]) -> None:
         self.answers = list(answers)
@@ -52,6 +55,11 @@ class Scripted:
                     buffered = buffered.split(b"\r\n\r\n", 1)[1]
                     answer = self.answers.pop(0)
                     if answer is None:
+                        break
+                    if answer is RESET:
+                        conn.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                         break
                     conn.sendall(answer)
                     if b"connection: close" in answer:
@@ -92,6 +100,23 @@ def test_a_closing_answer_is_read_and_the_next_request_goes_on_a_new_connection(
 
 def test_a_keep_alive_connection_closed_by_the_server_is_retried_on_a_new_one():
     assert read_through([LENGTH, None, CHUNKED], 2) == ([(200, b"first"), (200, b"second")], 2)
+
+
+def test_a_keep_alive_connection_reset_before_an_answer_is_retried_on_a_new_one():
+    assert read_through([LENGTH, RESET, CHUNKED], 2) == ([(200, b"first"), (200, b"second")], 2)
+
+
+def test_a_new_connection_closed_before_an_answer_fails_its_request_unsent_again():
+    # Not a stale keep-alive connection: the server took the request and dropped it.
+    with scripted([None, LENGTH]) as server:
+        connection = Connection("127.0.0.1", server.port)
+        try:
+            with pytest.raises(ConnectionError, match="before answering"):
+                connection.request(b"GET", b"/")
+            assert connection.request(b"GET", b"/") == (200, b"first")
+        finally:
+            connection.close()
+    assert server.connections == 2
 
 
 def test_a_request_that_reads_headers_leaves_the_connections_own_parser_in_step():

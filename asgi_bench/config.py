@@ -160,7 +160,7 @@ class RunConfig:
         if targets:
             if self.servers is not None and set(self.servers) != set(targets):
                 raise UsageError("with --targets, the servers are the targets' names")
-            if self.pure_middleware:  # run.json would name a middleware no target serves
+            if self.pure_middleware:  # it would do nothing: the targets serve their own build
                 raise UsageError(
                     "--pure-middleware picks the middleware of servers we start; "
                     "--targets servers run their own"

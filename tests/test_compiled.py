@@ -104,7 +104,7 @@ def test_a_cache_that_cannot_be_written_is_a_reason_not_a_crash(tmp_path, monkey
 
     monkeypatch.setattr(build, "build", compiled.build)
     found = prepare(RunConfig())
-    assert found["build"] == "python" and "Not a directory" in found["reason"]
+    assert found["build"] == "python" and "Not a directory" in (found["reason"] or "")
 
 
 def test_a_changed_source_is_another_build(tmp_path, monkeypatch):
@@ -135,7 +135,7 @@ def test_without_a_compiler_the_build_says_why(tmp_path, monkeypatch):
 )
 def test_run_json_says_which_build_the_servers_import(options, build, reason):
     found = prepare(RunConfig(**options))  # type: ignore[arg-type]
-    assert found["build"] == build and found["reason"].startswith(reason)
+    assert found["build"] == build and (found["reason"] or "").startswith(reason)
 
 
 def test_run_json_says_why_the_servers_run_python(tmp_path, monkeypatch):

@@ -225,8 +225,6 @@ def test_targets_must_be_on_loopback():
     assert target_urls(("uvicorn=http://127.0.0.7:8001",))  # all of 127.0.0.0/8
     config = RunConfig(targets=("uvicorn=http://127.0.0.1:8001", "granian=http://localhost:8005"))
     assert [s.name for s in config.load().specs] == ["uvicorn", "granian"]
-    with pytest.raises(UsageError, match="--targets servers run their own"):
-        RunConfig(targets=config.targets, pure_middleware=True).load()
     with pytest.raises(UsageError, match="not on loopback"):
         target_urls(("uvicorn=http://10.0.0.5:8001",))
     with pytest.raises(UsageError, match="bad --targets entry"):
@@ -235,6 +233,12 @@ def test_targets_must_be_on_loopback():
         target_urls(("uvicorn=http://127.0.0.1:1", "uvicorn=http://127.0.0.1:2"))
     with pytest.raises(UsageError, match="unknown server 'nginx'"):
         target_urls(("nginx=http://127.0.0.1:1",))
+
+
+def test_pure_middleware_is_refused_with_targets_that_serve_their_own():
+    config = RunConfig(targets=("uvicorn=http://127.0.0.1:8001",), pure_middleware=True)
+    with pytest.raises(UsageError, match=r"^--pure-middleware .* --targets servers run their own$"):
+        config.load()
 
 
 def test_split_host_keeps_the_mount_prefix():

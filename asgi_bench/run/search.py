@@ -58,12 +58,13 @@ def search(
 ) -> SearchResult:
     """Double the rate from ``start`` until a trial fails (or ``limit``, what the driver can
     offer, is reached); then bisect between the last pass and the lowest rate that failed
-    or that the driver could not offer, until they are within ``precision`` of each other.
-    Ended by the driver, the capacity is a lower bound. Rates keep 3 significant digits."""
+    or was capped (the driver could not offer it), until they are within ``precision`` of
+    each other. Ended by a cap (``stopped_by`` "driver"), the capacity is a lower bound.
+    Rates keep 3 significant digits."""
     result = SearchResult(None, "trials")
     passed: float | None = None
     failed: float | None = None
-    ceiling: float | None = None  # the lowest rate the driver could not offer
+    ceiling: float | None = None  # the lowest capped rate
     rate = _round(min(start, limit))
     while len(result.trials) < max_trials:
         seen = trial(rate)
@@ -133,7 +134,7 @@ def search_cell(
             row = _judged(repeats, slo)
         if row.status != "ok":
             return Trial(ok=False, why=row.reason)
-        return Trial(bool(row.slo_pass), row.driver_ceiling, row.slo_detail)
+        return Trial(bool(row.slo_pass), capped=row.driver_ceiling, why=row.slo_detail)
 
     return search(trial, start, limit)
 

@@ -153,7 +153,7 @@ def _version(name: str) -> str | None:
     return f"{name} {found.group(1)}" if found else f"{name} (version unknown)"
 
 
-# name -> tool. h2load (nghttp2-client) joins as the HTTP/2 tool with an HTTP/2 axis.
+# name -> tool. No HTTP/2 tool yet: h2load (nghttp2-client) is installed, not driven (README).
 NATIVE_TOOLS: dict[str, Wrk] = {"wrk": Wrk()}
 
 

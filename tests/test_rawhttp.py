@@ -106,17 +106,25 @@ def test_a_keep_alive_connection_reset_before_an_answer_is_retried_on_a_new_one(
     assert read_through([LENGTH, RESET, CHUNKED], 2) == ([(200, b"first"), (200, b"second")], 2)
 
 
-def test_a_new_connection_closed_before_an_answer_fails_its_request_unsent_again():
-    # Not a stale keep-alive connection: the server took the request and dropped it.
-    with scripted([None, LENGTH]) as server:
+def fails_then_reconnects(
+    first: bytes | None, error: type[Exception], match: str | None = None
+) -> None:
+    """A GET answered with ``first`` raises ``error`` and is not sent again (the server's
+    next answer goes to the next GET), which reads on a new connection."""
+    with scripted([first, LENGTH]) as server:
         connection = Connection("127.0.0.1", server.port)
         try:
-            with pytest.raises(ConnectionError, match="before answering"):
+            with pytest.raises(error, match=match):
                 connection.request(b"GET", b"/")
             assert connection.request(b"GET", b"/") == (200, b"first")
         finally:
             connection.close()
     assert server.connections == 2
+
+
+def test_a_new_connection_closed_before_an_answer_fails_its_request_unsent_again():
+    # Not a stale keep-alive connection: the server took the request and dropped it.
+    fails_then_reconnects(None, ConnectionError, "before answering")
 
 
 def test_a_request_that_reads_headers_leaves_the_connections_own_parser_in_step():
@@ -133,13 +141,7 @@ def test_a_request_that_reads_headers_leaves_the_connections_own_parser_in_step(
 
 
 def test_after_an_answer_the_parser_refused_the_next_request_reads_on_a_new_connection():
-    with scripted([b"garbage\r\n\r\n", LENGTH]) as server:
-        connection = Connection("127.0.0.1", server.port)
-        with pytest.raises(httptools.HttpParserError):
-            connection.request(b"GET", b"/")
-        assert connection.request(b"GET", b"/") == (200, b"first")
-        assert server.connections == 2
-        connection.close()
+    fails_then_reconnects(b"garbage\r\n\r\n", httptools.HttpParserError)
 
 
 def test_each_kind_of_request_has_its_own_head():
@@ -158,12 +160,4 @@ def test_an_answer_cut_short_fails_its_request_and_is_not_sent_again():
     # The server has the request and began to answer it: sending it again would serve two
     # requests where the driver counts one.
     cut = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nfi"
-    with scripted([cut, LENGTH]) as server:
-        connection = Connection("127.0.0.1", server.port)
-        try:
-            with pytest.raises(ConnectionError, match="mid-answer"):
-                connection.request(b"GET", b"/")
-            assert connection.request(b"GET", b"/") == (200, b"first")
-        finally:
-            connection.close()
-    assert server.connections == 2
+    fails_then_reconnects(cut, ConnectionError, "mid-answer")

@@ -126,7 +126,7 @@ class Connection:
                     if rest:
                         self.sock.sendall(rest)
                 except ConnectionError as error:
-                    raise _Closed() from error  # a stale keep-alive connection
+                    raise _Closed() from error  # no answer yet: sent again below if kept alive
                 return self._read(seen)
             except _Closed:
                 # A kept-alive connection the server closed while idle: the request goes
@@ -171,7 +171,7 @@ class Connection:
                     raise _Closed() from error  # reset before an answer began
                 raise
             if not data:
-                # Closed before an answer started: a stale keep-alive connection, retried.
+                # Closed before an answer started: retried where the connection was kept alive.
                 if first:
                     raise _Closed()
                 raise ConnectionError("the server closed the connection mid-answer")

@@ -5,9 +5,10 @@ The burn app spends a known time per request in a named function: 1 ms of busy w
 under uvicorn at 300 req/s costs 100-400 µs of CPU on these machines. Worked out: burn's
 share of the samples is about 1000 / (1000 + 100..400) = 0.71..0.91, and its µs per request
 about 1,000: samples / 100 Hz / the requests of the profiled span. A sample stands for
-GIL-held wall time, which a preempted or paused server stretches a little: the margins
-allow for that and for sampling noise (about ±9% at ~130 samples), not for a factor in
-burn's own time. The rest of a request can cost more on a busy shared machine (0.56 was seen
+GIL-held wall time, which a preempted or paused server stretches (once in CI, to 1,745 µs a
+request): the app therefore writes down how long its burns took by the clock, and burn's µs
+per request are held to that, with margins for sampling noise (about ±9% at ~130 samples),
+not for a factor. The rest of a request can cost more on a busy shared machine (0.56 was seen
 once in CI, the rest at 770 µs): a share of 0.5 still means burn's 1 ms is half of it.
 """
 
@@ -26,15 +27,27 @@ from tests.e2e import only_run, repeat_dir, rows, short_run
 pytestmark = pytest.mark.integration
 
 BURN_APP = """
+import json
+import os
 from time import perf_counter
 
 BURN_S = 0.001
+TOOK = {"burns": 0, "seconds": 0.0}  # by the clock, preemption included
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def burn():
-    end = perf_counter() + BURN_S
-    while perf_counter() < end:
+    start = perf_counter()
+    end = start + BURN_S
+    while (now := perf_counter()) < end:
         pass
+    TOOK["burns"] += 1
+    TOOK["seconds"] += now - start
+    if TOOK["burns"] % 50 == 0:
+        path = os.path.join(HERE, "burnt.json")
+        with open(path + ".tmp", "w") as fh:
+            json.dump(TOOK, fh)
+        os.replace(path + ".tmp", path)
 
 
 async def app(scope, receive, send):
@@ -67,10 +80,14 @@ def test_a_function_that_burns_a_known_time_is_on_top(out, tmp_path):
     top = profile["top"][0]
     assert top["function"].startswith("burn (") and top["component"] == "app", profile["top"]
     assert 0.50 <= top["share"] <= 0.99, top
-    # ~1,000 µs of it per request: the samples, the sampling rate and the request count agree.
+    # What burn took a request by the clock (1,000 µs and more): the samples, the sampling
+    # rate and the request count agree with it.
+    took = json.loads((project / "burnt.json").read_text())
+    took_us = took["seconds"] / took["burns"] * 1e6
+    assert took["burns"] >= 600 and took_us >= 1000, took  # 300 req/s over 3 s at least
     burnt = top["samples"] / profile["rate_hz"] / profile["requests"] * 1e6
-    assert 700 <= burnt <= 1500, (burnt, profile)
-    assert 700 <= _components(row)["app"] <= 1600, _components(row)
+    assert 0.7 * took_us <= burnt <= 1.5 * took_us, (burnt, took_us, profile)
+    assert 0.7 * took_us <= _components(row)["app"] <= 1.6 * took_us, _components(row)
     assert profile["components"]["unattributed"]["share"] < 0.05
 
 

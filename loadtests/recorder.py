@@ -75,6 +75,9 @@ RECORD_MESSAGE = "asgi_bench_record"
 # Without a record folder and a window (a run by hand: the web UI), the per-second series
 # keeps only its last minute, so a UI left running for days holds a minute's memory.
 ROLLING_S = 60
+# A failed cell names what went wrong: the first few distinct failure messages, counted
+# (a run failing a million ways keeps only these, each message cut to a line).
+MESSAGES, MESSAGE_CHARS = 5, 160
 
 
 class LogHist:
@@ -109,6 +112,7 @@ class Recorder:
         self.series_failed: Counter[int] = Counter()
         self.window_errors: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.messages: Counter[str] = Counter()  # see MESSAGES
         self.counted_total = 0
         self.counted_window = 0  # by intended time (open model) or completion (closed)
         self.completed_window = 0
@@ -181,6 +185,9 @@ class Recorder:
         if exception is not None:
             kind = _classify(exception, response)
             self.errors[kind] += 1
+            said = _message(exception)
+            if said in self.messages or len(self.messages) < MESSAGES:
+                self.messages[said] += 1
             self.series_failed[second] += 1
             if in_window:
                 self.window_errors[kind] += 1
@@ -247,6 +254,7 @@ class Recorder:
             "series": {str(sec): _encode(h, 2) for sec, h in sorted(self.series.items())},
             "series_failed": {str(sec): n for sec, n in sorted(self.series_failed.items())},
             "errors": dict(self.errors),
+            "messages": dict(self.messages),
             "window_errors": dict(self.window_errors),
         }
 
@@ -292,6 +300,13 @@ def _us(ms: float) -> int:
 def _encode(hist: LogHist, digits: int = 3) -> str:
     encoded: bytes = hist.hdr(digits).encode()
     return encoded.decode("ascii")
+
+
+def _message(exception: BaseException) -> str:
+    """One line naming a failure, e.g. ``ConnectionResetError: [Errno 104] Connection reset
+    by peer`` (tests/test_recorder.py)."""
+    said = " ".join(f"{type(exception).__name__}: {exception}".split())
+    return said[:MESSAGE_CHARS]
 
 
 def _classify(exception: Any, response: Any) -> str:

@@ -29,6 +29,7 @@ MODULES = [
     "asgi_bench.run.profiler",
     "asgi_bench.run.search",
     "asgi_bench.system.importer",
+    "asgi_bench.verdict.judge",
     "asgi_bench.verdict.limits",
     "asgi_bench.frameworks",
     "asgi_bench.verdict.slo",

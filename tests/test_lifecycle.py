@@ -170,6 +170,16 @@ def test_failed_requests_are_not_requests(tmp_path):
     assert repeat.reason == "10.0% of requests failed (non-2xx 10, wrong body 0, exceptions 0)"
 
 
+def test_a_failed_cell_names_its_most_frequent_failure(tmp_path):
+    failing = client(requests=90, failures={"non_2xx": 0, "wrong_body": 0, "exceptions": 10})
+    failing.messages = {"TimeoutError: timed out": 2, "ConnectionResetError: reset": 8}
+    _, repeat = run(Script(client=failing), tmp_path)
+    assert repeat.reason == (
+        "10.0% of requests failed (non-2xx 0, wrong body 0, exceptions 10); "
+        "most often over the run ConnectionResetError: reset (8 times)"
+    )
+
+
 def test_a_server_seen_not_to_speak_the_steps_protocol_gets_no_load(tmp_path):
     # uvicorn answered the h2c probe in HTTP/1.1: no driver starts, the server is stopped,
     # and the repeat is unsupported with what was seen, never measured as HTTP/2.

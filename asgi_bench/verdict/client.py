@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,9 @@ class ClientStats:
     # The successes that completed inside the window: the throughput. None: not recorded
     # (a native tool, an older record), where ``requests`` stands for it.
     answered_window: int | None = None
+    # The first few distinct failure messages of the run and how often each came: what a
+    # failed cell's reason names. Empty: none failed, or a native tool's run.
+    messages: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -197,6 +201,7 @@ def client_stats(record: dict[str, Any], locust: list[dict[str, Any]]) -> Client
             uncorrected.encode().decode("ascii") if uncorrected.get_total_count() else ""
         ),
         lag_ms=percentiles_ms(merge([p["lag"] for p in processes if "lag" in p])),
+        messages=dict(sum((Counter(p.get("messages", {})) for p in processes), Counter())),
     )
 
 

@@ -416,14 +416,14 @@ def _decide(r: Repeat, facts: Facts, policy: Policy) -> tuple[Status, str]:
     if client.missing_workers:
         return "failed", f"driver worker(s) {', '.join(client.missing_workers)} stopped reporting"
     failed = r.errors or 0
+    kinds = f"({_kinds(r)}){_most_often(client.messages)}"
     if not r.requests:
-        kinds = _kinds(r)
         return "failed", "no request succeeded in the measured window" + (
-            f" ({kinds})" if failed else ""
+            f" {kinds}" if failed else ""
         )
     share = failed / (failed + r.requests)
     if share > policy.max_error_rate:
-        return "failed", f"{share:.1%} of requests failed ({_kinds(r)})"
+        return "failed", f"{share:.1%} of requests failed {kinds}"
     if r.count_check == "mismatch":
         return "failed", f"count mismatch: {r.count_detail}"
     spoken = _protocol_spoken(facts)
@@ -469,6 +469,21 @@ def _protocol_spoken(facts: Facts) -> str | None:
         f"the app saw {over_h2:,} of {started:,} requests as HTTP/2 in an "
         f"HTTP/{facts.job.step.http.version} step"
     )
+
+
+def _most_often(messages: dict[str, int]) -> str:
+    """What a failed cell's reason adds: the failure message that came most often over the
+    whole run (warm-up included, where the kinds before it count the window).
+
+    >>> _most_often({"TimeoutError: timed out": 3, "ConnectionResetError: reset": 170})
+    '; most often over the run ConnectionResetError: reset (170 times)'
+    >>> _most_often({})
+    ''
+    """
+    if not messages:
+        return ""
+    said, times = max(messages.items(), key=lambda item: item[1])
+    return f"; most often over the run {said} ({times:,} time{'s' if times > 1 else ''})"
 
 
 def _kinds(r: Repeat) -> str:

@@ -42,7 +42,9 @@ class NativeRun:
 
     def __enter__(self) -> NativeRun:
         self.layout.dir.mkdir(parents=True, exist_ok=True)
-        write_text(self.layout.native_script, self.tool.script())
+        script = self.tool.script()
+        if script is not None:
+            write_text(self.layout.native_script, script)
         if self.settings.warmup > 0:
             with self._start(self.settings.warmup, self.layout.native_warmup_log) as warm:
                 self.warmup = self._figures(warm, self.settings.warmup)
@@ -116,7 +118,11 @@ def native_client_stats(layout: RepeatLayout) -> ClientStats:
     failures = dict.fromkeys(FAILURE_KINDS, 0)
     failures.update(non_2xx=measured.non_2xx, exceptions=measured.socket_errors)
     total = sum(run.responses for run in runs)
-    busy = measured.cpu_s / measured.seconds / max(1, data["threads"]) if measured.seconds else None
+    busy = (
+        measured.cpu_s / measured.seconds / max(1, data["threads"])
+        if measured.seconds and measured.cpu_s is not None
+        else None
+    )
     return ClientStats(
         window=window,
         test_start=start,

@@ -1,0 +1,118 @@
+"""Native: a closed loop driven by a native tool, for calibration beside Locust's.
+
+The same connections and the same requests as the closed-loop step it follows, sent by a
+program that costs the driver a few µs a request: what the server serves when the driver
+is not the limit. Its rows say ``load: native`` and name the tool; they are never mixed into
+Locust's rows, charts or SLO verdict (:mod:`asgi_bench.run.native` runs it). One tool a
+module, one per HTTP version: wrk for HTTP/1.1 (:mod:`.wrk`), h2load for HTTP/2
+(:mod:`.h2load`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from asgi_bench.load import Step
+from asgi_bench.load.http import H1, Http
+from asgi_bench.load.native.figures import NativeFigures
+from asgi_bench.load.native.h2load import H2load
+from asgi_bench.load.native.wrk import MARK, Wrk
+from asgi_bench.types import LoadShape
+from asgi_bench.workloads import Workload
+
+__all__ = [
+    "MARK",
+    "NATIVE_TOOLS",
+    "H2load",
+    "Native",
+    "NativeFigures",
+    "NativeTool",
+    "Wrk",
+    "find_tool",
+    "follows",
+]
+
+
+class NativeTool(Protocol):
+    """A native tool: how to find it, run it for a span and read what it said."""
+
+    name: str  # its executable, and its name in NATIVE_TOOLS
+    http: str  # the HTTP version it speaks: "1.1" or "2"
+    package: str  # where it comes from, for the note when it is absent
+    reports_cpu: bool  # its output holds its own CPU time; else NativeRun measures it
+
+    def path(self) -> str | None: ...
+
+    def version(self) -> str | None: ...
+
+    def script(self) -> str | None:
+        """A script it runs (wrk's Lua), written beside its output; None: it takes none."""
+
+    def runs_for(self, seconds: float) -> float:
+        """How long it runs when asked for ``seconds`` (wrk: whole seconds)."""
+
+    def argv(
+        self,
+        url: str,
+        connections: int,
+        threads: int,
+        seconds: float,
+        script: str,
+        *,
+        streams: int = 1,
+        log: str | None = None,
+    ) -> list[str]:
+        """Its command line; ``log``: where it writes one line a request, if it does."""
+
+    def parse(self, output: str, log: Path | None = None) -> NativeFigures | None:
+        """Its figures from its output (and its per-request log); None: it printed none."""
+
+
+# name -> tool, one per HTTP version (find_tool picks by version).
+NATIVE_TOOLS: dict[str, NativeTool] = {"wrk": Wrk(), "h2load": H2load()}
+
+
+def follows(step: Step, workload: Workload) -> bool:
+    """Does a native step follow ``step``: a closed-loop step of a workload that is one plain
+    GET (its ``native_path``)? HTTP/1.1 only: h2load is in the table, not yet driven."""
+    return step.kind == "closed" and not step.http.h2 and workload.native_path is not None
+
+
+@dataclass(frozen=True)
+class Native:
+    connections: int
+    tool: str  # a name of NATIVE_TOOLS, below
+
+    kind: ClassVar[LoadShape] = "native"
+    http: ClassVar[Http] = H1  # wrk speaks HTTP/1.1 only
+
+    @property
+    def id(self) -> str:
+        return f"native-{self.tool}-{self.connections}c"
+
+    @property
+    def users(self) -> int:
+        """As a closed loop's: one connection each, the next request when one is answered."""
+        return self.connections
+
+    def describe(self) -> str:
+        return f"{self.connections} connections, closed loop, driven by {self.tool}"
+
+    def locust_args(self, processes: int) -> list[str]:
+        return []  # not a Locust step
+
+    def environment(self) -> dict[str, str]:
+        return {}
+
+    def concurrency(self, processes: int) -> int:
+        return self.connections
+
+
+def find_tool(http: str = "1.1") -> NativeTool | None:
+    """The installed native tool for this HTTP version, if any."""
+    for tool in NATIVE_TOOLS.values():
+        if tool.http == http and tool.path() is not None:
+            return tool
+    return None

@@ -1,0 +1,166 @@
+"""HTTP/2's native peak, without a process: h2load's command lines, and its summary and
+per-request log read into figures (percentiles worked out by hand)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from asgi_bench.errors import DriverError
+from asgi_bench.load.native import H2load, Wrk
+from asgi_bench.load.native.h2load import TLS13_CIPHERS
+
+T0 = 1_765_000_000_000_000  # µs since the epoch: 2025-12-06 05:46:40 UTC
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+def test_h2c_argv_has_the_steps_connections_streams_and_threads():
+    argv = H2load().argv("http://127.0.0.1:8001/", 4, 1, 2.5, "", streams=8, log="r.tsv")
+    assert argv == [
+        "h2load",
+        "-c4",  # connections: 32 users at 8 streams
+        "-m8",  # streams per connection
+        "-t1",
+        "-D",
+        "2500ms",  # -D takes milliseconds: 2.5 s is not rounded up, as wrk's is
+        "-w24",  # flow-control windows: 2**24 - 1, ours 2**24
+        "-W24",
+        "-H",
+        ":authority: 127.0.0.1:8001",
+        "--log-file=r.tsv",
+        "--no-tls-proto=h2c",  # prior knowledge, said
+        "http://127.0.0.1:8001/",
+    ]
+
+
+def test_h2_over_tls_offers_h2_alone_and_pythons_tls13_ciphers():
+    argv = H2load().argv("https://127.0.0.1:8443/", 6, 2, 30.0, "native.lua", streams=16)
+    assert argv[1:6] == ["-c6", "-m16", "-t2", "-D", "30000ms"]
+    # No fallback to HTTP/1.1 where ALPN would pick it; the same TLS 1.3 offer as ours.
+    assert "--npn-list=h2" in argv and f"--tls13-ciphers={TLS13_CIPHERS}" in argv
+    assert TLS13_CIPHERS.split(":")[0] == "TLS_AES_256_GCM_SHA384"
+    assert not any(a.startswith(("--no-tls-proto", "--log-file")) for a in argv)
+    assert "native.lua" not in argv  # wrk's script is not h2load's
+    assert argv[-1] == "https://127.0.0.1:8443/"
+
+
+def test_the_authority_keeps_a_default_port_as_ours_does():
+    # h2load drops ":443" from :authority; our client always sends HOST:PORT.
+    argv = H2load().argv("https://localhost/", 1, 1, 1.0, "")
+    assert argv[argv.index("-H") + 1] == ":authority: localhost:443"
+
+
+def test_wrk_argv_is_as_it_was():
+    argv = Wrk().argv("http://127.0.0.1:1/", 32, 2, 2.5, "report.lua", streams=1, log=None)
+    assert argv == [
+        "wrk",
+        "-t2",
+        "-c32",
+        "-d3s",
+        "--timeout",
+        "10s",
+        "-s",
+        "report.lua",
+        "http://127.0.0.1:1/",
+    ]
+
+
+# -- its figures --------------------------------------------------------------------------
+
+
+def summary(succeeded: int, failed: int, errored: int, s2: int, s3: int, s5: int) -> str:
+    """h2load 1.52.0's output of a 1 s run, as h2load.cc prints it."""
+    return (
+        "starting benchmark...\n"
+        "spawning thread #0: 4 total client(s). Timing-based test with 0s of warm-up time "
+        "and 1s of main duration for measurements.\n"
+        "Warm-up started for thread #0.\n"
+        "Warm-up phase is over for thread #0.\n"
+        "Main benchmark duration is started for thread #0.\n"
+        "Main benchmark duration is over for thread #0. Stopping all clients.\n"
+        "Stopped all clients for thread #0\n"
+        "\n"
+        f"finished in 1.01s, {succeeded + failed - errored:.2f} req/s, 120.31KB/s\n"
+        f"requests: {succeeded + failed} total, {succeeded + failed + 32} started, "
+        f"{succeeded + failed} done, {succeeded} succeeded, {failed} failed, "
+        f"{errored} errored, 0 timeout\n"
+        f"status codes: {s2} 2xx, {s3} 3xx, 0 4xx, {s5} 5xx\n"
+        "traffic: 120.31KB (123200) total, 9.77KB (10000) headers (space savings 90.00%), "
+        "11.72KB (12000) data\n"
+        "                     min         max         mean         sd        +/- sd\n"
+        "time for request:        1us      5.00ms       26us      160us    99.70%\n"
+        "time for connect:      150us       210us       180us        25us    50.00%\n"
+        "time to 1st byte:      400us       500us       450us        40us    50.00%\n"
+        "req/s           :     250.00      251.00      250.75        0.43    75.00%\n"
+    )
+
+
+def write_log(path: Path) -> None:
+    """1,000 answers 200 taking 1, 2, ... 1,000 µs; three 503s of 5 ms; two failed streams;
+    shuffled, as several threads may write them."""
+    lines = [f"{T0 + 1000 * i}\t200\t{i}" for i in range(1, 1001)]
+    lines += [f"{T0 + start}\t503\t5000" for start in (500, 1500, 2500)]
+    lines += [f"{T0}\t-1\t0", f"{T0 + 7}\t-1\t40"]
+    random.Random(7).shuffle(lines)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_h2load_figures_come_from_its_summary_and_its_log(tmp_path):
+    log = tmp_path / "native-requests.tsv"
+    write_log(log)
+    # 1,000 succeeded; 3 answered 503 and 2 errored are its 5 failed: 1,003 answered.
+    found = H2load().parse(summary(1000, 5, 2, 1000, 0, 3), log)
+    assert found is not None
+    assert (found.responses, found.ok, found.non_2xx, found.socket_errors) == (1003, 1000, 3, 2)
+    # The 200s alone, 1..1000 µs once each: the value at percentile p is the
+    # round(p/100 x 1000)-th smallest, which is itself (all under 2,048 µs, where the HDR
+    # histogram's buckets are 1 µs wide): 500, 900, 990, 999; the 503s' 5 ms is no max.
+    assert found.latency_us == {
+        "p50_us": 500,
+        "p90_us": 900,
+        "p99_us": 990,
+        "p999_us": 999,
+        "max_us": 1000,
+    }
+    # Its span: the first failed stream's start (T0) to the end of the last 200
+    # (T0 + 1,000,000 + 1,000 µs).
+    assert found.started == T0 / 1e6 == 1_765_000_000.0
+    assert found.seconds == pytest.approx(1.001)
+    assert found.cpu_s == 0.0  # not its to say: NativeRun puts in the kernel's account
+    assert found.histogram  # kept, base64, as Locust's rows keep theirs
+
+
+def test_a_status_h2load_read_in_its_warm_up_is_a_success(tmp_path):
+    log = tmp_path / "log.tsv"
+    log.write_text(f"{T0}\t0\t300\n{T0 + 10}\t200\t100\n")
+    found = H2load().parse(summary(2, 0, 0, 1, 0, 0), log)
+    assert found is not None and (found.responses, found.non_2xx) == (2, 0)
+    assert found.latency_us["p50_us"] == 100 and found.latency_us["max_us"] == 300
+
+
+def test_a_log_that_disagrees_with_the_summary_is_an_error(tmp_path):
+    log = tmp_path / "log.tsv"
+    write_log(log)
+    with pytest.raises(DriverError, match="log holds 1003 answers, its summary 1004"):
+        H2load().parse(summary(1001, 5, 2, 1001, 0, 3), log)
+    log.write_text(f"{T0}\t200\n")
+    with pytest.raises(DriverError, match="line 1: not start, status"):
+        H2load().parse(summary(1, 0, 0, 1, 0, 0), log)
+
+
+def test_no_summary_no_figures(tmp_path):
+    output = "starting benchmark...\nNo supported protocol was negotiated.\n"
+    assert H2load().parse(output) is None
+    assert H2load().parse(output, tmp_path / "never-written.tsv") is None
+
+
+def test_the_warm_up_is_counted_from_its_summary_alone():
+    found = H2load().parse(summary(998, 3, 1, 990, 8, 2))
+    assert found is not None
+    # 998 + 3 - 1 = 1000 answered; not 2xx: 8 3xx and 2 5xx; no latencies without a log.
+    assert (found.responses, found.non_2xx, found.socket_errors) == (1000, 10, 1)
+    assert found.seconds == 1.01 and found.latency_us == {} and found.started is None

@@ -1,5 +1,6 @@
 """HTTP/2's native peak, without a process: h2load's command lines, and its summary and
-per-request log read into figures (percentiles worked out by hand)."""
+per-request log read into figures (percentiles worked out by hand), and a native.json of
+its run read back."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from asgi_bench.errors import DriverError
 from asgi_bench.load.native import H2load, Wrk
 from asgi_bench.load.native.h2load import TLS13_CIPHERS
+from asgi_bench.results.layout import RepeatLayout, write_json
+from asgi_bench.run.native import native_client_stats
 
 T0 = 1_765_000_000_000_000  # µs since the epoch: 2025-12-06 05:46:40 UTC
 
@@ -164,3 +167,57 @@ def test_the_warm_up_is_counted_from_its_summary_alone():
     # 998 + 3 - 1 = 1000 answered; not 2xx: 8 3xx and 2 5xx; no latencies without a log.
     assert (found.responses, found.non_2xx, found.socket_errors) == (1000, 10, 1)
     assert found.seconds == 1.01 and found.latency_us == {} and found.started is None
+
+
+# -- native.json read back ----------------------------------------------------------------
+
+
+def test_an_h2load_run_reads_as_a_window_from_its_first_request(tmp_path):
+    log = tmp_path / "native-requests.tsv"
+    write_log(log)
+    measured = H2load().parse(summary(1000, 5, 2, 1000, 0, 3), log)
+    warm = H2load().parse(summary(400, 0, 0, 400, 0, 0))
+    assert measured is not None and warm is not None
+    layout = RepeatLayout(tmp_path)
+    write_json(
+        layout.native_json,
+        {
+            "tool": "h2load nghttp2/1.52.0",
+            "threads": 1,
+            "connections": 4,
+            "http": "2",
+            "in_flight": 32,
+            "host": "h",
+            "window_start": measured.started,
+            "warmup": {**warm.__dict__, "cpu_s": 0.1},
+            "measured": {**measured.__dict__, "cpu_s": 0.5005},
+        },
+    )
+    stats = native_client_stats(layout)
+    assert stats.window.start == 1_765_000_000.0
+    assert stats.window.seconds == pytest.approx(1.001)
+    assert stats.requests == 1000 and stats.rps == pytest.approx(1000 / 1.001)
+    assert stats.failures["non_2xx"] == 3 and stats.failures["exceptions"] == 2
+    assert stats.latency_ms["p99_ms"] == 0.99 and stats.latency_ms["max_ms"] == 1.0
+    assert stats.driver_busy == pytest.approx(0.5)  # 0.5005 CPU s in 1.001 s, one thread
+    # Both runs counted; up to 8 streams on each of 4 connections in flight at each stop.
+    assert stats.counted_total == 1003 + 400 and stats.in_flight_at_stop == 64
+    assert stats.histogram == measured.histogram and stats.tool == "h2load nghttp2/1.52.0"
+
+
+def test_an_unknown_cpu_is_no_busy_figure_and_an_older_record_still_reads(tmp_path):
+    layout = RepeatLayout(tmp_path)
+    figures = Wrk().parse(
+        'ASGI-BENCH-NATIVE {"duration_us": 2000000, "requests": 100, "bytes": 1, "connect": 0, '
+        '"read": 0, "write": 0, "status": 0, "timeout": 0, "p50_us": 1, "p90_us": 2, '
+        '"p99_us": 3, "p999_us": 4, "max_us": 5, "cpu_s": 0.2}'
+    )
+    assert figures is not None
+    old = {k: v for k, v in figures.__dict__.items() if k not in ("started", "histogram")}
+    record = {"tool": "wrk 4.1.0", "threads": 1, "connections": 32, "window_start": 10.0}
+    write_json(layout.native_json, {**record, "warmup": None, "measured": old})
+    stats = native_client_stats(layout)  # no "in_flight", "started" or "histogram"
+    assert stats.in_flight_at_stop == 32 and stats.window.start == 10.0
+    assert stats.driver_busy == pytest.approx(0.1)
+    write_json(layout.native_json, {**record, "warmup": None, "measured": {**old, "cpu_s": None}})
+    assert native_client_stats(layout).driver_busy is None

@@ -76,6 +76,12 @@ class RepeatLayout:
         return self.dir / "native-warmup.log"
 
     @property
+    def native_requests(self) -> Path:
+        """A native tool's line a request (h2load's ``--log-file``): removed once read,
+        its histogram kept in native.json (about 25 bytes a request)."""
+        return self.dir / "native-requests.tsv"
+
+    @property
     def native_script(self) -> Path:
         return self.dir / "native.lua"
 

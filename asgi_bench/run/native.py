@@ -2,19 +2,27 @@
 driver's CPUs, stopped (its whole tree) on exit, whatever happens.
 
 A native tool cuts no window of its own: the measured run *is* the window, its span counted
-back from the moment it exited (wrk takes whole seconds). The tool's figures cover its whole
-run, so the count check compares whole runs, with the requests in flight at each run's stop
-(one per connection) as the tolerance, and says the window was not checked; the server's
-CPU a request is over the tool's span and the tool's own count.
+back from the moment it exited (wrk takes whole seconds), or from its first request where
+the tool logs each one (h2load). The tool's figures cover its whole run, so the count check
+compares whole runs, with the requests in flight at each run's stop (one per connection,
+HTTP/2: ``streams`` per connection) as the tolerance, and says the window was not checked;
+the server's CPU a request is over the tool's span and the tool's own count.
+
+The warm-up is a run of its own for h2load too, though its ``--warm-up-time`` would keep the
+warm-up's connections for the measured phase as Locust does: h2load counts the requests of
+its warm-up nowhere (not in its summary, not in its log), so the server's count over the run
+could no longer be checked against the tool's; a run of its own is counted, as wrk's is. The
+price is a fresh connect (a TLS handshake over h2) a connection at the measured run's start.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
 import socket
 import time
+from dataclasses import replace
+from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from asgi_bench.errors import DriverError, ResultsError
 from asgi_bench.load.native import NATIVE_TOOLS, Native, NativeFigures
@@ -48,9 +56,13 @@ class NativeRun:
         if self.settings.warmup > 0:
             with self._start(self.settings.warmup, self.layout.native_warmup_log) as warm:
                 self.warmup = self._figures(warm, self.settings.warmup)
+        # h2load appends to its log: one left from an earlier try would be read as this run's.
+        self.layout.native_requests.unlink(missing_ok=True)
         start = time.time()
-        self.process = self._start(self.settings.duration, self.layout.native_log)
-        self._window = Window(start, start + math.ceil(self.settings.duration))
+        self.process = self._start(
+            self.settings.duration, self.layout.native_log, self.layout.native_requests
+        )
+        self._window = Window(start, start + self.tool.runs_for(self.settings.duration))
         return self
 
     def __exit__(
@@ -59,21 +71,34 @@ class NativeRun:
         if self.process is not None:
             self.process.stop(grace=2)
 
-    def _start(self, seconds: float, log: Any) -> ManagedProcess:
+    def _start(self, seconds: float, output: Path, requests: Path | None = None) -> ManagedProcess:
         argv = self.tool.argv(
-            self.url, self.step.connections, self.threads, seconds, str(self.layout.native_script)
+            self.url,
+            self.step.connections,
+            self.threads,
+            seconds,
+            str(self.layout.native_script),
+            streams=self.step.http.streams if self.step.http.h2 else 1,
+            log=str(requests) if requests is not None else None,
         )
-        return ManagedProcess(argv, log, cpus=self.settings.cpus)
+        return ManagedProcess(argv, output, cpus=self.settings.cpus)
 
-    def _figures(self, process: ManagedProcess, seconds: float) -> NativeFigures:
-        code = process.wait(seconds + GRACE_S)
+    def _figures(
+        self, process: ManagedProcess, seconds: float, requests: Path | None = None
+    ) -> NativeFigures:
+        # Reaped here, not by Popen: the kernel's account of its CPU comes with its exit.
+        code, cpu_s = process.wait_accounted(seconds + GRACE_S)
         if code is None:
             raise DriverError(f"{self.tool.name} did not stop within {seconds + GRACE_S:.0f}s")
-        found = self.tool.parse(process.log_tail(200))
-        if code != 0 or found is None:
+        found = self.tool.parse(process.log_tail(200), requests) if code == 0 else None
+        if found is None:
             why = process.explain() or f"it {process.describe_exit()} and printed no figures"
             raise DriverError(f"{self.tool.name}: {why}")
-        return found
+        if requests is not None:
+            # Read: ~25 bytes a request (30 MB for 30 s at 40,000/s); its histogram is kept.
+            with contextlib.suppress(OSError):
+                requests.unlink()
+        return found if self.tool.reports_cpu else replace(found, cpu_s=cpu_s)
 
     def window(self) -> Window:
         assert self._window is not None, "use NativeRun as a context manager"
@@ -81,11 +106,13 @@ class NativeRun:
 
     def wait(self) -> None:
         assert self.process is not None and self._window is not None
-        measured = self._figures(self.process, self.settings.duration)
-        # The tool's own span: it ended as it exited, and its first request went out after
-        # its start-up and connects, so the window of its figures (and of the server's CPU
-        # beside them) is counted back from the end.
+        measured = self._figures(self.process, self.settings.duration, self.layout.native_requests)
+        # The tool's own span: where it logged its first request, from there; else it ended
+        # as it exited, and its first request went out after its start-up and connects, so
+        # the window of its figures (and of the server's CPU beside them) is counted back
+        # from the end.
         ended = time.time()
+        start = measured.started if measured.started is not None else ended - measured.seconds
         write_json(
             self.layout.native_json,
             {
@@ -93,8 +120,10 @@ class NativeRun:
                 "argv": self.process.argv,
                 "threads": self.threads,
                 "connections": self.step.connections,
+                "http": self.step.http.version,
+                "in_flight": self.step.users,  # at most, at each stop: the count's tolerance
                 "host": socket.gethostname(),
-                "window_start": ended - measured.seconds,
+                "window_start": start,
                 "warmup": self.warmup.__dict__ if self.warmup else None,
                 "measured": measured.__dict__,
             },
@@ -141,7 +170,9 @@ def native_client_stats(layout: RepeatLayout) -> ClientStats:
             "non_2xx": sum(run.non_2xx for run in runs),
             "exceptions": sum(run.socket_errors for run in runs),
         },
-        in_flight_at_stop=data["connections"] * len(runs),
+        # One a connection over HTTP/1.1 (an older native.json says no more).
+        in_flight_at_stop=data.get("in_flight", data["connections"]) * len(runs),
         window_counted=False,
         tool=data["tool"],
+        histogram=measured.histogram,
     )

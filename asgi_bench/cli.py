@@ -203,7 +203,8 @@ def _add_run(commands: Any) -> None:
         "--no-native-peak",
         dest="native_peak",
         action="store_false",
-        help="no wrk run after each closed-loop step (the calibration peak)",
+        help="no wrk (HTTP/1.1) or h2load (HTTP/2) run after each closed-loop step "
+        "(the calibration peak)",
     )
     add(
         "--max-error-rate",

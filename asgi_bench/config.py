@@ -29,7 +29,7 @@ from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
 from asgi_bench.load.http import H1, Http
 from asgi_bench.load.http import VERSIONS as HTTP_VERSIONS
-from asgi_bench.load.native import find_tool, follows
+from asgi_bench.load.native import NATIVE_TOOLS, find_tool, follows
 from asgi_bench.load.open import ARRIVALS, Open
 from asgi_bench.servers import SERVERS, ServerSpec, get_server
 from asgi_bench.system.cpus import (
@@ -125,7 +125,8 @@ class RunConfig:
     ready_timeout: float = 30.0
     stop_timeout: float = 5.0  # Locust users get this long to finish their current request
     # Each closed-loop step (of a workload that is one plain GET) is driven again by a native
-    # tool (wrk), where one is installed, for calibration: rows with load "native".
+    # tool (wrk, h2load over HTTP/2), where one is installed, for calibration: rows with load
+    # "native".
     native_peak: bool = True
     http: str = "1.1"  # "1.1,2": each step at each version (HTTP/2: workloads whose users speak it)
     streams: int = 8  # HTTP/2: requests multiplexed per connection, at most
@@ -199,10 +200,11 @@ class RunConfig:
         # An explicit --slo '' is an error (parse_slo says so), not the default SLO.
         slo = parse_slo(self.slo) if self.slo is not None else None
         cooldown = _pick(self.cooldown, 0.5 if self.quick else None, 1.0)
-        native_tool, native_note = self._native(workloads, steps)
+        native_tools, native_note = self._native(workloads, steps)
         jobs = len(specs) * sum(len(s) for s in steps.values())
-        if native_tool:  # at most one native repeat after each closed-loop one it follows
-            jobs += len(specs) * sum(follows(s, w) for w in workloads for s in steps[w.name])
+        for name in native_tools.values():  # at most one native repeat after each it follows
+            tool = NATIVE_TOOLS[name]
+            jobs += len(specs) * sum(follows(s, w, tool) for w in workloads for s in steps[w.name])
         jobs *= 2 if self.paired else 1  # each twice: bare and instrumented
         repeat = self.repeat or 1
         if self.quick and self.repeat is None and jobs:
@@ -229,7 +231,7 @@ class RunConfig:
             repeat=repeat,
             cooldown=cooldown,
             host=self.server_host,
-            native_tool=native_tool,
+            native_tools=native_tools,
             native_note=native_note,
             https=https,
             sources=dict(sources or {}),
@@ -237,18 +239,33 @@ class RunConfig:
 
     def _native(
         self, workloads: tuple[Workload, ...], steps: Mapping[str, tuple[Step, ...]]
-    ) -> tuple[str | None, str]:
-        """The native tool for the calibration peak, and what the run says about it."""
-        if not any(follows(s, w) for w in workloads for s in steps[w.name]):
-            return None, ""  # no closed-loop step it could follow
+    ) -> tuple[dict[str, str], str]:
+        """The native tool for the calibration peak at each HTTP version (a name of
+        NATIVE_TOOLS), and what the run says about it: ``native peak: wrk debian/4.1.0-3+b2
+        after each closed-loop step``, or, a run at both versions, each version's part."""
+        versions = sorted(
+            {s.http.version for w in workloads for s in steps[w.name] if follows(s, w)}
+        )
+        if not versions:
+            return {}, ""  # no closed-loop step it could follow
         if not self.native_peak:
-            return None, "native peak: off (--no-native-peak)"
+            return {}, "native peak: off (--no-native-peak)"
         if self.expect_workers:
-            return None, "native peak: skipped (the load comes from Locust workers elsewhere)"
-        tool = find_tool("1.1")
-        if tool is None:
-            return None, "native peak: skipped, wrk is not installed (Debian's wrk)"
-        return tool.name, (f"native peak: {tool.version()} after each closed-loop step")
+            return {}, "native peak: skipped (the load comes from Locust workers elsewhere)"
+        tools: dict[str, str] = {}
+        said = []
+        for version in versions:
+            # One version says it as an HTTP/1.1 run always has; two name theirs.
+            at = "" if len(versions) == 1 else f"HTTP/{version} "
+            tool = find_tool(version)
+            if tool is None:
+                wanted = next(t for t in NATIVE_TOOLS.values() if t.http == version)
+                over = f" at {at.strip()}" if at else ""
+                said.append(f"skipped{over}, {wanted.name} is not installed ({wanted.package})")
+            else:
+                tools[version] = tool.name
+                said.append(f"{tool.version()} after each {at}closed-loop step")
+        return tools, "native peak: " + "; ".join(said)
 
     def _steps(
         self,
@@ -375,7 +392,8 @@ class Settings:
     cooldown: float = 1.0
     host: str = HOST
     driver_processes: int = 1  # Locust processes this run starts: --driver-processes, or auto
-    native_tool: str | None = None  # for the calibration peak: a name of NATIVE_TOOLS
+    # For the calibration peak: HTTP version -> a name of NATIVE_TOOLS, where one is installed.
+    native_tools: Mapping[str, str] = field(default_factory=dict)
     native_note: str = ""  # what the run says about it, tool and version or why not
     https: tuple[Http, ...] = (H1,)  # --http, in order
     sources: Mapping[str, str] = field(default_factory=dict)  # field -> flag, file or replay

@@ -41,7 +41,7 @@ class Workload:
     rates: tuple[float, ...] = field(default=(300.0, 1200.0))
     peak: bool = False  # the quick run also measures its closed-loop peak throughput
     slo: str = "p99<10ms,errors<0.1%"  # what --rates auto searches against by default
-    # The GET a native tool (wrk) sends for the calibration peak, when the workload is one
+    # The GET a native tool (wrk, h2load) sends for the calibration peak, when the workload is one
     # plain GET with no body to check (the tool checks statuses only); None: no native peak.
     native_path: str | None = None
     # Its Locust users speak HTTP/2 for an HTTP/2 step (loadtests/client.py); the WebSocket

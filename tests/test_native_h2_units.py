@@ -1,6 +1,7 @@
-"""HTTP/2's native peak, without a process: h2load's command lines, and its summary and
-per-request log read into figures (percentiles worked out by hand), and a native.json of
-its run read back."""
+"""HTTP/2's native peak, without a process: h2load's command lines, its summary and
+per-request log read into figures (percentiles worked out by hand), which closed-loop steps
+it follows, the step it drives, the run's note and a native.json read back. What needs a
+real h2load (the bytes it sends, its CPU from wait4, a run) is in test_native_h2.py."""
 
 from __future__ import annotations
 
@@ -9,12 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from asgi_bench.config import RunConfig
 from asgi_bench.errors import DriverError
-from asgi_bench.load.native import H2load, Wrk
+from asgi_bench.load.closed import Closed
+from asgi_bench.load.http import Http
+from asgi_bench.load.native import NATIVE_TOOLS, H2load, Native, Wrk, follows
 from asgi_bench.load.native.h2load import TLS13_CIPHERS
+from asgi_bench.load.open import Open
 from asgi_bench.results.layout import RepeatLayout, write_json
 from asgi_bench.run.native import native_client_stats
+from asgi_bench.workloads import WORKLOADS
 
+HELLO = WORKLOADS["hello"]
+H2 = Http("2", streams=8)
 T0 = 1_765_000_000_000_000  # µs since the epoch: 2025-12-06 05:46:40 UTC
 
 
@@ -167,6 +175,100 @@ def test_the_warm_up_is_counted_from_its_summary_alone():
     # 998 + 3 - 1 = 1000 answered; not 2xx: 8 3xx and 2 5xx; no latencies without a log.
     assert (found.responses, found.non_2xx, found.socket_errors) == (1000, 10, 1)
     assert found.seconds == 1.01 and found.latency_us == {} and found.started is None
+
+
+# -- which steps it follows, and the step it drives ---------------------------------------
+
+
+def test_follows_http2_closed_steps_when_h2load_is_the_tool():
+    h2, h1 = Closed(32, 100.0, H2), Closed(32, 100.0)
+    assert follows(h2, HELLO, H2load()) and follows(h2, HELLO)
+    assert not follows(h2, HELLO, Wrk())
+    assert follows(h1, HELLO, Wrk()) and not follows(h1, HELLO, H2load())
+    # 30 users at 8 streams: h2load's 4 connections would hold 32 in flight.
+    assert not follows(Closed(30, 100.0, H2), HELLO, H2load())
+    assert not follows(Open(1000.0, http=H2), HELLO, H2load())
+    assert not follows(h2, WORKLOADS["streaming"], H2load())  # no native_path
+
+
+def test_the_native_step_has_the_closed_steps_requests_in_flight():
+    step = Native.after(Closed(32, 100.0, H2), "h2load")
+    assert (step.connections, step.users, step.http) == (4, 32, H2)
+    assert step.id == "native-h2load-4c-h2" and step.concurrency(2) == 32
+    assert step.describe() == (
+        "4 connections, closed loop, driven by h2load, HTTP/2, 8 streams per connection"
+    )
+    wrk = Native.after(Closed(32, 100.0), "wrk")
+    assert wrk == Native(32, "wrk") and wrk.id == "native-wrk-32c" and wrk.users == 32
+
+
+# -- the run's note -----------------------------------------------------------------------
+
+
+class FakeTool:
+    def __init__(self, name: str, http: str, version: str) -> None:
+        self.name, self.http, self._version = name, http, version
+
+    def version(self) -> str:
+        return self._version
+
+
+def note(monkeypatch: pytest.MonkeyPatch, installed: set[str], *versions: str) -> object:
+    """What _native says of hello's 32-user closed loop at ``versions``, where the tools
+    named in ``installed`` are (no process is asked: find_tool is replaced)."""
+    fakes = {
+        "1.1": FakeTool("wrk", "1.1", "wrk debian/4.1.0-3+b2"),
+        "2": FakeTool("h2load", "2", "h2load nghttp2/1.52.0"),
+    }
+
+    def find_tool(http: str = "1.1") -> FakeTool | None:
+        tool = fakes[http]
+        return tool if tool.name in installed else None
+
+    monkeypatch.setattr("asgi_bench.config.find_tool", find_tool)
+    steps = {
+        "hello": tuple(Closed(32, 100.0, Http(v, 8) if v == "2" else Http()) for v in versions)
+    }
+    return RunConfig()._native((HELLO,), steps)
+
+
+def test_the_note_names_each_versions_tool(monkeypatch):
+    both = note(monkeypatch, {"wrk", "h2load"}, "1.1", "2")
+    assert both == (
+        {"1.1": "wrk", "2": "h2load"},
+        "native peak: wrk debian/4.1.0-3+b2 after each HTTP/1.1 closed-loop step; "
+        "h2load nghttp2/1.52.0 after each HTTP/2 closed-loop step",
+    )
+    assert note(monkeypatch, {"wrk", "h2load"}, "2") == (
+        {"2": "h2load"},
+        "native peak: h2load nghttp2/1.52.0 after each closed-loop step",
+    )
+
+
+def test_an_absent_tool_is_skipped_with_a_note(monkeypatch):
+    assert note(monkeypatch, {"wrk"}, "1.1", "2") == (
+        {"1.1": "wrk"},
+        "native peak: wrk debian/4.1.0-3+b2 after each HTTP/1.1 closed-loop step; "
+        "skipped at HTTP/2, h2load is not installed (Debian's nghttp2-client)",
+    )
+    assert note(monkeypatch, set(), "2") == (
+        {},
+        "native peak: skipped, h2load is not installed (Debian's nghttp2-client)",
+    )
+    # An HTTP/1.1 run says what it said before.
+    assert note(monkeypatch, set(), "1.1") == (
+        {},
+        "native peak: skipped, wrk is not installed (Debian's wrk)",
+    )
+
+
+def test_the_tools_table_holds_one_tool_a_version():
+    assert {name: tool.http for name, tool in NATIVE_TOOLS.items()} == {
+        "wrk": "1.1",
+        "h2load": "2",
+    }
+    assert NATIVE_TOOLS["h2load"].package == "Debian's nghttp2-client"
+    assert not NATIVE_TOOLS["h2load"].reports_cpu and NATIVE_TOOLS["wrk"].reports_cpu
 
 
 # -- native.json read back ----------------------------------------------------------------

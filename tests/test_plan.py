@@ -28,7 +28,7 @@ def test_every_round_runs_every_cell_once_before_the_next():
 def test_quick_fits_its_repeats_in_the_budget():
     settings = RunConfig(quick=True).load()
     jobs = len(settings.specs) * sum(len(steps) for steps in settings.steps.values())
-    if settings.native_tool:  # wrk may follow each server's closed-loop hello peak
+    if settings.native_tools:  # wrk may follow each server's closed-loop hello peak
         jobs += len(settings.specs)
     per_repeat = settings.warmup + settings.duration + 2.5 + settings.cooldown
     assert settings.repeat * jobs * per_repeat <= 540

@@ -33,7 +33,7 @@ def analyse(job: Job, where: RepeatLayout, repeat: Repeat, target: str) -> None:
     spans py-spy's own start to stop (its lead before the window included, at the same
     offered load): its requests are the window's, scaled to that span."""
     if target == "driver" and repeat.load == "native":
-        return  # wrk is no Python process: there is nothing of ours to sample
+        return  # a native tool (wrk, h2load) is no Python process: nothing of ours to sample
     try:
         _analyse(job, where, repeat, target)
     except Exception as exc:  # a bug or a full disk: keep the figures, say what is missing

@@ -34,7 +34,7 @@ from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
 from asgi_bench.frameworks import framework_missing
 from asgi_bench.load.closed import Closed
-from asgi_bench.load.native import Native, follows
+from asgi_bench.load.native import NATIVE_TOOLS, Native, follows
 from asgi_bench.load.open import Open
 from asgi_bench.results.junit import junit_xml
 from asgi_bench.results.layout import RepeatLayout, RunLayout, write_json, write_text
@@ -228,15 +228,18 @@ class Session:
                     progress.advance(task)
 
     def native_after(self, job: Job, repeat: Repeat) -> Job | None:
-        """The same closed-loop step driven by the native tool (or None): the peak the
-        server reaches when the driver costs a few µs a request, beside Locust's, with the
-        same connections and request bytes. Every ok step gets one, saturated or not:
-        granian, 95% busy under Locust, has served 1.4 times as much under wrk (README)."""
-        tool = self.settings.native_tool
-        if tool is None or repeat.status != "ok" or not follows(job.step, job.workload):
+        """The same closed-loop step driven by the native tool of its HTTP version (or
+        None): the peak the server reaches when the driver costs a few µs a request, beside
+        Locust's, with the same connections (and streams) and requests. Every ok step gets
+        one, saturated or not: granian, 95% busy under Locust, has served 1.4 times as much
+        under wrk (README)."""
+        name = self.settings.native_tools.get(job.step.http.version)
+        if name is None or repeat.status != "ok":
+            return None
+        if not follows(job.step, job.workload, NATIVE_TOOLS[name]):
             return None
         assert isinstance(job.step, Closed)  # follows() says so
-        return replace(job, step=Native(job.step.users, tool))
+        return replace(job, step=Native.after(job.step, name))
 
     def measure_one(self, job: Job, out: Console | None = None) -> Repeat:
         """Run one repeat, keep it, rewrite the summary, and print its line."""

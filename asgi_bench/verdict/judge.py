@@ -495,8 +495,13 @@ def _kinds(r: Repeat) -> str:
 def _notes(r: Repeat, job: Job, notes: list[str]) -> list[str]:
     out = []
     if r.load == "native":
+        same = (
+            "connections and streams, the same requests but for its user-agent"
+            if r.http == "2"
+            else "connections and request bytes"
+        )
         out.append(
-            f"driven by {r.tool} with the same connections and request bytes, for calibration: "
+            f"driven by {r.tool} with the same {same}, for calibration: "
             "not in the charts or the SLO verdict"
         )
     if r.bound == "driver" and r.load != "open" and r.driver_busy is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from asgi_bench.load import Step
+from asgi_bench.load.closed import Closed
 from asgi_bench.load.http import H1, Http
 from asgi_bench.load.native.figures import NativeFigures
 from asgi_bench.load.native.h2load import H2load
@@ -74,31 +75,51 @@ class NativeTool(Protocol):
 NATIVE_TOOLS: dict[str, NativeTool] = {"wrk": Wrk(), "h2load": H2load()}
 
 
-def follows(step: Step, workload: Workload) -> bool:
+def follows(step: Step, workload: Workload, tool: NativeTool | None = None) -> bool:
     """Does a native step follow ``step``: a closed-loop step of a workload that is one plain
-    GET (its ``native_path``)? HTTP/1.1 only: h2load is in the table, not yet driven."""
-    return step.kind == "closed" and not step.http.h2 and workload.native_path is not None
+    GET (its ``native_path``), at the HTTP version of ``tool`` (of any tool when None)?
+
+    Over HTTP/2 its users must fill whole connections: h2load gives every connection the
+    same ``-m`` streams, where Locust's last connection holds the users left over. 32 users
+    at 8 streams are 4 connections; 30 would be 4 connections with 32 requests in flight,
+    not the step Locust drove, so none follows it.
+    """
+    if not isinstance(step, Closed) or workload.native_path is None:
+        return False
+    if tool is not None and tool.http != step.http.version:
+        return False
+    return not step.http.h2 or step.users % step.http.streams == 0
 
 
 @dataclass(frozen=True)
 class Native:
     connections: int
-    tool: str  # a name of NATIVE_TOOLS, below
+    tool: str  # a name of NATIVE_TOOLS
+    http: Http = H1  # HTTP/2: ``http.streams`` requests in flight on each connection
 
     kind: ClassVar[LoadShape] = "native"
-    http: ClassVar[Http] = H1  # wrk speaks HTTP/1.1 only
+
+    @classmethod
+    def after(cls, step: Closed, tool: str) -> Native:
+        """The native step with the same requests in flight as ``step``: one a connection
+        over HTTP/1.1, ``streams`` on each of ``users / streams`` over HTTP/2 (follows()
+        says they divide)."""
+        per_connection = step.http.streams if step.http.h2 else 1
+        return cls(step.users // per_connection, tool, step.http)
 
     @property
     def id(self) -> str:
-        return f"native-{self.tool}-{self.connections}c"
+        return f"native-{self.tool}-{self.connections}c{self.http.suffix}"
 
     @property
     def users(self) -> int:
-        """As a closed loop's: one connection each, the next request when one is answered."""
-        return self.connections
+        """As a closed loop's: requests in flight, the next sent when one is answered (one
+        a connection over HTTP/1.1); the peak table pairs it with Locust's step by it."""
+        return self.connections * (self.http.streams if self.http.h2 else 1)
 
     def describe(self) -> str:
-        return f"{self.connections} connections, closed loop, driven by {self.tool}"
+        said = f"{self.connections} connections, closed loop, driven by {self.tool}"
+        return f"{said}, {self.http.describe()}" if self.http.h2 else said
 
     def locust_args(self, processes: int) -> list[str]:
         return []  # not a Locust step
@@ -107,7 +128,7 @@ class Native:
         return {}
 
     def concurrency(self, processes: int) -> int:
-        return self.connections
+        return self.users
 
 
 def find_tool(http: str = "1.1") -> NativeTool | None:

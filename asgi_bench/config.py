@@ -200,20 +200,22 @@ class RunConfig:
         # An explicit --slo '' is an error (parse_slo says so), not the default SLO.
         slo = parse_slo(self.slo) if self.slo is not None else None
         cooldown = _pick(self.cooldown, 0.5 if self.quick else None, 1.0)
-        native_tools, native_note = self._native(workloads, steps)
+        # auto: every driver CPU gets a Locust process of its own (workers elsewhere drive a
+        # run with --expect-workers; its master sends no load).
+        processes = self.driver_processes or max(1, len(driver_cpus))
+        native_tools, native_note = self._native(workloads, steps, processes)
         jobs = len(specs) * sum(len(s) for s in steps.values())
         for name in native_tools.values():  # at most one native repeat after each it follows
             tool = NATIVE_TOOLS[name]
-            jobs += len(specs) * sum(follows(s, w, tool) for w in workloads for s in steps[w.name])
+            jobs += len(specs) * sum(
+                follows(s, w, tool, processes) for w in workloads for s in steps[w.name]
+            )
         jobs *= 2 if self.paired else 1  # each twice: bare and instrumented
         repeat = self.repeat or 1
         if self.quick and self.repeat is None and jobs:
             # As many rounds as fit in the budget: never fewer than one.
             per_round = jobs * (warmup + duration + REPEAT_OVERHEAD_S + cooldown)
             repeat = max(1, int(QUICK_BUDGET_S // per_round))
-        # auto: every driver CPU gets a Locust process of its own (workers elsewhere drive a
-        # run with --expect-workers; its master sends no load).
-        processes = self.driver_processes or max(1, len(driver_cpus))
         return Settings(
             config=self,
             driver_processes=processes,
@@ -238,13 +240,21 @@ class RunConfig:
         )
 
     def _native(
-        self, workloads: tuple[Workload, ...], steps: Mapping[str, tuple[Step, ...]]
+        self,
+        workloads: tuple[Workload, ...],
+        steps: Mapping[str, tuple[Step, ...]],
+        processes: int,
     ) -> tuple[dict[str, str], str]:
         """The native tool for the calibration peak at each HTTP version (a name of
         NATIVE_TOOLS), and what the run says about it: ``native peak: wrk debian/4.1.0-3+b2
         after each closed-loop step``, or, a run at both versions, each version's part."""
         versions = sorted(
-            {s.http.version for w in workloads for s in steps[w.name] if follows(s, w)}
+            {
+                s.http.version
+                for w in workloads
+                for s in steps[w.name]
+                if follows(s, w, None, processes)
+            }
         )
         if not versions:
             return {}, ""  # no closed-loop step it could follow

@@ -18,6 +18,7 @@ MODULES = [
     "asgi_bench.commands.profile",
     "asgi_bench.commands.serve",
     "asgi_bench.load.http",
+    "asgi_bench.load.native.figures",
     "asgi_bench.load.native.h2load",
     "asgi_bench.report.charts._hover",
     "asgi_bench.report.frameworks",

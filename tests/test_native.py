@@ -16,7 +16,7 @@ from collections.abc import Callable
 import psutil
 import pytest
 
-from asgi_bench.load.native import MARK, Wrk
+from asgi_bench.load.native import MARK, Invocation, Wrk
 from asgi_bench.report.tables import peak_table
 from asgi_bench.results.layout import RepeatLayout, write_json
 from asgi_bench.results.rows import Row
@@ -236,6 +236,6 @@ def test_ctrl_c_while_wrk_runs_leaves_a_valid_result_and_no_process(out):
 
 def test_wrk_is_given_whole_seconds_and_no_more_threads_than_asked():
     # wrk refuses "2.5s" with its usage text: a 2.5 s window runs for 3.
-    argv = Wrk().argv("http://127.0.0.1:1/", 32, 2, 2.5, "report.lua")
+    argv = Wrk().argv(Invocation("http://127.0.0.1:1/", 32, 2, 2.5, script="report.lua"))
     assert "-d3s" in argv and "-t2" in argv and "-c32" in argv
     assert argv[-1] == "http://127.0.0.1:1/" and argv[argv.index("-s") + 1] == "report.lua"

@@ -17,7 +17,7 @@ import h2.connection
 import h2.events
 import pytest
 
-from asgi_bench.load.native import H2load
+from asgi_bench.load.native import H2load, Invocation
 from asgi_bench.system.processes import ManagedProcess
 from tests.e2e import only_run, repeat_dir, rows, short_run
 
@@ -67,7 +67,7 @@ def capture_headers(send: Callable[[int], None]) -> list[tuple[str, str]]:
 @needs_h2load
 def test_h2load_sends_our_headers_and_its_user_agent():
     def by_h2load(port: int) -> None:
-        argv = H2load().argv(f"http://127.0.0.1:{port}/", 1, 1, 0.5, "", streams=1)
+        argv = H2load().argv(Invocation(f"http://127.0.0.1:{port}/", 1, 1, 0.5))
         subprocess.run(argv, capture_output=True, timeout=30, check=False)
 
     def by_locust(port: int) -> None:
@@ -92,9 +92,12 @@ def test_h2load_sends_our_headers_and_its_user_agent():
     assert extra[0][1].startswith("h2load nghttp2/")
 
 
-def test_a_reaped_process_says_its_cpu_time(tmp_path):
+@pytest.mark.parametrize("cpus", [None, [0]], ids=["as-is", "pinned"])
+def test_a_reaped_process_says_its_cpu_time(tmp_path, cpus):
+    # Pinned, the process first runs the pinning trampoline, which then execs the program
+    # (NativeRun's way): the same pid, reaped once, its CPU the trampoline's and the spin's.
     spin = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
-    process = ManagedProcess([sys.executable, "-c", spin], tmp_path / "spin.log")
+    process = ManagedProcess([sys.executable, "-c", spin], tmp_path / "spin.log", cpus=cpus)
     try:
         code, cpu_s = process.wait_accounted(30)
     finally:
@@ -108,6 +111,7 @@ def test_a_reaped_process_says_its_cpu_time(tmp_path):
 @pytest.mark.parametrize("tls", [False, True], ids=["h2c", "h2"])
 def test_an_http2_closed_loop_is_followed_by_h2load_with_its_connections_and_streams(out, tls):
     args = ["--servers", "hypercorn", "--apps", "hello", "--http", "2", "--streams", "4"]
+    args += ["--driver-processes", "1"]  # all 8 users in one process, whatever the machine
     proc = short_run(out, *args, *(["--tls"] if tls else []), users=8, native=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run_dir = only_run(out)

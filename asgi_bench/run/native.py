@@ -25,11 +25,19 @@ from pathlib import Path
 from types import TracebackType
 
 from asgi_bench.errors import DriverError, ResultsError
-from asgi_bench.load.native import NATIVE_TOOLS, Native, NativeFigures
+from asgi_bench.load.native import NATIVE_TOOLS, Invocation, Native, NativeFigures
 from asgi_bench.results.layout import RepeatLayout, read_json, write_json, write_text
 from asgi_bench.run.driver import DriverSettings
 from asgi_bench.system.processes import ManagedProcess
-from asgi_bench.verdict.client import FAILURE_KINDS, ClientStats, DriverProcess, Window
+from asgi_bench.verdict.client import (
+    FAILURE_KINDS,
+    PERCENTILES,
+    ClientStats,
+    DriverProcess,
+    Window,
+    merge,
+    percentiles_ms,
+)
 
 GRACE_S = 30.0  # beyond its own duration, before a tool that does not stop is stopped
 
@@ -47,6 +55,7 @@ class NativeRun:
         self.warmup: NativeFigures | None = None
         self.process: ManagedProcess | None = None
         self._window: Window | None = None
+        self._started = 0.0  # when the measured run was started (unix time)
 
     def __enter__(self) -> NativeRun:
         self.layout.dir.mkdir(parents=True, exist_ok=True)
@@ -58,7 +67,7 @@ class NativeRun:
                 self.warmup = self._figures(warm, self.settings.warmup)
         # h2load appends to its log: one left from an earlier try would be read as this run's.
         self.layout.native_requests.unlink(missing_ok=True)
-        start = time.time()
+        start = self._started = time.time()
         self.process = self._start(
             self.settings.duration, self.layout.native_log, self.layout.native_requests
         )
@@ -72,15 +81,16 @@ class NativeRun:
             self.process.stop(grace=2)
 
     def _start(self, seconds: float, output: Path, requests: Path | None = None) -> ManagedProcess:
-        argv = self.tool.argv(
+        run = Invocation(
             self.url,
             self.step.connections,
             self.threads,
             seconds,
-            str(self.layout.native_script),
+            script=str(self.layout.native_script) if self.tool.script() is not None else None,
             streams=self.step.http.streams if self.step.http.h2 else 1,
             log=str(requests) if requests is not None else None,
         )
+        argv = self.tool.argv(run)
         return ManagedProcess(argv, output, cpus=self.settings.cpus)
 
     def _figures(
@@ -90,14 +100,17 @@ class NativeRun:
         code, cpu_s = process.wait_accounted(seconds + GRACE_S)
         if code is None:
             raise DriverError(f"{self.tool.name} did not stop within {seconds + GRACE_S:.0f}s")
-        found = self.tool.parse(process.log_tail(200), requests) if code == 0 else None
+        try:
+            found = self.tool.parse(process.log_tail(200), requests) if code == 0 else None
+        finally:
+            if requests is not None:
+                # Read or not: ~25 bytes a request (30 MB for 30 s at 40,000/s); what it
+                # said is kept as a histogram.
+                with contextlib.suppress(OSError):
+                    requests.unlink()
         if found is None:
             why = process.explain() or f"it {process.describe_exit()} and printed no figures"
             raise DriverError(f"{self.tool.name}: {why}")
-        if requests is not None:
-            # Read: ~25 bytes a request (30 MB for 30 s at 40,000/s); its histogram is kept.
-            with contextlib.suppress(OSError):
-                requests.unlink()
         return found if self.tool.reports_cpu else replace(found, cpu_s=cpu_s)
 
     def window(self) -> Window:
@@ -124,6 +137,9 @@ class NativeRun:
                 "in_flight": self.step.users,  # at most, at each stop: the count's tolerance
                 "host": socket.gethostname(),
                 "window_start": start,
+                # Its CPU time is of its whole life (start-up, connects, stop): its busy
+                # share is over that life, not over the span of its requests.
+                "lifetime_s": ended - self._started,
                 "warmup": self.warmup.__dict__ if self.warmup else None,
                 "measured": measured.__dict__,
             },
@@ -140,16 +156,19 @@ def native_client_stats(layout: RepeatLayout) -> ClientStats:
     runs = [measured, *([NativeFigures(**data["warmup"])] if data.get("warmup") else [])]
     start = float(data["window_start"])
     window = Window(start, start + measured.seconds)
-    latency: dict[str, float | None] = {
-        key.replace("_us", "_ms"): (value / 1000 if measured.responses else None)
-        for key, value in measured.latency_us.items()
-    }
+    # Every key, None where nothing was answered 2xx (h2load's log then holds no latency).
+    latency: dict[str, float | None] = dict.fromkeys([*PERCENTILES, "max_ms"], None)
+    if measured.histogram:  # h2load: its log's histogram, read as Locust's are
+        latency.update(percentiles_ms(merge([measured.histogram])))
+    elif measured.responses:  # wrk: its Lua hook's percentiles
+        latency.update({k.replace("_us", "_ms"): v / 1000 for k, v in measured.latency_us.items()})
     failures = dict.fromkeys(FAILURE_KINDS, 0)
     failures.update(non_2xx=measured.non_2xx, exceptions=measured.socket_errors)
     total = sum(run.responses for run in runs)
+    life = data.get("lifetime_s") or measured.seconds  # an older record: its span
     busy = (
-        measured.cpu_s / measured.seconds / max(1, data["threads"])
-        if measured.seconds and measured.cpu_s is not None
+        measured.cpu_s / life / max(1, data["threads"])
+        if life and measured.cpu_s is not None
         else None
     )
     return ClientStats(

@@ -236,7 +236,7 @@ class Session:
         name = self.settings.native_tools.get(job.step.http.version)
         if name is None or repeat.status != "ok":
             return None
-        if not follows(job.step, job.workload, NATIVE_TOOLS[name]):
+        if not follows(job.step, job.workload, NATIVE_TOOLS[name], self.settings.driver_processes):
             return None
         assert isinstance(job.step, Closed)  # follows() says so
         return replace(job, step=Native.after(job.step, name))

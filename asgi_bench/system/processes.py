@@ -168,15 +168,18 @@ class ManagedProcess:
         CPU is None where something else reaped it first."""
         deadline = time.monotonic() + timeout
         while self.popen.returncode is None:
-            try:
-                pid, status, usage = os.wait4(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped by Popen after all
-                return self.popen.poll(), None
-            if pid == self.pid:
-                # Popen would find no child to wait for now: it is told the code instead
-                # (its wait() and poll() return a returncode once set).
-                self.popen.returncode = os.waitstatus_to_exitcode(status)
-                return self.popen.returncode, usage.ru_utime + usage.ru_stime
+            # Reaped and told as one step: a stop signal between the two would leave Popen
+            # waiting on a pid that is gone (or, later, someone else's).
+            with signals_held():
+                try:
+                    pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+                except ChildProcessError:  # reaped by Popen after all
+                    return self.popen.poll(), None
+                if pid == self.pid:
+                    # Popen would find no child to wait for now: it is told the code instead
+                    # (its wait() and poll() return a returncode once set).
+                    self.popen.returncode = os.waitstatus_to_exitcode(status)
+                    return self.popen.returncode, usage.ru_utime + usage.ru_stime
             if time.monotonic() >= deadline:
                 return None, None
             time.sleep(0.02)

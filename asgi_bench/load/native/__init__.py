@@ -17,7 +17,7 @@ from typing import ClassVar, Protocol
 from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
 from asgi_bench.load.http import H1, Http
-from asgi_bench.load.native.figures import NativeFigures
+from asgi_bench.load.native.figures import Invocation, NativeFigures
 from asgi_bench.load.native.h2load import H2load
 from asgi_bench.load.native.wrk import MARK, Wrk
 from asgi_bench.types import LoadShape
@@ -27,6 +27,7 @@ __all__ = [
     "MARK",
     "NATIVE_TOOLS",
     "H2load",
+    "Invocation",
     "Native",
     "NativeFigures",
     "NativeTool",
@@ -54,18 +55,8 @@ class NativeTool(Protocol):
     def runs_for(self, seconds: float) -> float:
         """How long it runs when asked for ``seconds`` (wrk: whole seconds)."""
 
-    def argv(
-        self,
-        url: str,
-        connections: int,
-        threads: int,
-        seconds: float,
-        script: str,
-        *,
-        streams: int = 1,
-        log: str | None = None,
-    ) -> list[str]:
-        """Its command line; ``log``: where it writes one line a request, if it does."""
+    def argv(self, run: Invocation) -> list[str]:
+        """Its command line for ``run``."""
 
     def parse(self, output: str, log: Path | None = None) -> NativeFigures | None:
         """Its figures from its output (and its per-request log); None: it printed none."""
@@ -75,20 +66,27 @@ class NativeTool(Protocol):
 NATIVE_TOOLS: dict[str, NativeTool] = {"wrk": Wrk(), "h2load": H2load()}
 
 
-def follows(step: Step, workload: Workload, tool: NativeTool | None = None) -> bool:
+def follows(
+    step: Step, workload: Workload, tool: NativeTool | None = None, processes: int = 1
+) -> bool:
     """Does a native step follow ``step``: a closed-loop step of a workload that is one plain
     GET (its ``native_path``), at the HTTP version of ``tool`` (of any tool when None)?
 
-    Over HTTP/2 its users must fill whole connections: h2load gives every connection the
-    same ``-m`` streams, where Locust's last connection holds the users left over. 32 users
-    at 8 streams are 4 connections; 30 would be 4 connections with 32 requests in flight,
-    not the step Locust drove, so none follows it.
+    Over HTTP/2 its users must fill whole connections in each of the ``processes`` Locust
+    processes (each keeps its own connections): h2load gives every connection the same
+    ``-m`` streams, where Locust's last connection in a process holds the users left over.
+    32 users at 8 streams in one process are 4 connections; 30 would be 4 connections with
+    32 requests in flight, and 32 in 3 processes (11, 11, 10 users) 6 connections partly
+    filled: not the step Locust drove, so none follows it.
     """
     if not isinstance(step, Closed) or workload.native_path is None:
         return False
     if tool is not None and tool.http != step.http.version:
         return False
-    return not step.http.h2 or step.users % step.http.streams == 0
+    if not step.http.h2:
+        return True
+    each, left_over = divmod(step.users, max(1, processes))
+    return left_over == 0 and each % step.http.streams == 0
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""What a native tool said of one run, in one shape whichever tool said it, and its version."""
+"""A native tool's run: what it is asked (:class:`Invocation`) and what it said
+(:class:`NativeFigures`), in one shape whichever tool it is; and its version."""
 
 from __future__ import annotations
 
@@ -6,6 +7,24 @@ import functools
 import re
 import subprocess
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of a native tool: each tool reads what it takes of it.
+
+    >>> Invocation("http://127.0.0.1:8001/", connections=4, threads=1, seconds=2.5)
+    Invocation(url='http://127.0.0.1:8001/', connections=4, threads=1, seconds=2.5, \
+script=None, streams=1, log=None)
+    """
+
+    url: str
+    connections: int
+    threads: int
+    seconds: float
+    script: str | None = None  # wrk's Lua file
+    streams: int = 1  # HTTP/2: requests in flight on each connection (h2load's -m)
+    log: str | None = None  # where the tool writes one line a request (h2load), if it does
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
-from asgi_bench.load.native.figures import NativeFigures, tool_version
+from asgi_bench.load.native.figures import Invocation, NativeFigures, tool_version
 
 # wrk's own figures at the end of its run, as one JSON line its output can be searched for.
 MARK = "ASGI-BENCH-NATIVE "
@@ -48,29 +48,20 @@ class Wrk:
     def runs_for(self, seconds: float) -> float:
         return math.ceil(seconds)  # wrk takes whole seconds only
 
-    def argv(
-        self,
-        url: str,
-        connections: int,
-        threads: int,
-        seconds: float,
-        script: str,
-        *,
-        streams: int = 1,
-        log: str | None = None,
-    ) -> list[str]:
-        """``streams`` and ``log`` are HTTP/2's (h2load's): wrk has one request in flight
-        per connection and prints its own percentiles."""
+    def argv(self, run: Invocation) -> list[str]:
+        """``run.streams`` and ``run.log`` are HTTP/2's (h2load's): wrk has one request in
+        flight per connection and prints its own percentiles, by its ``run.script``."""
+        assert run.script is not None, "wrk prints its figures by its script"
         return [
             self.name,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{self.runs_for(seconds):.0f}s",
+            f"-t{run.threads}",
+            f"-c{run.connections}",
+            f"-d{self.runs_for(run.seconds):.0f}s",
             "--timeout",
             "10s",
             "-s",
-            script,
-            url,
+            run.script,
+            run.url,
         ]
 
     def parse(self, output: str, log: Path | None = None) -> NativeFigures | None:

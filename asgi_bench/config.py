@@ -29,7 +29,7 @@ from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
 from asgi_bench.load.http import H1, Http
 from asgi_bench.load.http import VERSIONS as HTTP_VERSIONS
-from asgi_bench.load.native import NATIVE_TOOLS, find_tool, follows
+from asgi_bench.load.native import NATIVE_TOOLS, find_tool, follows, get_tool
 from asgi_bench.load.open import ARRIVALS, Open
 from asgi_bench.servers import SERVERS, ServerSpec, get_server
 from asgi_bench.system.cpus import (
@@ -206,7 +206,7 @@ class RunConfig:
         native_tools, native_note = self._native(workloads, steps, processes)
         jobs = len(specs) * sum(len(s) for s in steps.values())
         for name in native_tools.values():  # at most one native repeat after each it follows
-            tool = NATIVE_TOOLS[name]
+            tool = get_tool(name)
             jobs += len(specs) * sum(
                 follows(s, w, tool, processes) for w in workloads for s in steps[w.name]
             )
@@ -269,7 +269,7 @@ class RunConfig:
             at = "" if len(versions) == 1 else f"HTTP/{version} "
             tool = find_tool(version)
             if tool is None:
-                wanted = next(t for t in NATIVE_TOOLS.values() if t.http == version)
+                wanted = next(t for t in map(get_tool, NATIVE_TOOLS) if t.http == version)
                 over = f" at {at.strip()}" if at else ""
                 said.append(f"skipped{over}, {wanted.name} is not installed ({wanted.package})")
             else:

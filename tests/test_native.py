@@ -16,7 +16,8 @@ from collections.abc import Callable
 import psutil
 import pytest
 
-from asgi_bench.load.native import MARK, Invocation, Wrk
+from asgi_bench.load.native import Invocation
+from asgi_bench.load.native.wrk import MARK, Wrk
 from asgi_bench.report.tables import peak_table
 from asgi_bench.results.layout import RepeatLayout, write_json
 from asgi_bench.results.rows import Row

@@ -17,7 +17,8 @@ import h2.connection
 import h2.events
 import pytest
 
-from asgi_bench.load.native import H2load, Invocation
+from asgi_bench.load.native import Invocation
+from asgi_bench.load.native.h2load import H2load
 from asgi_bench.system.processes import ManagedProcess
 from tests.e2e import only_run, repeat_dir, rows, short_run
 

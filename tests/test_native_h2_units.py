@@ -14,8 +14,9 @@ from asgi_bench.config import RunConfig
 from asgi_bench.errors import DriverError
 from asgi_bench.load.closed import Closed
 from asgi_bench.load.http import Http
-from asgi_bench.load.native import NATIVE_TOOLS, H2load, Invocation, Native, Wrk, follows
-from asgi_bench.load.native.h2load import TLS13_CIPHERS
+from asgi_bench.load.native import NATIVE_TOOLS, Invocation, Native, follows, get_tool
+from asgi_bench.load.native.h2load import TLS13_CIPHERS, H2load
+from asgi_bench.load.native.wrk import Wrk
 from asgi_bench.load.open import Open
 from asgi_bench.results.layout import RepeatLayout, write_json
 from asgi_bench.run.native import native_client_stats
@@ -271,12 +272,12 @@ def test_an_absent_tool_is_skipped_with_a_note(monkeypatch):
 
 
 def test_the_tools_table_holds_one_tool_a_version():
-    assert {name: tool.http for name, tool in NATIVE_TOOLS.items()} == {
+    assert {name: get_tool(name).http for name in NATIVE_TOOLS} == {
         "wrk": "1.1",
         "h2load": "2",
     }
-    assert NATIVE_TOOLS["h2load"].package == "Debian's nghttp2-client"
-    assert not NATIVE_TOOLS["h2load"].reports_cpu and NATIVE_TOOLS["wrk"].reports_cpu
+    assert get_tool("h2load").package == "Debian's nghttp2-client"
+    assert not get_tool("h2load").reports_cpu and get_tool("wrk").reports_cpu
 
 
 # -- native.json read back ----------------------------------------------------------------

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from asgi_bench.errors import DriverError, ResultsError
-from asgi_bench.load.native import NATIVE_TOOLS, Invocation, Native, NativeFigures
+from asgi_bench.load.native import Invocation, Native, NativeFigures, get_tool
 from asgi_bench.results.layout import RepeatLayout, read_json, write_json, write_text
 from asgi_bench.run.driver import DriverSettings
 from asgi_bench.system.processes import ManagedProcess
@@ -48,7 +48,7 @@ class NativeRun:
     def __init__(
         self, step: Native, url: str, layout: RepeatLayout, settings: DriverSettings
     ) -> None:
-        self.tool = NATIVE_TOOLS[step.tool]
+        self.tool = get_tool(step.tool)
         self.step, self.url, self.layout, self.settings = step, url, layout, settings
         # One thread per driver CPU, and never more threads than connections.
         self.threads = max(1, min(len(settings.cpus) or 1, step.connections))

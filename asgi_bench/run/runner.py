@@ -34,7 +34,7 @@ from asgi_bench.config import Settings
 from asgi_bench.errors import Interrupted, UsageError, WriteError
 from asgi_bench.frameworks import framework_missing
 from asgi_bench.load.closed import Closed
-from asgi_bench.load.native import NATIVE_TOOLS, Native, follows
+from asgi_bench.load.native import Native, follows, get_tool
 from asgi_bench.load.open import Open
 from asgi_bench.results.junit import junit_xml
 from asgi_bench.results.layout import RepeatLayout, RunLayout, write_json, write_text
@@ -236,7 +236,7 @@ class Session:
         name = self.settings.native_tools.get(job.step.http.version)
         if name is None or repeat.status != "ok":
             return None
-        if not follows(job.step, job.workload, NATIVE_TOOLS[name], self.settings.driver_processes):
+        if not follows(job.step, job.workload, get_tool(name), self.settings.driver_processes):
             return None
         assert isinstance(job.step, Closed)  # follows() says so
         return replace(job, step=Native.after(job.step, name))

@@ -18,22 +18,19 @@ from asgi_bench.load import Step
 from asgi_bench.load.closed import Closed
 from asgi_bench.load.http import H1, Http
 from asgi_bench.load.native.figures import Invocation, NativeFigures
-from asgi_bench.load.native.h2load import H2load
-from asgi_bench.load.native.wrk import MARK, Wrk
+from asgi_bench.system.importer import import_from_string
 from asgi_bench.types import LoadShape
 from asgi_bench.workloads import Workload
 
 __all__ = [
-    "MARK",
     "NATIVE_TOOLS",
-    "H2load",
     "Invocation",
     "Native",
     "NativeFigures",
     "NativeTool",
-    "Wrk",
     "find_tool",
     "follows",
+    "get_tool",
 ]
 
 
@@ -62,8 +59,19 @@ class NativeTool(Protocol):
         """Its figures from its output (and its per-request log); None: it printed none."""
 
 
-# name -> tool, one per HTTP version (find_tool picks by version).
-NATIVE_TOOLS: dict[str, NativeTool] = {"wrk": Wrk(), "h2load": H2load()}
+# name -> ``module:class`` of a tool, one per HTTP version (find_tool picks by version),
+# imported when asked for. To add a tool, write one small module beside this one and add one
+# line here.
+NATIVE_TOOLS: dict[str, str] = {
+    "wrk": "asgi_bench.load.native.wrk:Wrk",
+    "h2load": "asgi_bench.load.native.h2load:H2load",
+}
+
+
+def get_tool(name: str) -> NativeTool:
+    """The tool of that name in NATIVE_TOOLS."""
+    tool: NativeTool = import_from_string(NATIVE_TOOLS[name])()
+    return tool
 
 
 def follows(
@@ -131,7 +139,7 @@ class Native:
 
 def find_tool(http: str = "1.1") -> NativeTool | None:
     """The installed native tool for this HTTP version, if any."""
-    for tool in NATIVE_TOOLS.values():
+    for tool in map(get_tool, NATIVE_TOOLS):
         if tool.http == http and tool.path() is not None:
             return tool
     return None
